@@ -1,0 +1,71 @@
+"""Async LLM reasoning orchestration: one engine in front of any model, for tree-of-thought search, parallel
+decoding, small-model plug-ins and chain-of-thought faithfulness audits."""
+
+from .backends import LanguageModel, OpenAICompatibleModel, embedded_model, fastest_embedded_backend
+from .embedded import EMBEDDED_MODEL, embedded_gguf, embedded_hf_dir
+from .engine import (
+    Budget,
+    CallLog,
+    Engine,
+    EngineConfig,
+    Pricing,
+    RateLimiter,
+    ResponseCache,
+    RetryPolicy,
+    Spend,
+)
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BackendError,
+    BadRequestError,
+    BudgetExceededError,
+    ConfigurationError,
+    MalformedResponseError,
+    ModelFileError,
+    RateLimitError,
+    ReasoningError,
+    ServerError,
+)
+from .testing import ScriptedModel
+from .types import Completion, GenerationRequest, GenerationResult, Message
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EMBEDDED_MODEL",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "BackendError",
+    "BadRequestError",
+    "Budget",
+    "BudgetExceededError",
+    "CallLog",
+    "Completion",
+    "ConfigurationError",
+    "Engine",
+    "EngineConfig",
+    "GenerationRequest",
+    "GenerationResult",
+    "LanguageModel",
+    "MalformedResponseError",
+    "Message",
+    "ModelFileError",
+    "OpenAICompatibleModel",
+    "Pricing",
+    "RateLimitError",
+    "RateLimiter",
+    "ReasoningError",
+    "ResponseCache",
+    "RetryPolicy",
+    "ScriptedModel",
+    "ServerError",
+    "Spend",
+    "__version__",
+    "embedded_gguf",
+    "embedded_hf_dir",
+    "embedded_model",
+    "fastest_embedded_backend",
+]

@@ -1,0 +1,101 @@
+"""llama.cpp in process (`llama-cpp-python`): the fastest way to run a GGUF model on a CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError, ConfigurationError, ModelFileError
+from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
+from .base import LanguageModel
+
+__all__ = ["LlamaCppModel"]
+
+
+class LlamaCppModel(LanguageModel):
+    """A GGUF model run by llama.cpp in this process.
+
+    Calls run one at a time in a worker thread (a llama.cpp context is not thread-safe), so the event loop stays
+    free. `LlamaCppModel.embedded()` loads the toolkit's embedded default model.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        name: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+    ) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ConfigurationError(
+                "the llama.cpp backend needs llama-cpp-python: pip install 'reasoning-toolkit[llamacpp]'"
+            ) from None
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelFileError(f"no model file at {path}")
+        self.name = name or path.stem
+        self._llama: Any = Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads or max(1, min(os.cpu_count() or 1, 8)),
+            verbose=False,
+        )
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def embedded(cls, **options: Any) -> LlamaCppModel:
+        from ..embedded import EMBEDDED_MODEL, embedded_gguf
+
+        return cls(embedded_gguf(), name=EMBEDDED_MODEL.name, **options)
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        completions: list[Completion] = []
+        prompt_tokens = 0
+        for i in range(request.n):
+            # llama.cpp needs an explicit seed per sample or every sample would repeat the first.
+            seed = request.seed + i if request.seed is not None else random.getrandbits(31)
+            async with self._lock:
+                try:
+                    out = await asyncio.to_thread(self._run, request, seed)
+                except ValueError as exc:  # e.g. the prompt is longer than the context
+                    raise BackendError(f"llama.cpp rejected the request: {exc}", model=self.name) from None
+            choice = out["choices"][0]
+            text = choice["message"]["content"] if request.is_chat else choice["text"]
+            finish: FinishReason = "length" if choice.get("finish_reason") == "length" else "stop"
+            usage = out.get("usage") or {}
+            prompt_tokens = int(usage.get("prompt_tokens", 0))
+            completions.append(
+                Completion(
+                    text=text or "",
+                    finish_reason=finish,
+                    completion_tokens=int(usage.get("completion_tokens", 0)),
+                )
+            )
+        return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=prompt_tokens)
+
+    def _run(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "stop": list(request.stop) or None,
+            "seed": seed,
+        }
+        if request.messages is not None:
+            messages = [m.model_dump() for m in request.messages]
+            result: dict[str, Any] = self._llama.create_chat_completion(messages=messages, **options)
+        else:
+            result = self._llama.create_completion(prompt=request.prompt or "", **options)
+        return result
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            close = getattr(self._llama, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,147 @@
+"""A Hugging Face causal LM in torch with a KV cache, on CPU or GPU (the `[local]` extra).
+
+Decoding is our own short loop rather than `generate()`, because the parallel (Jacobi) decoders build on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError, ConfigurationError, ModelFileError
+from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
+from .base import LanguageModel
+
+__all__ = ["TorchModel"]
+
+
+class TorchModel(LanguageModel):
+    """A causal LM loaded with transformers, decoded token by token with a KV cache.
+
+    Parameters
+    ----------
+    path:
+        A Hugging Face model folder (weights, config, tokenizer). `TorchModel.embedded()` converts and caches the
+        embedded GGUF model once, then loads the folder.
+    dtype:
+        `"float32"` or `"bfloat16"` (on this class of CPU bf16 forwards are fast; results differ from fp32).
+    device:
+        `"cpu"`, `"cuda"`, ...
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        dtype: str = "float32",
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise ConfigurationError("the torch backend needs: pip install 'reasoning-toolkit[local]'") from None
+        folder = Path(path)
+        if not (folder / "config.json").is_file():
+            raise ModelFileError(f"{folder} is not a Hugging Face model folder (no config.json)")
+        if dtype not in ("float32", "bfloat16", "float16"):
+            raise ConfigurationError(f"unsupported dtype {dtype!r}")
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.name = name or folder.name
+        self.device = device
+        self.dtype = dtype
+        tokenizer_cls: Any = AutoTokenizer
+        model_cls: Any = AutoModelForCausalLM
+        self.tokenizer: Any = tokenizer_cls.from_pretrained(str(folder))
+        self.model: Any = model_cls.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+        self.model.to(device).eval()
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = list(eos) if isinstance(eos, list) else [eos]
+        if self.tokenizer.eos_token_id is not None:
+            eos_ids.append(self.tokenizer.eos_token_id)
+        self.eos_token_ids = frozenset(int(i) for i in eos_ids if i is not None)
+        self._lock = asyncio.Lock()
+        self.last_stats: dict[str, float] = {}
+
+    @classmethod
+    def embedded(cls, **options: Any) -> TorchModel:
+        from ..embedded import EMBEDDED_MODEL, embedded_hf_dir
+
+        return cls(embedded_hf_dir(), name=EMBEDDED_MODEL.name, **options)
+
+    def encode(self, request: GenerationRequest) -> list[int]:
+        """Token ids of the prompt, with the chat template applied for chat requests."""
+        if request.messages is not None:
+            messages = [m.model_dump() for m in request.messages]
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return list(self.tokenizer(request.prompt or "")["input_ids"])
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        prompt_ids = self.encode(request)
+        completions = []
+        for i in range(request.n):
+            seed = (request.seed if request.seed is not None else time.time_ns() % (2**31)) + i
+            async with self._lock:
+                try:
+                    completions.append(await asyncio.to_thread(self._decode, prompt_ids, request, seed))
+                except RuntimeError as exc:
+                    raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
+        return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
+
+    def _decode(self, prompt_ids: list[int], request: GenerationRequest, seed: int) -> Completion:
+        import torch
+        from transformers import DynamicCache
+
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        cache = DynamicCache(config=self.model.config)
+        generated: list[int] = []
+        finish: FinishReason = "length"
+        started = time.perf_counter()
+        with torch.inference_mode():
+            # 1. Prefill: one forward over the prompt fills the cache and gives the first token's logits.
+            ids = torch.tensor([prompt_ids], device=self.device)
+            logits = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
+            for _ in range(request.max_tokens):
+                # 2. Pick the next token: argmax at temperature 0, else sample from the tempered nucleus.
+                token = _pick(logits, request.temperature, request.top_p, generator)
+                if token in self.eos_token_ids:
+                    finish = "stop"
+                    break
+                generated.append(token)
+                # 3. Stop strings are matched on the decoded text (and cut below), as OpenAI servers do.
+                if request.stop and _first_stop(self.tokenizer.decode(generated), request.stop) is not None:
+                    finish = "stop"
+                    break
+                # 4. Feed the token back; the cache holds everything before it.
+                step = torch.tensor([[token]], device=self.device)
+                logits = self.model(input_ids=step, cache=cache, use_cache=True).logits[0, -1]
+        text = self.tokenizer.decode(generated, skip_special_tokens=True)
+        cut = _first_stop(text, request.stop) if request.stop else None
+        if cut is not None:
+            text = text[:cut]
+        self.last_stats = {"model_calls": len(generated) + 1, "seconds": time.perf_counter() - started}
+        return Completion(text=text, finish_reason=finish, completion_tokens=len(generated))
+
+
+def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
+    import torch
+
+    if temperature == 0.0:
+        return int(torch.argmax(logits).item())
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
+        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+    return int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    positions = [p for p in (text.find(s) for s in stops) if p >= 0]
+    return min(positions) if positions else None

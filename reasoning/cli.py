@@ -1,0 +1,157 @@
+"""The `reasoning` console script. Subcommands: `generate`, `model`.
+
+User mistakes (a bad option, a server that is down, a missing model) print one line to stderr and exit 2; they
+never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+import pydantic
+
+from .backends import LanguageModel, OpenAICompatibleModel, embedded_model
+from .engine import Budget, Engine, EngineConfig
+from .errors import ReasoningError
+from .types import GenerationRequest
+
+__all__ = ["build_parser", "main"]
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Options every subcommand that calls a model shares."""
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--backend",
+        choices=["auto", "llamacpp", "torch", "openai"],
+        default="auto",
+        help="auto: the embedded model on the fastest local backend, or --base-url if given",
+    )
+    group.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    group.add_argument("--model", help="model name on the server (with --base-url)")
+    group.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="name of the environment variable holding the API key (the key itself is never "
+        "taken on the command line, logged or written)",
+    )
+    group.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="torch backend dtype")
+    group.add_argument("--concurrency", type=int, default=8, help="backend calls in flight at most")
+    group.add_argument("--max-tokens-budget", type=int, help="hard budget in tokens")
+    group.add_argument("--max-dollars", type=float, help="hard budget in dollars")
+    group.add_argument("--cache", help="response cache file (SQLite)")
+    group.add_argument("--log", help="JSONL call log file")
+
+
+def make_model(args: argparse.Namespace) -> LanguageModel:
+    backend = args.backend
+    if backend == "openai" or (backend == "auto" and args.base_url):
+        if not args.model:
+            raise ReasoningError("--model is required with --base-url / --backend openai")
+        return OpenAICompatibleModel(args.model, base_url=args.base_url, api_key=os.environ.get(args.api_key_env))
+    options = {"dtype": args.dtype} if backend == "torch" else {}
+    return embedded_model(None if backend == "auto" else backend, **options)
+
+
+def make_engine(args: argparse.Namespace) -> Engine:
+    budget = None
+    if args.max_tokens_budget is not None or args.max_dollars is not None:
+        budget = Budget(max_tokens=args.max_tokens_budget, max_dollars=args.max_dollars)
+    config = EngineConfig(max_concurrency=args.concurrency, budget=budget)
+    return Engine(make_model(args), config, cache=args.cache, log=args.log)
+
+
+async def _generate(args: argparse.Namespace) -> int:
+    options = {
+        "n": args.n,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "seed": args.seed,
+        "stop": tuple(args.stop or ()),
+    }
+    if args.completion:
+        request = GenerationRequest(prompt=args.prompt, **options)
+    else:
+        request = GenerationRequest.chat(args.prompt, system=args.system, **options)
+    async with make_engine(args) as engine:
+        result = await engine.generate(request, tag="cli")
+        for i, completion in enumerate(result.completions):
+            if args.json:
+                print(json.dumps({"sample": i, **completion.model_dump()}))
+            else:
+                if len(result.completions) > 1:
+                    print(f"--- sample {i} ---")
+                print(completion.text)
+        spend = engine.spend
+        print(
+            f"[{result.model}: {spend.prompt_tokens} prompt + {spend.completion_tokens} completion tokens, "
+            f"{result.cached} cached]",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _model_info(args: argparse.Namespace) -> int:
+    from .embedded import EMBEDDED_MODEL, embedded_gguf
+
+    path = embedded_gguf()
+    print(
+        json.dumps(
+            {
+                "name": EMBEDDED_MODEL.name,
+                "gguf": str(path),
+                "sha256": EMBEDDED_MODEL.sha256,
+                "verified": True,
+            }
+        )
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reasoning", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate text with a model (the embedded default if none is given)")
+    gen.add_argument("prompt")
+    gen.add_argument("--system", help="system message (chat mode)")
+    gen.add_argument("--completion", action="store_true", help="send the prompt as raw text, not as chat")
+    gen.add_argument("-n", type=int, default=1, help="samples")
+    gen.add_argument("--temperature", type=float, default=0.0)
+    gen.add_argument("--max-tokens", type=int, default=128)
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--stop", action="append", help="stop string (repeatable)")
+    gen.add_argument("--json", action="store_true", help="one JSON object per sample")
+    add_model_options(gen)
+    gen.set_defaults(run=lambda a: asyncio.run(_generate(a)))
+
+    model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is")
+    model.set_defaults(run=_model_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except ReasoningError as exc:
+        print(f"reasoning: error: {exc}", file=sys.stderr)
+        return 2
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"reasoning: error: invalid option: {problems}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("reasoning: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

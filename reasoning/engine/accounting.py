@@ -1,0 +1,85 @@
+"""Token and dollar accounting per caller-supplied tag, and the hard budget."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import BudgetExceededError
+
+__all__ = ["Budget", "Ledger", "Pricing", "Spend"]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Dollars per million tokens."""
+
+    prompt_per_million: float = 0.0
+    completion_per_million: float = 0.0
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.prompt_per_million + completion_tokens * self.completion_per_million) / 1e6
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Hard limits on what the engine may spend. `None` means no limit.
+
+    The engine checks the budget right before each backend call, so spend can pass a limit by at most what the
+    calls already in flight (at most `EngineConfig.max_concurrency`) add.
+    """
+
+    max_tokens: int | None = None
+    max_dollars: float | None = None
+    max_calls: int | None = None
+
+
+@dataclass
+class Spend:
+    """What was spent: backend calls, samples served from the cache, tokens, dollars."""
+
+    calls: int = 0
+    cached_samples: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: Spend) -> None:
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+class Ledger:
+    """Running totals overall and per tag (a puzzle, a search node, an audit item)."""
+
+    def __init__(self) -> None:
+        self.total = Spend()
+        self.by_tag: dict[str, Spend] = {}
+
+    def record(self, tag: str | None, spend: Spend) -> None:
+        self.total.add(spend)
+        if tag is not None:
+            self.by_tag.setdefault(tag, Spend()).add(spend)
+
+    def check(self, budget: Budget | None) -> None:
+        """Raise `BudgetExceededError` if any limit of `budget` is reached."""
+        if budget is None:
+            return
+        spent = self.total
+        limits: list[tuple[str, float | None, float]] = [
+            ("tokens", budget.max_tokens, spent.total_tokens),
+            ("dollars", budget.max_dollars, spent.dollars),
+            ("calls", budget.max_calls, spent.calls),
+        ]
+        for kind, limit, used in limits:
+            if limit is not None and used >= limit:
+                raise BudgetExceededError(
+                    f"budget reached: {used:g} {kind} spent of a {limit:g} {kind} limit; no new calls",
+                    kind=kind,
+                    spent=used,
+                    limit=limit,
+                )

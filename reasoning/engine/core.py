@@ -1,0 +1,255 @@
+"""The engine: what every technique calls instead of a backend directly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tenacity
+
+from ..backends.base import LanguageModel
+from ..errors import APITimeoutError, BackendError, MalformedResponseError
+from ..types import Completion, GenerationRequest, GenerationResult
+from .accounting import Budget, Ledger, Pricing, Spend
+from .cache import ResponseCache, sample_key
+from .calllog import CallLog
+from .limits import RateLimiter
+from .retry import RetryPolicy, should_retry
+
+__all__ = ["Engine", "EngineConfig"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """How the engine treats one backend.
+
+    `max_concurrency` bounds backend calls in flight; `requests_per_minute` and `tokens_per_minute` bound the
+    rate (tokens are estimated before the call as prompt characters / 4 + `max_tokens` per sample).
+    `call_timeout` bounds one attempt, on top of the backend's own timeout.
+    """
+
+    max_concurrency: int = 16
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    call_timeout: float | None = None
+    pricing: Pricing = field(default_factory=Pricing)
+    budget: Budget | None = None
+
+
+def _estimate_tokens(request: GenerationRequest, n: int) -> int:
+    chars = len(request.prompt or "") + sum(len(m.content) for m in request.messages or ())
+    return chars // 4 + request.max_tokens * n
+
+
+class Engine:
+    """Concurrency and rate limits, retries, a per-sample disk cache, in-flight de-duplication, accounting with a
+    hard budget, and a JSONL call log, in front of one `LanguageModel`.
+
+    Examples
+    --------
+    >>> async with Engine(model, cache=ResponseCache("runs/cache.sqlite")) as engine:
+    ...     result = await engine.generate(GenerationRequest(prompt="2 + 2 =", max_tokens=4), tag="warm-up")
+
+    Parameters
+    ----------
+    model:
+        The backend.
+    config:
+        Limits, retry policy, pricing and budget (`EngineConfig`).
+    cache:
+        A `ResponseCache`, a path to one, or `None` for no cache.
+    log:
+        A `CallLog`, a path to a JSONL file, or `None`.
+    """
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        config: EngineConfig | None = None,
+        *,
+        cache: ResponseCache | str | Path | None = None,
+        log: CallLog | str | Path | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config or EngineConfig()
+        # The engine closes what it opened from a path; objects passed in stay the caller's to close.
+        self._owned: list[ResponseCache | CallLog] = []
+        self.cache = ResponseCache(cache) if isinstance(cache, str | Path) else cache
+        if isinstance(cache, str | Path) and self.cache is not None:
+            self._owned.append(self.cache)
+        self.log = CallLog(log) if isinstance(log, str | Path) else log
+        if isinstance(log, str | Path) and self.log is not None:
+            self._owned.append(self.log)
+        self.ledger = Ledger()
+        self._semaphore = asyncio.Semaphore(self.config.max_concurrency)
+        self._rpm = RateLimiter(self.config.requests_per_minute) if self.config.requests_per_minute else None
+        self._tpm = RateLimiter(self.config.tokens_per_minute) if self.config.tokens_per_minute else None
+        self._inflight: dict[tuple[str, ...], asyncio.Task[GenerationResult]] = {}
+        self.in_flight = 0  # backend calls running now (observable by tests and progress bars)
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the backend, and the cache and log if the engine opened them from paths."""
+        await self.model.aclose()
+        for resource in self._owned:
+            resource.close()
+
+    @property
+    def spend(self) -> Spend:
+        return self.ledger.total
+
+    async def generate(
+        self, request: GenerationRequest, *, tag: str | None = None, sample_offset: int = 0
+    ) -> GenerationResult:
+        """Return `request.n` completions, from the cache where it has them and from the backend otherwise.
+
+        Samples are numbered `sample_offset .. sample_offset + n - 1`; calling twice with `n=1` and offsets 0 and
+        1 gives two distinct samples, exactly as one call with `n=2` would.
+
+        Raises `BudgetExceededError` once the budget is spent, and a `BackendError` (with `attempts`) when the
+        last retry fails.
+        """
+        name = self.model.name
+        keys = [sample_key(name, request, sample_offset + i) for i in range(request.n)]
+        hits = self.cache.get_many(keys) if self.cache is not None else {}
+        missing = [k for k in keys if k not in hits]
+        fetched: dict[str, Completion] = {}
+        prompt_tokens = next(iter(hits.values()))[1] if hits else 0
+        if missing:
+            flight_key = tuple(missing)
+            task = self._inflight.get(flight_key)
+            if task is None:
+                sub = request.model_copy(update={"n": len(missing)})
+                task = asyncio.ensure_future(self._call(sub, missing, tag))
+                self._inflight[flight_key] = task
+                task.add_done_callback(lambda _t: self._inflight.pop(flight_key, None))
+            # Shielded: a caller that is cancelled does not cancel a call other callers share, and its result
+            # still reaches the cache.
+            result = await asyncio.shield(task)
+            fetched = dict(zip(missing, result.completions, strict=True))
+            prompt_tokens = result.prompt_tokens
+        if hits:
+            self.ledger.record(tag, Spend(cached_samples=len(hits)))
+            if not missing:
+                self._log(request, tag, sample_offset, cached=len(hits), latency=0.0, spend=Spend(), attempts=0)
+        completions = tuple(hits[k][0] if k in hits else fetched[k] for k in keys)
+        return GenerationResult(model=name, completions=completions, prompt_tokens=prompt_tokens, cached=len(hits))
+
+    async def _call(self, request: GenerationRequest, keys: list[str], tag: str | None) -> GenerationResult:
+        policy = self.config.retry
+        attempts = 0
+        started = time.perf_counter()
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(policy.max_attempts),
+            wait=lambda state: policy.delay(state.attempt_number, state.outcome.exception() if state.outcome else None),
+            retry=tenacity.retry_if_exception(should_retry),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    result = await self._attempt(request)
+        except BackendError as exc:
+            exc.attempts = attempts
+            self._log(
+                request,
+                tag,
+                None,
+                cached=0,
+                latency=time.perf_counter() - started,
+                spend=Spend(),
+                attempts=attempts,
+                error=exc,
+            )
+            raise
+        spend = Spend(
+            calls=1,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            dollars=self.config.pricing.cost(result.prompt_tokens, result.completion_tokens),
+        )
+        self.ledger.record(tag, spend)
+        if self.cache is not None:
+            self.cache.put_many(self.model.name, list(zip(keys, result.completions, strict=True)), result.prompt_tokens)
+        self._log(
+            request,
+            tag,
+            None,
+            cached=0,
+            latency=time.perf_counter() - started,
+            spend=spend,
+            attempts=attempts,
+        )
+        return result
+
+    async def _attempt(self, request: GenerationRequest) -> GenerationResult:
+        async with self._semaphore:
+            # Checked here, right before sending, so queued calls cannot overshoot the budget.
+            self.ledger.check(self.config.budget)
+            if self._rpm is not None:
+                await self._rpm.acquire(1)
+            if self._tpm is not None:
+                await self._tpm.acquire(_estimate_tokens(request, request.n))
+            self.in_flight += 1
+            try:
+                if self.config.call_timeout is None:
+                    result = await self.model.generate(request)
+                else:
+                    try:
+                        async with asyncio.timeout(self.config.call_timeout):
+                            result = await self.model.generate(request)
+                    except TimeoutError:
+                        raise APITimeoutError(
+                            f"no response within {self.config.call_timeout:g}s", model=self.model.name
+                        ) from None
+            finally:
+                self.in_flight -= 1
+        if len(result.completions) != request.n:
+            raise MalformedResponseError(
+                f"backend returned {len(result.completions)} completions for n={request.n}",
+                model=self.model.name,
+            )
+        return result
+
+    def _log(
+        self,
+        request: GenerationRequest,
+        tag: str | None,
+        sample_offset: int | None,
+        *,
+        cached: int,
+        latency: float,
+        spend: Spend,
+        attempts: int,
+        error: BackendError | None = None,
+    ) -> None:
+        if self.log is None:
+            return
+        record: dict[str, Any] = {
+            "ts": time.time(),
+            "model": self.model.name,
+            "request": request.digest(),
+            "tag": tag,
+            "n": request.n,
+            "cache_hit": cached > 0,
+            "cached_samples": cached,
+            "latency_s": round(latency, 6),
+            "prompt_tokens": spend.prompt_tokens,
+            "completion_tokens": spend.completion_tokens,
+            "dollars": spend.dollars,
+            "attempts": attempts,
+        }
+        if error is not None:
+            record["error"] = type(error).__name__
+            record["status"] = getattr(error, "status", None)
+        self.log.write(record)

@@ -1,0 +1,36 @@
+"""When to retry a failed call, and how long to wait: the whole policy in two functions."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..errors import BackendError, RateLimitError
+
+__all__ = ["RetryPolicy", "should_retry"]
+
+
+def should_retry(exc: BaseException) -> bool:
+    """429, 5xx, timeouts, dropped connections and malformed bodies are worth another try; nothing else is."""
+    return isinstance(exc, BackendError) and exc.retryable
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, floored by the server's `Retry-After`.
+
+    Attempt `k` (1-based) waits `uniform(0, min(max_delay, initial_delay * 2**(k-1)))`; after a 429 that named a
+    delay, at least that delay (capped at `max_retry_after`, so a hostile header cannot park a run for hours).
+    """
+
+    max_attempts: int = 5
+    initial_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, exc: BaseException | None, rng: random.Random | None = None) -> float:
+        uniform = rng.uniform if rng is not None else random.uniform
+        backoff = uniform(0.0, min(self.max_delay, self.initial_delay * 2 ** (attempt - 1)))
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return max(min(exc.retry_after, self.max_retry_after), backoff)
+        return backoff

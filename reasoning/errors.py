@@ -1,0 +1,129 @@
+"""Every error the toolkit raises.
+
+    ReasoningError
+     ├── ConfigurationError          bad options, an unknown backend
+     │    └── ModelFileError         the embedded model is missing or its sha256 differs
+     ├── BudgetExceededError         a hard token / dollar / call budget was reached; no new calls
+     └── BackendError                a model call failed (after the engine's retries, `attempts` says how many)
+          ├── APIConnectionError     the connection failed or dropped mid-response
+          │    └── APITimeoutError   no complete response in time
+          ├── MalformedResponseError the server answered something we cannot parse
+          └── APIStatusError         an HTTP error status (`status`, `body`)
+               ├── BadRequestError   4xx other than 429: retrying will not help
+               ├── RateLimitError    429 (`retry_after` in seconds, when the server said)
+               └── ServerError       5xx
+
+Backend errors carry `model`, and where they apply `status`, `retry_after` and `attempts`. No error message ever
+includes an API key or request headers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "BackendError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "ConfigurationError",
+    "MalformedResponseError",
+    "ModelFileError",
+    "RateLimitError",
+    "ReasoningError",
+    "ServerError",
+]
+
+
+class ReasoningError(Exception):
+    """Base of every error raised by the toolkit."""
+
+
+class ConfigurationError(ReasoningError):
+    """Options that cannot work: an unknown backend, a missing dependency, a bad value."""
+
+
+class ModelFileError(ConfigurationError):
+    """A model file is missing, incomplete, or fails its sha256 check."""
+
+
+class BudgetExceededError(ReasoningError):
+    """The engine's hard budget is spent; it refuses new calls."""
+
+    def __init__(self, message: str, *, kind: str, spent: float, limit: float) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.spent = spent
+        self.limit = limit
+
+
+class BackendError(ReasoningError):
+    """A model call failed."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, model: str, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.model = model
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} (model={self.model!r}, attempts={self.attempts})"
+
+
+class APIConnectionError(BackendError):
+    """The connection could not be made or dropped before the response was complete."""
+
+    retryable = True
+
+
+class APITimeoutError(APIConnectionError):
+    """The response did not arrive in time."""
+
+
+class MalformedResponseError(BackendError):
+    """The server answered, but not with what the protocol promises (bad JSON, missing fields)."""
+
+    retryable = True
+
+
+class APIStatusError(BackendError):
+    """The server answered with an HTTP error status."""
+
+    def __init__(self, message: str, *, model: str, status: int, body: str | None = None, attempts: int = 1) -> None:
+        super().__init__(message, model=model, attempts=attempts)
+        self.status = status
+        self.body = body
+
+    def __str__(self) -> str:
+        return f"{Exception.__str__(self)} (model={self.model!r}, status={self.status}, attempts={self.attempts})"
+
+
+class BadRequestError(APIStatusError):
+    """A 4xx other than 429: the request itself is wrong."""
+
+
+class RateLimitError(APIStatusError):
+    """429 Too Many Requests."""
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        status: int = 429,
+        body: str | None = None,
+        retry_after: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, model=model, status=status, body=body, attempts=attempts)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """A 5xx: the server failed; retrying may help."""
+
+    retryable = True

@@ -1,0 +1,282 @@
+"""A small HTTP proxy on loopback that injects faults in front of an OpenAI-compatible server.
+
+Without an upstream it is itself a stand-in OpenAI-compatible server (completions and chat completions), answering
+from a `responder` function after a fixed `latency`: enough for load tests and benchmarks that must not wait on a
+real model.
+
+    async with FaultProxy(upstream="http://127.0.0.1:8080") as proxy:
+        proxy.inject(Fault.http(429, retry_after=1), Fault.reset())
+        model = OpenAICompatibleModel("m", base_url=proxy.url + "/v1")
+
+Faults are consumed one per incoming request, in order; requests with no fault queued pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["Fault", "FaultProxy", "ProxyStats"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault for one request. Build with the class methods."""
+
+    kind: str
+    status: int = 200
+    retry_after: float | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def http(cls, status: int, *, retry_after: float | None = None) -> Fault:
+        """Answer `status` at once (with `Retry-After` if given); the upstream never sees the request."""
+        return cls("status", status=status, retry_after=retry_after)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        """Wait `seconds` before forwarding (past the client's timeout, the client gives up)."""
+        return cls("slow", seconds=seconds)
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """Forward, then send the headers and half the body and reset the connection."""
+        return cls("reset")
+
+    @classmethod
+    def malformed(cls) -> Fault:
+        """Forward, then answer 200 with a body that is not valid JSON."""
+        return cls("malformed")
+
+
+@dataclass
+class ProxyStats:
+    requests: int = 0
+    forwarded: int = 0
+    faults: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    paths: list[str] = field(default_factory=list)
+
+
+Responder = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def default_responder(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-shaped answer with `n` choices, each text naming its index."""
+    n = int(body.get("n") or 1)
+    chat = path.endswith("/chat/completions")
+    choices = []
+    for i in range(n):
+        text = f"stub reply {i}"
+        choice: dict[str, Any] = {"index": i, "finish_reason": "stop"}
+        if chat:
+            choice["message"] = {"role": "assistant", "content": text}
+        else:
+            choice["text"] = text
+        choices.append(choice)
+    return {
+        "id": "stub",
+        "object": "chat.completion" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": body.get("model", "stub"),
+        "choices": choices,
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3 * n, "total_tokens": 5 + 3 * n},
+    }
+
+
+class FaultProxy:
+    """See the module docstring. `url` is `http://127.0.0.1:PORT` once started."""
+
+    def __init__(
+        self,
+        upstream: str | None = None,
+        *,
+        responder: Responder = default_responder,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.upstream = urlsplit(upstream) if upstream else None
+        self.responder = responder
+        self.latency = latency
+        self.host = host
+        self.port = port
+        self.stats = ProxyStats()
+        self._faults: list[Fault] = []
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def inject(self, *faults: Fault) -> None:
+        self._faults.extend(faults)
+
+    @property
+    def pending_faults(self) -> int:
+        return len(self._faults)
+
+    async def start(self) -> FaultProxy:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, backlog=2048)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> FaultProxy:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:  # keep-alive: many requests per connection
+                request = await _read_message(reader, is_request=True)
+                if request is None:
+                    return
+                start_line, headers, body = request
+                method, path, _ = start_line.split(" ", 2)
+                keep = await self._handle(method, path, headers, body, writer)
+                if not keep:
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        except asyncio.CancelledError:
+            return  # the proxy is stopping; a handler mid-fault just ends
+        finally:
+            self._writers.discard(writer)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter
+    ) -> bool:
+        stats = self.stats
+        stats.requests += 1
+        stats.paths.append(path)
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        try:
+            fault = self._faults.pop(0) if self._faults else None
+            if fault is not None:
+                stats.faults += 1
+            if fault is not None and fault.kind == "status":
+                extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+                payload = json.dumps({"error": {"message": f"injected {fault.status}", "code": fault.status}})
+                await _write_response(writer, fault.status, payload.encode(), extra)
+                return True
+            if fault is not None and fault.kind == "slow":
+                await asyncio.sleep(fault.seconds)
+            status, content = await self._answer(method, path, headers, body)
+            if fault is not None and fault.kind == "reset":
+                head = (
+                    f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(content)}\r\n\r\n"
+                ).encode()
+                writer.write(head + content[: len(content) // 2])
+                await writer.drain()
+                transport = writer.transport
+                transport.abort()
+                return False
+            if fault is not None and fault.kind == "malformed":
+                content = content[: max(1, len(content) // 3)] + b"\x00not json"
+            await _write_response(writer, status, content)
+            return True
+        finally:
+            stats.in_flight -= 1
+
+    async def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if self.upstream is None:
+            if path.endswith("/models"):
+                return 200, json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode()
+            parsed = json.loads(body or b"{}")
+            return 200, json.dumps(self.responder(path, parsed)).encode()
+        self.stats.forwarded += 1
+        return await _forward(
+            self.upstream.hostname or "127.0.0.1", self.upstream.port or 80, method, path, headers, body
+        )
+
+
+async def _read_message(reader: asyncio.StreamReader, *, is_request: bool) -> tuple[str, dict[str, str], bytes] | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            return None
+        raise
+    lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            body += chunk[:-2]
+    elif "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif is_request:
+        body = b""
+    else:
+        body = await reader.read()
+    return lines[0], headers, body
+
+
+async def _write_response(
+    writer: asyncio.StreamWriter, status: int, content: bytes, extra: dict[str, str] | None = None
+) -> None:
+    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", f"Content-Length: {len(content)}"]
+    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + content)
+    await writer.drain()
+
+
+async def _forward(
+    host: str, port: int, method: str, path: str, headers: dict[str, str], body: bytes
+) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        keep = {
+            k: v
+            for k, v in headers.items()
+            if k not in ("connection", "host", "content-length", "transfer-encoding", "accept-encoding")
+        }
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Connection: close",
+            f"Content-Length: {len(body)}",
+        ]
+        lines += [f"{k}: {v}" for k, v in keep.items()]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        message = await _read_message(reader, is_request=False)
+        if message is None:
+            raise ConnectionError("upstream closed the connection")
+        start_line, _, content = message
+        return int(start_line.split(" ")[1]), content
+    finally:
+        writer.close()

@@ -1,0 +1,114 @@
+"""Shared fixtures: the embedded model file and a real llama.cpp OpenAI-compatible server on loopback.
+
+Everything that needs the embedded model shares one server and one in-process model per test session. On CI
+(`CI` set) a missing llama-cpp-python or model is an error, not a skip: those tests are the proof.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ON_CI = bool(os.environ.get("CI"))
+SHARED_DATA = Path(os.environ.get("REASONING_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-gpu", action="store_true", help="run tests that need a CUDA GPU")
+    parser.addoption("--run-paid", action="store_true", help="run tests that call paid APIs")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "gpu" in item.keywords and not config.getoption("--run-gpu"):
+            item.add_marker(pytest.mark.skip(reason="needs --run-gpu"))
+        if "paid" in item.keywords and not config.getoption("--run-paid"):
+            item.add_marker(pytest.mark.skip(reason="needs --run-paid"))
+
+
+def require(module: str) -> None:
+    """Skip locally, fail on CI, when an optional dependency is missing."""
+    if importlib.util.find_spec(module) is None:
+        if ON_CI:
+            pytest.fail(f"{module} is not installed, but CI must run these tests")
+        pytest.skip(f"{module} is not installed")
+
+
+@pytest.fixture(scope="session")
+def embedded_gguf_path() -> Path:
+    from reasoning import embedded_gguf
+
+    try:
+        return embedded_gguf()
+    except Exception as exc:
+        if ON_CI:
+            pytest.fail(f"embedded model unavailable: {exc}")
+        pytest.skip(f"embedded model unavailable: {exc}")
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def llama_server(embedded_gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real llama.cpp server (llama-cpp-python[server]) on loopback serving the embedded model; yields /v1 URL."""
+    require("llama_cpp")
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(embedded_gguf_path),
+                "--model_alias",
+                "embedded",
+                "--n_threads",
+                "2",
+                "--n_ctx",
+                "4096",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url + "/v1/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url + "/v1"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

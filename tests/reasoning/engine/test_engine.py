@@ -1,0 +1,265 @@
+import asyncio
+import json
+
+import pytest
+
+from reasoning import (
+    APIConnectionError,
+    BadRequestError,
+    Budget,
+    BudgetExceededError,
+    Engine,
+    EngineConfig,
+    GenerationRequest,
+    Pricing,
+    RateLimitError,
+    ResponseCache,
+    RetryPolicy,
+    ScriptedModel,
+    ServerError,
+)
+
+FAST = RetryPolicy(max_attempts=4, initial_delay=0.001, max_delay=0.005)
+
+
+def counter_model(**kw):
+    count = {"n": 0}
+
+    def handler(request, index):
+        count["n"] += 1
+        return f"sample {count['n']}"
+
+    return ScriptedModel(handler, **kw), count
+
+
+async def test_cache_hit_costs_no_backend_call(tmp_path):
+    model, count = counter_model()
+    request = GenerationRequest(prompt="hi", temperature=0.7)
+    async with Engine(model, cache=tmp_path / "c.sqlite") as engine:
+        first = await engine.generate(request)
+        second = await engine.generate(request)
+    assert count["n"] == 1
+    assert first.texts == second.texts
+    assert second.cached == 1 and first.cached == 0
+    # A new engine over the same file still hits: the cache is on disk.
+    model2, count2 = counter_model()
+    async with Engine(model2, cache=tmp_path / "c.sqlite") as engine:
+        third = await engine.generate(request)
+    assert count2["n"] == 0 and third.texts == first.texts
+
+
+async def test_thirty_samples_stay_thirty_distinct_entries(tmp_path):
+    model, count = counter_model()
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    request = GenerationRequest(prompt="pick a number", temperature=1.0, n=30)
+    async with Engine(model, cache=cache) as engine:
+        result = await engine.generate(request)
+        assert len(set(result.texts)) == 30
+        assert len(cache) == 30
+        # Five samples of the same prompt are the first five, from the cache.
+        again = await engine.generate(request.model_copy(update={"n": 5}))
+        assert again.texts == result.texts[:5] and again.cached == 5
+        # Asking one at a time with offsets 0..29 reads the same 30 samples, no new calls.
+        singles = [await engine.generate(request.model_copy(update={"n": 1}), sample_offset=i) for i in range(30)]
+        assert [s.text for s in singles] == result.texts
+        assert count["n"] == 30
+        # Sample 30 is new.
+        extra = await engine.generate(request.model_copy(update={"n": 1}), sample_offset=30)
+        assert extra.text not in result.texts and len(cache) == 31
+
+
+async def test_partial_hit_asks_only_for_missing_samples():
+    model, count = counter_model()
+    async with Engine(model, cache=ResponseCache()) as engine:
+        await engine.generate(GenerationRequest(prompt="x", n=2))
+        result = await engine.generate(GenerationRequest(prompt="x", n=5))
+    assert result.cached == 2 and count["n"] == 5
+    assert model.calls[-1].n == 3
+
+
+async def test_key_depends_on_sampling_options():
+    model, count = counter_model()
+    async with Engine(model, cache=ResponseCache()) as engine:
+        for request in [
+            GenerationRequest(prompt="x", temperature=0.5),
+            GenerationRequest(prompt="x", temperature=0.6),
+            GenerationRequest(prompt="x", temperature=0.5, top_p=0.9),
+            GenerationRequest(prompt="x", temperature=0.5, seed=1),
+            GenerationRequest(prompt="x", temperature=0.5, stop=("\n",)),
+            GenerationRequest(prompt="x", temperature=0.5, max_tokens=7),
+            GenerationRequest.chat("x", temperature=0.5),
+        ]:
+            await engine.generate(request)
+    assert count["n"] == 7
+
+
+async def test_identical_in_flight_requests_are_issued_once():
+    model, count = counter_model(delay=0.05)
+    request = GenerationRequest(prompt="same", temperature=0.9)
+    async with Engine(model, cache=ResponseCache()) as engine:
+        results = await asyncio.gather(*(engine.generate(request) for _ in range(20)))
+    assert count["n"] == 1 and len(model.calls) == 1
+    assert len({r.text for r in results}) == 1
+
+
+async def test_in_flight_dedup_without_cache():
+    model, count = counter_model(delay=0.05)
+    request = GenerationRequest(prompt="same")
+    async with Engine(model) as engine:
+        await asyncio.gather(*(engine.generate(request) for _ in range(5)))
+    assert count["n"] == 1
+
+
+async def test_concurrency_limit_is_respected():
+    peak = {"now": 0, "max": 0}
+
+    async def handler(request, index):
+        peak["now"] += 1
+        peak["max"] = max(peak["max"], peak["now"])
+        await asyncio.sleep(0.01)
+        peak["now"] -= 1
+        return "ok"
+
+    async with Engine(ScriptedModel(handler), EngineConfig(max_concurrency=7)) as engine:
+        await asyncio.gather(*(engine.generate(GenerationRequest(prompt=str(i))) for i in range(100)))
+    assert peak["max"] == 7
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RateLimitError("slow down", model="m", retry_after=0.01),
+        ServerError("boom", model="m", status=503),
+        ServerError("boom", model="m", status=500),
+        APIConnectionError("reset", model="m"),
+    ],
+)
+async def test_retryable_failures_are_retried(failure):
+    model = ScriptedModel([failure, failure, "fine"])
+    async with Engine(model, EngineConfig(retry=FAST)) as engine:
+        result = await engine.generate(GenerationRequest(prompt="x"))
+    assert result.text == "fine"
+    assert len(model.calls) == 3
+
+
+async def test_last_attempt_raises_typed_error_with_attempts():
+    failure = ServerError("boom", model="m", status=502)
+    model = ScriptedModel([failure] * 10)
+    async with Engine(model, EngineConfig(retry=FAST)) as engine:
+        with pytest.raises(ServerError) as info:
+            await engine.generate(GenerationRequest(prompt="x"))
+    assert info.value.attempts == 4 and info.value.status == 502
+    assert "attempts=4" in str(info.value) and "status=502" in str(info.value)
+    assert len(model.calls) == 4
+
+
+async def test_bad_request_is_not_retried():
+    model = ScriptedModel([BadRequestError("no", model="m", status=400), "never"])
+    async with Engine(model, EngineConfig(retry=FAST)) as engine:
+        with pytest.raises(BadRequestError):
+            await engine.generate(GenerationRequest(prompt="x"))
+    assert len(model.calls) == 1
+
+
+async def test_retry_after_is_honoured():
+    policy = RetryPolicy(max_attempts=2, initial_delay=0.001, max_delay=0.001)
+    model = ScriptedModel([RateLimitError("wait", model="m", retry_after=0.3), "ok"])
+    loop = asyncio.get_running_loop()
+    async with Engine(model, EngineConfig(retry=policy)) as engine:
+        start = loop.time()
+        await engine.generate(GenerationRequest(prompt="x"))
+        assert loop.time() - start >= 0.3
+
+
+async def test_accounting_per_tag_and_dollars():
+    model = ScriptedModel(lambda r, i: "one two three")
+    config = EngineConfig(pricing=Pricing(prompt_per_million=1e6, completion_per_million=2e6))
+    async with Engine(model, config, cache=ResponseCache()) as engine:
+        await engine.generate(GenerationRequest(prompt="a b", n=2), tag="p1")
+        await engine.generate(GenerationRequest(prompt="c", n=1), tag="p2")
+        await engine.generate(GenerationRequest(prompt="c", n=1), tag="p2")  # cached
+    p1, p2 = engine.ledger.by_tag["p1"], engine.ledger.by_tag["p2"]
+    assert (p1.calls, p1.prompt_tokens, p1.completion_tokens) == (1, 2, 6)
+    assert p1.dollars == pytest.approx(2 * 1 + 6 * 2)
+    assert (p2.calls, p2.cached_samples, p2.prompt_tokens, p2.completion_tokens) == (1, 1, 1, 3)
+    assert engine.spend.calls == 2 and engine.spend.total_tokens == 12
+
+
+async def test_budget_stops_new_calls():
+    model = ScriptedModel(lambda r, i: "one two three")
+    config = EngineConfig(budget=Budget(max_tokens=10), max_concurrency=1)
+    async with Engine(model, config) as engine:
+        await engine.generate(GenerationRequest(prompt="a b"))  # 5 tokens
+        await engine.generate(GenerationRequest(prompt="c d"))  # 10 tokens: the limit is reached
+        with pytest.raises(BudgetExceededError) as info:
+            await engine.generate(GenerationRequest(prompt="e"))
+    assert info.value.kind == "tokens" and info.value.spent == 10 and info.value.limit == 10
+    assert len(model.calls) == 2
+
+
+async def test_budget_overshoot_is_bounded_by_concurrency():
+    model = ScriptedModel(lambda r, i: "x", delay=0.01)
+    config = EngineConfig(budget=Budget(max_calls=10), max_concurrency=4)
+    async with Engine(model, config) as engine:
+        results = await asyncio.gather(
+            *(engine.generate(GenerationRequest(prompt=str(i))) for i in range(50)), return_exceptions=True
+        )
+    done = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BudgetExceededError)]
+    assert len(done) + len(refused) == 50
+    assert 10 <= len(done) <= 10 + 4 - 1
+
+
+async def test_call_log_is_jsonl_and_has_no_key(tmp_path):
+    log = tmp_path / "calls.jsonl"
+    model = ScriptedModel([RateLimitError("x", model="m", retry_after=0.0), "ok", "ok"])
+    async with Engine(model, EngineConfig(retry=FAST), cache=ResponseCache(), log=log) as engine:
+        await engine.generate(GenerationRequest(prompt="secret prompt text"), tag="t1")
+        await engine.generate(GenerationRequest(prompt="secret prompt text"), tag="t1")
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["cache_hit"] for r in records] == [False, True]
+    assert records[0]["attempts"] == 2 and records[0]["tag"] == "t1"
+    assert {"request", "latency_s", "prompt_tokens", "completion_tokens"} <= set(records[0])
+    assert "secret prompt text" not in log.read_text()
+
+
+async def test_cancelled_caller_does_not_lose_the_result():
+    model, count = counter_model(delay=0.05)
+    cache = ResponseCache()
+    request = GenerationRequest(prompt="slow", temperature=1.0)
+    async with Engine(model, cache=cache) as engine:
+        task = asyncio.ensure_future(engine.generate(request))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.1)
+        assert len(cache) == 1
+        again = await engine.generate(request)
+    assert again.cached == 1 and count["n"] == 1
+
+
+async def test_wrong_number_of_completions_is_an_error():
+    from reasoning import GenerationResult, LanguageModel, MalformedResponseError
+
+    class Short(LanguageModel):
+        name = "short"
+
+        async def generate(self, request):
+            return GenerationResult(model=self.name, completions=())
+
+    async with Engine(Short(), EngineConfig(retry=FAST)) as engine:
+        with pytest.raises(MalformedResponseError):
+            await engine.generate(GenerationRequest(prompt="x"))
+
+
+async def test_call_timeout_is_enforced():
+    from reasoning import APITimeoutError
+
+    model = ScriptedModel(lambda r, i: "late", delay=1.0)
+    async with Engine(
+        model, EngineConfig(call_timeout=0.05, retry=RetryPolicy(max_attempts=2, initial_delay=0.001))
+    ) as engine:
+        with pytest.raises(APITimeoutError) as info:
+            await engine.generate(GenerationRequest(prompt="x"))
+    assert info.value.attempts == 2
