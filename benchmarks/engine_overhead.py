@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +30,9 @@ from reasoning import (
     ScriptedModel,
 )
 from reasoning.testing import FaultProxy
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import describe
 
 
 async def timed(calls: list[Callable[[], Awaitable[object]]]) -> list[float]:
@@ -72,10 +75,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, python {platform.python_version()}, "
-        f"requests per row: {args.requests}"
-    )
+    print(f"machine: {describe()}; requests per row: {args.requests}")
     with tempfile.TemporaryDirectory() as tmp:
         await measure("scripted", ScriptedModel(lambda r, i: "answer"), args.requests, Path(tmp) / "a.sqlite")
         async with FaultProxy() as server:

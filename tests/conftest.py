@@ -112,3 +112,22 @@ def llama_server(embedded_gguf_path: Path, tmp_path_factory: pytest.TempPathFact
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def llama_model(embedded_gguf_path: Path):  # type: ignore[no-untyped-def]
+    """The embedded model in process on llama.cpp, shared by the session."""
+    require("llama_cpp")
+    from reasoning.backends.llamacpp import LlamaCppModel
+
+    return LlamaCppModel.embedded(n_threads=2)
+
+
+@pytest.fixture(scope="session")
+def torch_model(embedded_gguf_path: Path):  # type: ignore[no-untyped-def]
+    """The embedded model in torch fp32 (converted once and cached), shared by the session."""
+    require("torch")
+    require("transformers")
+    from reasoning.backends.torch_local import TorchModel
+
+    return TorchModel.embedded(dtype="float32")

@@ -1,0 +1,41 @@
+import pytest
+
+from reasoning import Engine, GenerationRequest, ResponseCache
+
+pytestmark = pytest.mark.model
+
+
+async def test_chat_answer(llama_model):
+    result = await llama_model.generate(
+        GenerationRequest.chat("What is 4 + 5? Answer with the number only.", temperature=0, max_tokens=8)
+    )
+    assert result.text.strip() == "9"
+    assert result.model == "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    assert result.prompt_tokens > 10 and result.completions[0].finish_reason == "stop"
+
+
+async def test_completion_stop_and_length(llama_model):
+    stopped = await llama_model.generate(
+        GenerationRequest(prompt="def add(a, b):", temperature=0, max_tokens=40, stop=("return",))
+    )
+    assert "return" not in stopped.text and stopped.completions[0].finish_reason == "stop"
+    capped = await llama_model.generate(GenerationRequest(prompt="Count: 1, 2, 3,", temperature=0, max_tokens=3))
+    assert capped.completions[0].finish_reason == "length" and capped.completions[0].completion_tokens == 3
+
+
+async def test_seeded_samples_are_distinct_and_repeatable(llama_model):
+    request = GenerationRequest(prompt="My favourite animal is the", temperature=1.0, max_tokens=5, n=6, seed=42)
+    first = await llama_model.generate(request)
+    second = await llama_model.generate(request)
+    assert first.texts == second.texts
+    assert len(set(first.texts)) > 1
+
+
+async def test_through_the_engine_with_cache(llama_model):
+    engine = Engine(llama_model, cache=ResponseCache())
+    request = GenerationRequest.chat("Name a colour.", temperature=0.8, max_tokens=6, n=3, seed=1)
+    first = await engine.generate(request, tag="colours")
+    second = await engine.generate(request, tag="colours")
+    assert second.texts == first.texts and second.cached == 3
+    assert engine.ledger.by_tag["colours"].calls == 1
+    assert engine.ledger.by_tag["colours"].completion_tokens == first.completion_tokens > 0
