@@ -86,7 +86,8 @@ class Completion(BaseModel):
 class GenerationResult(BaseModel):
     """The `n` completions of a request, with the model that produced them and the prompt's token count.
 
-    `cached` counts how many completions came from the engine's cache rather than the backend.
+    `cached` counts how many completions came from the engine's cache rather than the backend; `billed_*` are the
+    tokens the backend was actually paid for in producing this result (zero when all came from the cache).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -95,6 +96,8 @@ class GenerationResult(BaseModel):
     completions: tuple[Completion, ...]
     prompt_tokens: int = 0
     cached: int = 0
+    billed_prompt_tokens: int = 0
+    billed_completion_tokens: int = 0
 
     @property
     def texts(self) -> list[str]:

@@ -1,3 +1,12 @@
-"""Search strategies over the shared node / evaluator abstraction (tree-of-thought BFS, DFS, A*, best-first)."""
+"""Search strategies over the shared node / evaluator abstraction: BFS (beam), DFS, best-first and A*.
 
-__all__: list[str] = []
+Each strategy is one function taking a `Task`, an `Evaluator` and a `SearchContext`, and returning a
+`SearchResult`.
+"""
+
+from .best_first import astar, best_first
+from .bfs import bfs
+from .dfs import dfs
+from .result import SearchResult, StepRecord
+
+__all__ = ["SearchResult", "StepRecord", "astar", "best_first", "bfs", "dfs"]

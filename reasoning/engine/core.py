@@ -124,6 +124,7 @@ class Engine:
         missing = [k for k in keys if k not in hits]
         fetched: dict[str, Completion] = {}
         prompt_tokens = next(iter(hits.values()))[1] if hits else 0
+        billed = (0, 0)
         if missing:
             flight_key = tuple(missing)
             task = self._inflight.get(flight_key)
@@ -137,12 +138,20 @@ class Engine:
             result = await asyncio.shield(task)
             fetched = dict(zip(missing, result.completions, strict=True))
             prompt_tokens = result.prompt_tokens
+            billed = (result.prompt_tokens, result.completion_tokens)
         if hits:
             self.ledger.record(tag, Spend(cached_samples=len(hits)))
             if not missing:
                 self._log(request, tag, sample_offset, cached=len(hits), latency=0.0, spend=Spend(), attempts=0)
         completions = tuple(hits[k][0] if k in hits else fetched[k] for k in keys)
-        return GenerationResult(model=name, completions=completions, prompt_tokens=prompt_tokens, cached=len(hits))
+        return GenerationResult(
+            model=name,
+            completions=completions,
+            prompt_tokens=prompt_tokens,
+            cached=len(hits),
+            billed_prompt_tokens=billed[0],
+            billed_completion_tokens=billed[1],
+        )
 
     async def _call(self, request: GenerationRequest, keys: list[str], tag: str | None) -> GenerationResult:
         policy = self.config.retry

@@ -1,0 +1,247 @@
+"""Exact arithmetic for the game of 24: an expression parser over rationals (never `eval` or `sympify`),
+the answer checker, a step checker for "a op b = c (left: ...)" thoughts, and an exact solver."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = [
+    "ExpressionError",
+    "StepCheck",
+    "Verdict",
+    "check_answer",
+    "check_step",
+    "evaluate",
+    "format_number",
+    "parse_numbers",
+    "solve",
+]
+
+MAX_EXPRESSION_CHARS = 500
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([-+*/()×÷−xX]))")
+_OPS = {"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-"}
+
+
+class ExpressionError(ValueError):
+    """The text is not an arithmetic expression we accept."""
+
+
+def _tokens(text: str) -> list[str]:
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
+    out, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise ExpressionError(f"unexpected character {text[pos]!r} at {pos}")
+        out.append(match.group(1) or _OPS.get(match.group(2), match.group(2)))
+        pos = match.end()
+    return out
+
+
+class _Parser:
+    # expr := term (("+" | "-") term)* ; term := factor (("*" | "/") factor)* ;
+    # factor := ("+" | "-") factor | number | "(" expr ")"
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.numbers: list[Fraction] = []
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> str:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("unexpected end of expression")
+        self.pos += 1
+        return token
+
+    def expr(self, depth: int) -> Fraction:
+        value = self.term(depth)
+        while self.peek() in ("+", "-"):
+            op, rhs = self.take(), self.term(depth)
+            value = value + rhs if op == "+" else value - rhs
+        return value
+
+    def term(self, depth: int) -> Fraction:
+        value = self.factor(depth)
+        while self.peek() in ("*", "/"):
+            op, rhs = self.take(), self.factor(depth)
+            if op == "/" and rhs == 0:
+                raise ExpressionError("division by zero")
+            value = value * rhs if op == "*" else value / rhs
+        return value
+
+    def factor(self, depth: int) -> Fraction:
+        if depth > 50:
+            raise ExpressionError("expression nested too deeply")
+        token = self.take()
+        if token in ("+", "-"):
+            inner = self.factor(depth + 1)
+            return inner if token == "+" else -inner
+        if token == "(":
+            value = self.expr(depth + 1)
+            if self.take() != ")":
+                raise ExpressionError("missing closing parenthesis")
+            return value
+        if token[0].isdigit():
+            number = Fraction(token)
+            self.numbers.append(number)
+            return number
+        raise ExpressionError(f"unexpected {token!r}")
+
+
+def evaluate(text: str) -> tuple[Fraction, list[Fraction]]:
+    """The exact value of an arithmetic expression and the numbers it uses, in order."""
+    parser = _Parser(_tokens(text))
+    if not parser.tokens:
+        raise ExpressionError("empty expression")
+    value = parser.expr(0)
+    if parser.peek() is not None:
+        raise ExpressionError(f"unexpected {parser.peek()!r} after the expression")
+    return value, parser.numbers
+
+
+def parse_numbers(text: str) -> list[Fraction]:
+    """A puzzle or a "left:" list: numbers separated by spaces, e.g. "4 5 6 10" or "1.5 -2 8"."""
+    parts = text.split()
+    if not parts:
+        raise ExpressionError("no numbers")
+    try:
+        return [Fraction(p) for p in parts]
+    except (ValueError, ZeroDivisionError):
+        raise ExpressionError(f"not a list of numbers: {text!r}") from None
+
+
+def format_number(value: Fraction) -> str:
+    """Integers as integers, others as short decimals (the paper's format)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{float(value):.4g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a model's final output solves the puzzle, and why not."""
+
+    correct: bool
+    reason: str
+    expression: str | None = None
+    value: str | None = None
+
+
+def check_answer(puzzle: str, output: str) -> Verdict:
+    """Check a model's whole final output the way the paper's checker reads it: the last line, after "Answer:",
+    left of "="; the numbers used must be the puzzle's, each exactly once; the value must be exactly 24."""
+    try:
+        wanted = Counter(parse_numbers(puzzle))
+    except ExpressionError as exc:
+        return Verdict(False, f"bad puzzle: {exc}")
+    lines = output.strip().split("\n")
+    last = lines[-1].strip() if lines else ""
+    expression = re.sub(r"(?i)^.*?answer\s*:\s*", "", last).split("=")[0].strip()
+    if not expression:
+        return Verdict(False, "no expression on the last line", expression)
+    try:
+        value, used = evaluate(expression)
+    except ExpressionError as exc:
+        return Verdict(False, f"unparseable: {exc}", expression)
+    if Counter(used) != wanted:
+        return Verdict(False, "numbers differ from the puzzle's", expression, format_number(value))
+    if value != 24:
+        return Verdict(False, "does not equal 24", expression, format_number(value))
+    return Verdict(True, "ok", expression, "24")
+
+
+_STEP = re.compile(
+    r"^\s*(-?\d+(?:\.\d+)?)\s*([-+*/×÷−xX])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)\s*\(left:\s*([^)]*)\)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    ok: bool
+    reason: str
+    left: tuple[Fraction, ...] = ()
+
+
+def _close(written: Fraction, exact: Fraction) -> bool:
+    # Accept an exact result, or one rounded to the decimals written ("8 / 3 = 2.67").
+    if written == exact:
+        return True
+    text = format(float(written), "f").rstrip("0")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return decimals > 0 and abs(written - exact) <= Fraction(1, 2 * 10**decimals)
+
+
+def check_step(numbers: list[Fraction], line: str) -> StepCheck:
+    """Check one thought "a op b = c (left: ...)" against the current numbers, exactly."""
+    match = _STEP.match(line)
+    if match is None:
+        return StepCheck(False, "not of the form 'a op b = c (left: ...)'")
+    a, op, b, c, left_text = match.groups()
+    fa, fb, fc = Fraction(a), Fraction(b), Fraction(c)
+    pool = Counter(numbers)
+    for operand in (fa, fb):
+        if pool[operand] <= 0:
+            return StepCheck(False, f"{format_number(operand)} is not among the numbers left")
+        pool[operand] -= 1
+    op = _OPS.get(op, op)
+    if op == "/" and fb == 0:
+        return StepCheck(False, "division by zero")
+    exact = {"+": fa + fb, "-": fa - fb, "*": fa * fb, "/": fa / fb if fb else Fraction(0)}[op]
+    if not _close(fc, exact):
+        return StepCheck(False, f"{a} {op} {b} is {format_number(exact)}, not {c}")
+    try:
+        left = parse_numbers(left_text)
+    except ExpressionError:
+        return StepCheck(False, "unreadable 'left' list")
+    expected = Counter({k: v for k, v in pool.items() if v > 0})
+    expected[fc] += 1
+    if Counter(left) != expected:
+        return StepCheck(False, "the 'left' numbers are wrong")
+    return StepCheck(True, "ok", tuple(left))
+
+
+@functools.lru_cache(maxsize=65536)
+def _solve(numbers: tuple[Fraction, ...], target: Fraction) -> str | None:
+    if len(numbers) == 1:
+        return format_number(numbers[0]) if numbers[0] == target else None
+    return _search(tuple((n, format_number(n)) for n in numbers), target)
+
+
+def _search(items: tuple[tuple[Fraction, str], ...], target: Fraction) -> str | None:
+    if len(items) == 1:
+        return items[0][1] if items[0][0] == target else None
+    for i, j in itertools.combinations(range(len(items)), 2):
+        (a, ea), (b, eb) = items[i], items[j]
+        rest = tuple(items[k] for k in range(len(items)) if k not in (i, j))
+        candidates = [(a + b, f"({ea} + {eb})"), (a * b, f"({ea} * {eb})"), (a - b, f"({ea} - {eb})"),
+                      (b - a, f"({eb} - {ea})")]  # fmt: skip
+        if b != 0:
+            candidates.append((a / b, f"({ea} / {eb})"))
+        if a != 0:
+            candidates.append((b / a, f"({eb} / {ea})"))
+        for value, text in candidates:
+            found = _search((*rest, (value, text)), target)
+            if found is not None:
+                return found
+    return None
+
+
+def solve(numbers: list[Fraction] | str, target: int = 24) -> str | None:
+    """One expression using every number once that equals `target` exactly, or `None` if there is none."""
+    values = parse_numbers(numbers) if isinstance(numbers, str) else list(numbers)
+    found = _solve(tuple(sorted(values)), Fraction(target))
+    if found is not None and found.startswith("(") and found.endswith(")") and len(values) > 1:
+        inner = found[1:-1]
+        if evaluate(inner)[0] == target:
+            return inner
+    return found

@@ -1,0 +1,137 @@
+"""Evaluators score a batch of nodes asynchronously. All of them share one small interface, `Evaluator`.
+
+- `LLMValue`: ask the model about each node, `n` samples, map each sample to a number, aggregate (sum by default:
+  the paper's value with sure / likely / impossible).
+- `LLMVote`: ask the model `n` times which of the nodes is best; a node's value is its vote count.
+- `Heuristic`: a rule or a program (e.g. an exact solver), sync or async.
+- `Cascade`: a cheap evaluator first; nodes it is unsure about go to an expensive one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from .tree import Node, SearchContext, gather_all
+from .types import GenerationRequest
+
+__all__ = ["Cascade", "Evaluator", "Heuristic", "LLMValue", "LLMVote", "word_values"]
+
+S = TypeVar("S")
+
+
+class Evaluator(Protocol[S]):
+    """Scores nodes: sets `node.value` (and `node.values` where there are samples) and returns the values."""
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]: ...
+
+
+def word_values(words: dict[str, float]) -> Callable[[str], float | None]:
+    """A parser that reads a sample's last line as one of `words` (case-insensitive), e.g. sure/likely/impossible."""
+
+    def parse(text: str) -> float | None:
+        last = text.strip().split("\n")[-1].strip().lower().rstrip(".")
+        return words.get(last)
+
+    return parse
+
+
+@dataclass(frozen=True)
+class LLMValue(Generic[S]):
+    """Value each node independently with `n` samples of `prompt(node)`.
+
+    `shortcut(node)` may return a value without asking (e.g. a rule that a finished state without an answer is
+    worth 0); `parse(sample)` maps a sample to a number or `None` (ignored); `aggregate` combines the parsed
+    numbers (default: an exactly rounded sum). Identical prompts are asked once: the engine's cache and in-flight
+    de-duplication serve every node that shares a prompt with the same samples, as the paper's value cache does.
+    """
+
+    prompt: Callable[[Node[S]], GenerationRequest]
+    parse: Callable[[str], float | None]
+    n: int = 3
+    shortcut: Callable[[Node[S]], float | None] | None = None
+    aggregate: Callable[[list[float]], float] = math.fsum  # order-independent: equal multisets tie exactly
+
+    async def _one(self, node: Node[S], ctx: SearchContext) -> float:
+        if self.shortcut is not None:
+            quick = self.shortcut(node)
+            if quick is not None:
+                node.value, node.values = quick, ()
+                return quick
+        request = self.prompt(node).model_copy(update={"n": self.n})
+        result = await ctx.generate(request, kind="evaluate")
+        node.spend.add(ctx.cost(result))
+        parsed = [self.parse(text) for text in result.texts]
+        node.values = tuple(0.0 if p is None else p for p in parsed)
+        node.value = float(self.aggregate([p for p in parsed if p is not None]))
+        return node.value
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        return await gather_all(self._one(node, ctx) for node in nodes)
+
+
+@dataclass(frozen=True)
+class LLMVote(Generic[S]):
+    """Ask `n` times which node is best; `parse(sample, k)` returns the chosen index in `0..k-1` or `None`."""
+
+    prompt: Callable[[Sequence[Node[S]]], GenerationRequest]
+    parse: Callable[[str, int], int | None]
+    n: int = 5
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        if not nodes:
+            return []
+        request = self.prompt(nodes).model_copy(update={"n": self.n})
+        result = await ctx.generate(request, kind="evaluate")
+        votes = [0.0] * len(nodes)
+        for text in result.texts:
+            choice = self.parse(text, len(nodes))
+            if choice is not None and 0 <= choice < len(nodes):
+                votes[choice] += 1
+        cost = ctx.cost(result)
+        for node, vote in zip(nodes, votes, strict=True):
+            node.value, node.values = vote, (vote,)
+        nodes[0].spend.add(cost)  # one call scored them all; charge it once
+        return votes
+
+
+@dataclass(frozen=True)
+class Heuristic(Generic[S]):
+    """A rule- or program-based score, `fn(node) -> float` (sync or async). Costs no model call."""
+
+    fn: Callable[[Node[S]], float | Awaitable[float]]
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        values = []
+        for node in nodes:
+            out: Any = self.fn(node)
+            value = float(await out) if inspect.isawaitable(out) else float(out)
+            node.value, node.values = value, (value,)
+            values.append(value)
+        return values
+
+
+@dataclass(frozen=True)
+class Cascade(Generic[S]):
+    """Score with `cheap`; re-score with `expensive` only the nodes where `unsure(node)` holds.
+
+    `node.info["evaluated_by"]` records which evaluator's value stands, so reports can count escalations.
+    """
+
+    cheap: Evaluator[S]
+    expensive: Evaluator[S]
+    unsure: Callable[[Node[S]], bool]
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        await self.cheap.evaluate(nodes, ctx)
+        for node in nodes:
+            node.info["evaluated_by"] = "cheap"
+        escalate = [node for node in nodes if self.unsure(node)]
+        if escalate:
+            await self.expensive.evaluate(escalate, ctx)
+            for node in escalate:
+                node.info["evaluated_by"] = "expensive"
+        return [node.value if node.value is not None else 0.0 for node in nodes]

@@ -1,0 +1,236 @@
+"""The shared search abstraction: nodes, tasks, thought generators, and the context a search runs in.
+
+Every technique uses the same types: tree-of-thought search expands and scores `Node`s of a `Task` with an
+`Evaluator` (see `reasoning.evaluators`); the search strategies in `search/` are plain functions over them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import Counter
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import networkx as nx
+
+from .engine import Engine, Spend
+from .errors import ReasoningError
+from .types import GenerationRequest, GenerationResult
+
+__all__ = [
+    "Node",
+    "Propose",
+    "Sample",
+    "SearchBudget",
+    "SearchBudgetReached",
+    "SearchContext",
+    "SearchTree",
+    "Task",
+    "gather_all",
+]
+
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class Node(Generic[S]):
+    """One state in a search: how it was reached (`parent`, `thought`), how deep, how it was scored, and what
+    producing and scoring it cost. `id` is assigned when the node is added to a `SearchTree`."""
+
+    state: S
+    parent: Node[S] | None = None
+    thought: str = ""
+    depth: int = 0
+    value: float | None = None
+    values: tuple[float, ...] = ()
+    spend: Spend = field(default_factory=Spend)
+    id: int = -1
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def child(self, state: S, thought: str) -> Node[S]:
+        return Node(state=state, parent=self, thought=thought, depth=self.depth + 1)
+
+    def path(self) -> list[Node[S]]:
+        """From the root to this node."""
+        out: list[Node[S]] = []
+        node: Node[S] | None = self
+        while node is not None:
+            out.append(node)
+            node = node.parent
+        return out[::-1]
+
+    def __repr__(self) -> str:
+        return f"Node(id={self.id}, depth={self.depth}, value={self.value}, state={self.state!r})"
+
+
+class Task(Protocol[S]):
+    """A problem to search: its root, how to expand a node, when a node is terminal, and identity of states."""
+
+    def root(self) -> Node[S]: ...
+
+    async def expand(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]: ...
+
+    def is_terminal(self, node: Node[S]) -> bool: ...
+
+    def key(self, node: Node[S]) -> Hashable: ...
+
+
+class SearchBudgetReached(ReasoningError):
+    """Raised inside a search when its own budget is spent; strategies catch it and stop cleanly."""
+
+
+@dataclass(frozen=True)
+class SearchBudget:
+    """Limits for one search (on top of the engine's global budget). `None` means no limit."""
+
+    max_calls: int | None = None
+    max_tokens: int | None = None
+    max_dollars: float | None = None
+
+
+class SearchTree:
+    """Every node a search created, as a `networkx.DiGraph` (node id -> attributes; edges parent -> child)."""
+
+    def __init__(self) -> None:
+        self.graph: nx.DiGraph[int] = nx.DiGraph()
+        self.nodes: list[Node[Any]] = []
+
+    def add(self, node: Node[Any]) -> Node[Any]:
+        node.id = len(self.nodes)
+        self.nodes.append(node)
+        self.graph.add_node(node.id, state=str(node.state), thought=node.thought, depth=node.depth)
+        if node.parent is not None:
+            self.graph.add_edge(node.parent.id, node.id)
+        return node
+
+    def update(self, node: Node[Any], **attrs: Any) -> None:
+        """Copy the node's value, values and spend into the graph, plus any extra attributes."""
+        data = self.graph.nodes[node.id]
+        data.update(
+            value=node.value,
+            values=list(node.values),
+            tokens=node.spend.total_tokens,
+            dollars=node.spend.dollars,
+            **attrs,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Nodes and edges as plain JSON (for reports)."""
+        return {
+            "nodes": [{"id": n, **{k: v for k, v in d.items()}} for n, d in self.graph.nodes(data=True)],
+            "edges": [[a, b] for a, b in self.graph.edges()],
+        }
+
+
+class SearchContext:
+    """What a search runs in: the engine, a tag for accounting, the search's budget and tree, and counters.
+
+    `generate(..., distinct=True)` numbers repeated identical requests within this search as distinct samples
+    (sample offsets 0, 1, 2, ...): two nodes that ask the same propose prompt get two samples, as two calls to a
+    sampling model would, while a rerun of the same search reads the same samples from the cache.
+    """
+
+    def __init__(self, engine: Engine, *, tag: str, budget: SearchBudget | None = None) -> None:
+        self.engine = engine
+        self.tag = tag
+        self.budget = budget
+        self.tree = SearchTree()
+        self.requests: Counter[str] = Counter()  # by kind: "expand", "evaluate"
+        self._occurrences: Counter[str] = Counter()
+
+    @property
+    def spend(self) -> Spend:
+        return self.engine.ledger.by_tag.get(self.tag) or Spend()
+
+    def check_budget(self) -> None:
+        budget, spent = self.budget, self.spend
+        if budget is None:
+            return
+        if (
+            (budget.max_calls is not None and spent.calls >= budget.max_calls)
+            or (budget.max_tokens is not None and spent.total_tokens >= budget.max_tokens)
+            or (budget.max_dollars is not None and spent.dollars >= budget.max_dollars)
+        ):
+            raise SearchBudgetReached(f"search budget reached for {self.tag}: {spent}")
+
+    async def generate(self, request: GenerationRequest, *, kind: str, distinct: bool = False) -> GenerationResult:
+        self.check_budget()
+        offset = 0
+        if distinct:
+            digest = request.digest()
+            offset = self._occurrences[digest] * request.n
+            self._occurrences[digest] += 1
+        self.requests[kind] += 1
+        return await self.engine.generate(request, tag=self.tag, sample_offset=offset)
+
+    def cost(self, result: GenerationResult) -> Spend:
+        """What a result cost (zero when every sample came from the cache)."""
+        prompt, completion = result.billed_prompt_tokens, result.billed_completion_tokens
+        return Spend(
+            calls=int(result.cached < len(result.completions)),
+            cached_samples=result.cached,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            dollars=self.engine.config.pricing.cost(prompt, completion),
+        )
+
+
+async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Like `asyncio.gather`, but every awaitable finishes before the first error is raised, so no call is left
+    running unobserved when a search stops."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Propose(Generic[S]):
+    """Propose thoughts in one call: the model lists several next steps, `parse` turns its text into children."""
+
+    prompt: Callable[[Node[S]], GenerationRequest]
+    parse: Callable[[Node[S], str], list[Node[S]]]
+
+    async def __call__(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]:
+        result = await ctx.generate(self.prompt(node), kind="expand", distinct=True)
+        children = self.parse(node, result.text)
+        _share_cost(children, ctx.cost(result))
+        return children
+
+
+@dataclass(frozen=True)
+class Sample(Generic[S]):
+    """Sample `n` thoughts independently (one request with `n` samples); `parse` maps each to a child or `None`."""
+
+    prompt: Callable[[Node[S]], GenerationRequest]
+    parse: Callable[[Node[S], str], Node[S] | None]
+    n: int = 5
+
+    async def __call__(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]:
+        request = self.prompt(node).model_copy(update={"n": self.n})
+        result = await ctx.generate(request, kind="expand", distinct=True)
+        children = [c for c in (self.parse(node, t) for t in result.texts) if c is not None]
+        _share_cost(children, ctx.cost(result))
+        return children
+
+
+def _share_cost(nodes: Sequence[Node[Any]], spend: Spend) -> None:
+    # One call produced all these nodes; each carries an equal share so the tree's costs add up to the call's.
+    if not nodes:
+        return
+    k = len(nodes)
+    for node in nodes:
+        node.spend.add(
+            dataclasses.replace(
+                spend,
+                calls=0,
+                cached_samples=0,
+                prompt_tokens=spend.prompt_tokens // k,
+                completion_tokens=spend.completion_tokens // k,
+                dollars=spend.dollars / k,
+            )
+        )
