@@ -1,4 +1,4 @@
-"""The `reasoning` console script. Subcommands: `generate`, `model`.
+"""The `reasoning` console script. Subcommands: `generate`, `model`, `game24`.
 
 User mistakes (a bad option, a server that is down, a missing model) print one line to stderr and exit 2; they
 never print a traceback.
@@ -23,12 +23,12 @@ from .types import GenerationRequest
 __all__ = ["build_parser", "main"]
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
+def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
     """Options every subcommand that calls a model shares."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--backend",
-        choices=["auto", "llamacpp", "torch", "openai"],
+        choices=["auto", "llamacpp", "torch", "openai", *extra_backends],
         default="auto",
         help="auto: the embedded model on the fastest local backend, or --base-url if given",
     )
@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is")
     model.set_defaults(run=_model_info)
+
+    from evals.game24.cli import register as register_game24
+
+    register_game24(sub, add_model_options)
     return parser
 
 

@@ -138,7 +138,8 @@ class SearchContext:
         self.tag = tag
         self.budget = budget
         self.tree = SearchTree()
-        self.requests: Counter[str] = Counter()  # by kind: "expand", "evaluate"
+        self.requests: Counter[str] = Counter()  # by kind ("expand", "evaluate"), cached or not
+        self.calls: Counter[str] = Counter()  # by kind, only those that reached the backend
         self._occurrences: Counter[str] = Counter()
 
     @property
@@ -164,13 +165,16 @@ class SearchContext:
             offset = self._occurrences[digest] * request.n
             self._occurrences[digest] += 1
         self.requests[kind] += 1
-        return await self.engine.generate(request, tag=self.tag, sample_offset=offset)
+        result = await self.engine.generate(request, tag=self.tag, sample_offset=offset)
+        if result.cached < len(result.completions) and not result.shared:
+            self.calls[kind] += 1
+        return result
 
     def cost(self, result: GenerationResult) -> Spend:
         """What a result cost (zero when every sample came from the cache)."""
         prompt, completion = result.billed_prompt_tokens, result.billed_completion_tokens
         return Spend(
-            calls=int(result.cached < len(result.completions)),
+            calls=int(result.cached < len(result.completions) and not result.shared),
             cached_samples=result.cached,
             prompt_tokens=prompt,
             completion_tokens=completion,

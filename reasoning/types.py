@@ -87,7 +87,8 @@ class GenerationResult(BaseModel):
     """The `n` completions of a request, with the model that produced them and the prompt's token count.
 
     `cached` counts how many completions came from the engine's cache rather than the backend; `billed_*` are the
-    tokens the backend was actually paid for in producing this result (zero when all came from the cache).
+    tokens the backend was actually paid for in producing this result (zero when all came from the cache); `shared`
+    is true when another caller's identical request, already in flight, answered this one (billed to that caller).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -98,6 +99,7 @@ class GenerationResult(BaseModel):
     cached: int = 0
     billed_prompt_tokens: int = 0
     billed_completion_tokens: int = 0
+    shared: bool = False
 
     @property
     def texts(self) -> list[str]:

@@ -161,8 +161,8 @@ def check_answer(puzzle: str, output: str) -> Verdict:
 
 
 _STEP = re.compile(
-    r"^\s*(-?\d+(?:\.\d+)?)\s*([-+*/×÷−xX])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)\s*\(left:\s*([^)]*)\)\s*$"
-)
+    r"^\s*(-?\d+(?:\.\d+)?)\s*([-+*/×÷−xX])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)\s*\(left:\s*([^)]*)\).*$"
+)  # a short remark after the list, e.g. "(left: 3 8 13) (repeated)", is tolerated; the numbers are checked
 
 
 @dataclass(frozen=True)

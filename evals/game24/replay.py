@@ -72,10 +72,16 @@ class ReplayModel(LanguageModel):
 
     The k-th time the same propose prompt is asked, the k-th logged proposal list for it is returned (two
     states with the same numbers left were proposed from separately in the original run).
+
+    `strict=False` serves searches that leave the logged path (e.g. with thoughts filtered): a propose prompt
+    asked more often than logged gets its last logged answer again, and an unknown prompt gets an empty answer
+    (no thoughts) or, for a value prompt, samples with no verdict (value 0). `misses` counts those.
     """
 
-    def __init__(self, record: dict[str, Any], task: Game24Task | None = None) -> None:
+    def __init__(self, record: dict[str, Any], task: Game24Task | None = None, *, strict: bool = True) -> None:
         self.record = record
+        self.strict = strict
+        self.misses = 0
         self.puzzle = record["steps"][0]["x"]
         self.task = task or Game24Task(self.puzzle)
         self.name = f"gpt-4-replay/{record['idx']}"
@@ -106,13 +112,19 @@ class ReplayModel(LanguageModel):
             k = self._served[prompt]
             outputs = self.propose[prompt]
             if k >= len(outputs):
-                raise ReplayMissError(f"propose prompt asked {k + 1} times, logged {len(outputs)}", model=self.name)
+                if self.strict:
+                    raise ReplayMissError(f"propose prompt asked {k + 1} times, logged {len(outputs)}", model=self.name)
+                self.misses += 1
+                k = len(outputs) - 1
             self._served[prompt] = k + 1
             texts = [outputs[k]] + [""] * (request.n - 1)
         elif prompt in self.values:
             texts = value_samples(self.values[prompt], request.n)
-        else:
+        elif self.strict:
             raise ReplayMissError("no logged answer for this prompt", model=self.name)
+        else:
+            self.misses += 1
+            texts = [""] * request.n
         completions = tuple(Completion(text=t, finish_reason="stop") for t in texts)
         return GenerationResult(model=self.name, completions=completions)
 

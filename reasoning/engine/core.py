@@ -125,9 +125,11 @@ class Engine:
         fetched: dict[str, Completion] = {}
         prompt_tokens = next(iter(hits.values()))[1] if hits else 0
         billed = (0, 0)
+        shared = False
         if missing:
             flight_key = tuple(missing)
             task = self._inflight.get(flight_key)
+            shared = task is not None
             if task is None:
                 sub = request.model_copy(update={"n": len(missing)})
                 task = asyncio.ensure_future(self._call(sub, missing, tag))
@@ -138,7 +140,7 @@ class Engine:
             result = await asyncio.shield(task)
             fetched = dict(zip(missing, result.completions, strict=True))
             prompt_tokens = result.prompt_tokens
-            billed = (result.prompt_tokens, result.completion_tokens)
+            billed = (0, 0) if shared else (result.prompt_tokens, result.completion_tokens)
         if hits:
             self.ledger.record(tag, Spend(cached_samples=len(hits)))
             if not missing:
@@ -151,6 +153,7 @@ class Engine:
             cached=len(hits),
             billed_prompt_tokens=billed[0],
             billed_completion_tokens=billed[1],
+            shared=shared,
         )
 
     async def _call(self, request: GenerationRequest, keys: list[str], tag: str | None) -> GenerationResult:

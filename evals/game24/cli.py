@@ -1,0 +1,201 @@
+"""`reasoning game24 run | check | solve`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from reasoning.engine import Engine, ResponseCache
+from reasoning.errors import ConfigurationError
+from reasoning.tree import SearchBudget
+
+from .arith import ExpressionError, check_answer, solve
+from .data import Puzzle, default_data_dir, load_puzzles, parse_range
+from .methods import METHODS, MethodConfig
+from .replay import ReplayModel, load_log
+from .report import write_report
+from .runner import ResultsFile, format_summary, run_eval, summarize
+
+__all__ = ["register"]
+
+REPLAY_LOG = "gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json"
+
+
+def register(sub: Any, add_model_options: Any) -> None:
+    game = sub.add_parser("game24", help="the game-of-24 eval (Yao et al., 2023)")
+    game_sub = game.add_subparsers(dest="game24_command", required=True)
+
+    run = game_sub.add_parser("run", help="run a method over puzzles; rerunning the same command resumes")
+    run.add_argument("--method", choices=METHODS, default="tot-bfs")
+    where = run.add_argument_group("puzzles")
+    where.add_argument("--range", default="900-999", help="0-based rows of the puzzle file (default: 900-999)")
+    where.add_argument("--puzzles-file", help="a CSV with a Puzzles column, or one puzzle per line")
+    where.add_argument("--puzzle", action="append", help="a literal puzzle, e.g. '4 5 6 10' (repeatable)")
+    method = run.add_argument_group("method")
+    method.add_argument("--breadth", type=int, default=5, help="BFS breadth; DFS/A* children per node")
+    method.add_argument("--samples", type=int, default=1, help="IO/CoT samples per puzzle; CoT-SC votes")
+    method.add_argument("--n-value", type=int, default=3, help="value samples per state")
+    method.add_argument("--temperature", type=float, default=0.7)
+    method.add_argument("--select", choices=["greedy", "sample"], default="greedy")
+    method.add_argument(
+        "--evaluator",
+        choices=["llm", "solver"],
+        default="llm",
+        help="llm: the model's sure/likely/impossible; solver: the exact solver (a program)",
+    )
+    method.add_argument(
+        "--check-steps",
+        action="store_true",
+        help="drop thoughts whose arithmetic or remaining numbers are wrong before valuing them",
+    )
+    method.add_argument(
+        "--paper-values",
+        action="store_true",
+        help="value finished states without an answer like the published run did (ask, not 0)",
+    )
+    method.add_argument("--threshold", type=float, default=1.0, help="DFS: prune children valued below this")
+    method.add_argument("--accept", type=float, default=20.0, help="DFS/A*: stop at an answer valued this high")
+    method.add_argument("--max-steps", type=int, default=20, help="DFS/A*: expansions per puzzle")
+    method.add_argument("--seed", type=int, default=0)
+    budget = run.add_argument_group("per-puzzle budget")
+    budget.add_argument("--budget-calls", type=int)
+    budget.add_argument("--budget-tokens", type=int)
+    budget.add_argument("--budget-dollars", type=float)
+    run.add_argument("--parallel", type=int, default=4, help="puzzles in flight at once")
+    run.add_argument("--out", default="runs/game24", help="folder for results.jsonl, report.html, cache, log")
+    run.add_argument("--replay-log", help=f"the published run for --backend replay (default: tot/{REPLAY_LOG})")
+    add_model_options(run, extra_backends=("replay",))
+    run.set_defaults(run=lambda a: asyncio.run(_run(a)))
+
+    check = game_sub.add_parser("check", help="check a model's final output; JSON verdict per line")
+    check.add_argument("puzzle", nargs="?", help="e.g. '4 5 6 10' (omit to read JSON lines on stdin)")
+    check.add_argument("output", nargs="?", help="the model's whole final output")
+    check.set_defaults(run=_check)
+
+    solver = game_sub.add_parser("solve", help="solve a puzzle exactly")
+    solver.add_argument("puzzle")
+    solver.set_defaults(run=_solve)
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.puzzle is not None:
+        if args.output is None:
+            raise ConfigurationError("give the puzzle and the output, or neither (JSON lines on stdin)")
+        pairs = [(args.puzzle, args.output)]
+    else:
+        pairs = []
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                pairs.append((str(item["puzzle"]), str(item["output"])))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise ConfigurationError(f'stdin line {number}: expected {{"puzzle": ..., "output": ...}}') from None
+    for puzzle, output in pairs:
+        verdict = check_answer(puzzle, output)
+        print(json.dumps({"puzzle": puzzle, **verdict.__dict__}))
+    return 0
+
+
+def _solve(args: argparse.Namespace) -> int:
+    try:
+        found = solve(args.puzzle)
+    except ExpressionError as exc:
+        raise ConfigurationError(str(exc)) from None
+    print(json.dumps({"puzzle": args.puzzle, "solvable": found is not None, "solution": found}))
+    return 0
+
+
+def _config(args: argparse.Namespace) -> MethodConfig:
+    return MethodConfig(
+        method=args.method,
+        samples=args.samples,
+        breadth=args.breadth,
+        select=args.select,
+        n_value=args.n_value,
+        temperature=args.temperature,
+        evaluator=args.evaluator,
+        check_steps=args.check_steps,
+        zero_unfinished=not args.paper_values,
+        threshold=args.threshold,
+        accept=args.accept,
+        max_steps=args.max_steps,
+        budget=SearchBudget(args.budget_calls, args.budget_tokens, args.budget_dollars),
+        seed=args.seed,
+    )
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from reasoning.cli import make_engine
+
+    for name in ("breadth", "samples", "n_value", "parallel", "max_steps"):
+        if getattr(args, name) < 1:
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+    puzzles = load_puzzles(literals=args.puzzle, file=args.puzzles_file, rows=parse_range(args.range))
+    config = _config(args)
+    out = Path(args.out)
+    results = ResultsFile(out / "results.jsonl")
+    args.cache = args.cache or str(out / "cache.sqlite")
+    args.log = args.log or str(out / "calls.jsonl")
+    engines: list[Engine] = []
+    if args.backend == "replay":
+        engine_for, model_name = _replay_engines(args, puzzles, engines)
+    else:
+        shared = make_engine(args)
+        engines.append(shared)
+        model_name = shared.model.name
+
+        def engine_for(puzzle: Puzzle) -> Engine:
+            return shared
+
+    meta = {"config": config.__dict__ | {"budget": config.budget.__dict__}, "run": config.key(),
+            "model": model_name, "puzzles": len(puzzles), "out": str(out)}  # fmt: skip
+    records: list[dict[str, Any]] = []
+    try:
+        records = await run_eval(puzzles, engine_for, config, results, model=model_name, parallel=args.parallel)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+    finally:
+        if not records:  # interrupted: report what is on disk for this run
+            records = sorted(results.load(config.key()).values(), key=lambda r: r["idx"])
+        if records:
+            summary = summarize(records)
+            write_report(out / "report.html", records, summary, meta)
+        for engine in engines:
+            await engine.aclose()
+    print(format_summary(summarize(records)) if records else "no puzzle finished")
+    misses = sum(getattr(engine.model, "misses", 0) for engine in engines)
+    if args.backend == "replay" and args.check_steps:
+        print(f"replay requests off the logged path (answered empty): {misses}", file=sys.stderr)
+    print(f"results: {results.path}\nreport:  {out / 'report.html'}", file=sys.stderr)
+    return 0
+
+
+def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: list[Engine]) -> tuple[Any, str]:
+    path = Path(args.replay_log) if args.replay_log else default_data_dir() / "tot" / REPLAY_LOG
+    if not path.is_file():
+        raise ConfigurationError(f"replay log not found: {path}")
+    log = {record["idx"]: record for record in load_log(path)}
+    missing = [p.idx for p in puzzles if p.idx not in log]
+    if missing:
+        raise ConfigurationError(f"the replay covers puzzles {min(log)}-{max(log)}; not {missing[:5]}")
+
+    def engine_for(puzzle: Puzzle) -> Engine:
+        record = log[puzzle.idx]
+        if record["steps"][0]["x"] != puzzle.numbers:
+            raise ConfigurationError(f"puzzle {puzzle.idx} is {puzzle.numbers}, the log has {record['steps'][0]['x']}")
+        from .task import Game24Config, Game24Task
+
+        task = Game24Task(puzzle.numbers, Game24Config(zero_unfinished=not args.paper_values))
+        # Strict unless steps are checked: then the search leaves the logged path, and unknown requests get
+        # empty answers (counted in the model's `misses`).
+        engine = Engine(ReplayModel(record, task, strict=not args.check_steps), cache=ResponseCache())
+        engines.append(engine)
+        return engine
+
+    return engine_for, "gpt-4-replay"

@@ -1,0 +1,171 @@
+"""The game-of-24 methods of Yao et al. (2023): IO, CoT, CoT-SC, and tree-of-thought BFS, DFS and A*."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from prompts import game24 as prompts
+from reasoning.engine import Engine
+from reasoning.evaluators import Evaluator
+from reasoning.tree import SearchBudget, SearchContext
+from reasoning.types import GenerationRequest
+from search import astar, bfs, dfs
+
+from .arith import check_answer
+from .data import Puzzle
+from .task import Game24Config, Game24Task, solver_evaluator
+
+__all__ = ["METHODS", "MethodConfig", "solve_puzzle"]
+
+METHODS = ("io", "cot", "cot-sc", "tot-bfs", "tot-dfs", "tot-astar")
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Everything that defines a run's method (its hash keys the results file, so a resume never mixes runs).
+
+    Defaults follow the paper: temperature 0.7, BFS breadth 5 with propose + value x3, greedy selection.
+    """
+
+    method: str = "tot-bfs"
+    samples: int = 1  # IO / CoT samples per puzzle; CoT-SC votes over this many
+    breadth: int = 5
+    select: str = "greedy"
+    n_value: int = 3
+    temperature: float = 0.7
+    evaluator: str = "llm"  # or "solver": the exact solver as a program-based evaluator
+    check_steps: bool = False
+    zero_unfinished: bool = True
+    threshold: float = 1.0  # DFS prune below this value
+    accept: float = 20.0  # DFS / A*: stop at a finished answer valued at least this
+    max_steps: int = 20  # DFS / A* expansions
+    max_tokens: int = 256  # IO / CoT answer length
+    budget: SearchBudget = field(default_factory=SearchBudget)
+    seed: int = 0
+
+    def key(self) -> str:
+        import hashlib
+        import json
+
+        blob = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _task(puzzle: Puzzle, config: MethodConfig) -> Game24Task:
+    return Game24Task(
+        puzzle.numbers,
+        Game24Config(
+            temperature=config.temperature,
+            n_value=config.n_value,
+            check_steps=config.check_steps,
+            zero_unfinished=config.zero_unfinished,
+        ),
+    )
+
+
+def _evaluator(task: Game24Task, config: MethodConfig) -> Evaluator[str]:
+    return solver_evaluator(task) if config.evaluator == "solver" else task.evaluator()
+
+
+async def _sample(puzzle: Puzzle, config: MethodConfig, ctx: SearchContext, prompt: str) -> list[str]:
+    request = GenerationRequest.chat(
+        prompt, n=config.samples, temperature=config.temperature, max_tokens=config.max_tokens
+    )
+    result = await ctx.generate(request, kind="answer")
+    return result.texts
+
+
+def _majority(puzzle: str, outputs: list[str]) -> list[str]:
+    # Self-consistency: the most common final expression wins; outputs sharing it are listed first.
+    answers = [check_answer(puzzle, o).expression or "" for o in outputs]
+    counts = Counter(a for a in answers if a)
+    if not counts:
+        return outputs
+    top = counts.most_common(1)[0][0]
+    return [o for o, a in zip(outputs, answers, strict=True) if a == top] + [
+        o for o, a in zip(outputs, answers, strict=True) if a != top
+    ]
+
+
+def _success(method: str, correct: list[bool]) -> float:
+    """IO / CoT: the share of correct samples (the paper's average over samples); CoT-SC: the majority answer;
+    tree search: any of the final outputs (how the paper and its published run count a puzzle as solved)."""
+    if not correct:
+        return 0.0
+    if method in ("io", "cot"):
+        return sum(correct) / len(correct)
+    if method == "cot-sc":
+        return float(correct[0])
+    return float(any(correct))
+
+
+async def solve_puzzle(puzzle: Puzzle, engine: Engine, config: MethodConfig) -> dict[str, Any]:
+    """Run one method on one puzzle; return the record written to the results file."""
+    tag = f"{config.method}/{puzzle.idx}"
+    ctx = SearchContext(engine, tag=tag, budget=config.budget)
+    task = _task(puzzle, config)
+    started = time.perf_counter()
+    stopped = "done"
+    tree: dict[str, Any] | None = None
+    method = config.method
+    if method == "io":
+        outputs = await _sample(puzzle, config, ctx, prompts.io_prompt(puzzle.numbers))
+    elif method == "cot":
+        outputs = await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers))
+    elif method == "cot-sc":
+        outputs = _majority(puzzle.numbers, await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers)))
+    else:
+        evaluator = _evaluator(task, config)
+        if method == "tot-bfs":
+            result = await bfs(task, evaluator, ctx, breadth=config.breadth, steps=task.steps,
+                               select="sample" if config.select == "sample" else "greedy",
+                               rng=random.Random(f"{config.seed}/{puzzle.idx}"))  # fmt: skip
+        elif method == "tot-dfs":
+            result = await dfs(task, evaluator, ctx, threshold=config.threshold, max_steps=config.max_steps,
+                               breadth=config.breadth, accept=config.accept)  # fmt: skip
+        elif method == "tot-astar":
+            vmax = 20.0 * config.n_value
+
+            def heuristic(node: Any) -> float:
+                # Steps still to go, discounted by how promising the value says the node is.
+                return float((task.steps - node.depth) * (1.0 - min(node.value or 0.0, vmax) / vmax))
+
+            result = await astar(
+                task, evaluator, ctx, heuristic=heuristic, width=config.breadth,
+                max_steps=config.max_steps, accept=config.accept, max_outputs=config.breadth,
+            )  # fmt: skip
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        outputs = [node.state for node in result.outputs]
+        stopped = result.stopped
+        tree = ctx.tree.to_json()
+    verdicts = [check_answer(puzzle.numbers, o) for o in outputs]
+    correct = [v.correct for v in verdicts]
+    spend = ctx.spend
+    record: dict[str, Any] = {
+        "idx": puzzle.idx,
+        "puzzle": puzzle.numbers,
+        "method": method,
+        "outputs": outputs,
+        "verdicts": [dataclasses.asdict(v) for v in verdicts],
+        "success": _success(method, correct),
+        "any_correct": any(correct),
+        "first_correct": bool(correct) and correct[0],
+        "calls": spend.calls,
+        "cached_samples": spend.cached_samples,
+        "prompt_tokens": spend.prompt_tokens,
+        "completion_tokens": spend.completion_tokens,
+        "dollars": spend.dollars,
+        "seconds": time.perf_counter() - started,
+        "requests": dict(ctx.requests),
+        "calls_by_kind": dict(ctx.calls),
+        "stopped": stopped,
+    }
+    if tree is not None:
+        record["tree"] = tree
+    return record
