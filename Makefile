@@ -26,7 +26,7 @@ install-dev: venv
 	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[local,dev]'
 
 demo: install-demo
-	$(BIN)/reasoning generate "In one sentence: what is the game of 24?" --max-tokens 60
+	$(BIN)/reasoning game24 run --method tot-bfs --breadth 1 --check-steps --range 900-904 --out runs/demo
 
 lint:
 	$(BIN)/ruff check .

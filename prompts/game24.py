@@ -83,32 +83,24 @@ Input: {input}
 Possible next steps:
 """
 
-_VALUE = """Can the given numbers reach 24 with + - * /, each used exactly once? Try a few combinations briefly, then \
-answer on the last line with one word: sure, likely or impossible.
+_VALUE = """Can the numbers reach 24 with + - * /, each used once? Try briefly, then answer sure, likely or impossible.
 11 13
 11 + 13 = 24
 sure
 4 7 8
-7 - 4 = 3, 8 * 3 = 24
+(7 - 4) * 8 = 24
 sure
 3 8 9
-3 * 8 = 24, but 9 is left: 24 + 9 = 33, 24 - 9 = 15
-9 - 3 = 6, 6 * 8 = 48; 9 + 8 + 3 = 20
-I have not found it, but 24 looks within reach of these numbers
+3 * 8 = 24 leaves 9; 9 - 3 = 6, 6 * 8 = 48; not found, but close
 likely
 4 9 10
-4 * 9 - 10 = 26, 9 * 10 / 4 = 22.5
-(10 - 4) * 9 = 54, (10 - 9) * 4 = 4
-10 + 9 + 4 = 23
-(10 - 9) * 4 = 4 is far from 24; I cannot get there
+4 * 9 - 10 = 26, 10 + 9 + 4 = 23, (10 - 9) * 4 = 4; nothing works
 impossible
 1 1 3
-1 * 1 * 3 = 3, 1 + 1 + 3 = 5, (1 + 1) * 3 = 6
-All too small
+1 + 1 + 3 = 5, (1 + 1) * 3 = 6; all too small
 impossible
 2 2 100
-100 - 2 - 2 = 96, 100 / 2 / 2 = 25
-100 is too large to bring down to 24 with two 2s
+100 / 2 / 2 = 25, 100 - 2 - 2 = 96; 100 is too large
 impossible
 {input}
 """

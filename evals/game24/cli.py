@@ -61,6 +61,14 @@ def register(sub: Any, add_model_options: Any) -> None:
     method.add_argument("--accept", type=float, default=20.0, help="DFS/A*: stop at an answer valued this high")
     method.add_argument("--max-steps", type=int, default=20, help="DFS/A*: expansions per puzzle")
     method.add_argument("--seed", type=int, default=0)
+    method.add_argument("--max-tokens", type=int, default=256, help="tokens for an answer or a proposal")
+    method.add_argument("--value-max-tokens", type=int, default=128, help="tokens for a value judgement")
+    method.add_argument(
+        "--prompt-format",
+        choices=["auto", "chat", "completion"],
+        default="auto",
+        help="auto: raw few-shot completion on local models, chat for --base-url servers",
+    )
     budget = run.add_argument_group("per-puzzle budget")
     budget.add_argument("--budget-calls", type=int)
     budget.add_argument("--budget-tokens", type=int)
@@ -127,13 +135,23 @@ def _config(args: argparse.Namespace) -> MethodConfig:
         max_steps=args.max_steps,
         budget=SearchBudget(args.budget_calls, args.budget_tokens, args.budget_dollars),
         seed=args.seed,
+        chat=_chat(args),
+        max_tokens=args.max_tokens,
+        value_max_tokens=args.value_max_tokens,
     )
+
+
+def _chat(args: argparse.Namespace) -> bool:
+    if args.prompt_format != "auto":
+        return bool(args.prompt_format == "chat")
+    # Small local models follow a few-shot pattern far better as plain text; hosted chat models need chat.
+    return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
 
 
 async def _run(args: argparse.Namespace) -> int:
     from reasoning.cli import make_engine
 
-    for name in ("breadth", "samples", "n_value", "parallel", "max_steps"):
+    for name in ("breadth", "samples", "n_value", "parallel", "max_steps", "max_tokens", "value_max_tokens"):
         if getattr(args, name) < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     puzzles = load_puzzles(literals=args.puzzle, file=args.puzzles_file, rows=parse_range(args.range))

@@ -23,6 +23,9 @@ from .task import Game24Config, Game24Task, solver_evaluator
 __all__ = ["METHODS", "MethodConfig", "solve_puzzle"]
 
 METHODS = ("io", "cot", "cot-sc", "tot-bfs", "tot-dfs", "tot-astar")
+# Stop before the model starts a few-shot example of its own, or (IO) after the one-line answer.
+_IO_STOP = ("\n",)
+_COT_STOP = ("\nInput:", "\n\n")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,9 @@ class MethodConfig:
     threshold: float = 1.0  # DFS prune below this value
     accept: float = 20.0  # DFS / A*: stop at a finished answer valued at least this
     max_steps: int = 20  # DFS / A* expansions
-    max_tokens: int = 256  # IO / CoT answer length
+    max_tokens: int = 256  # IO / CoT answers and ToT proposals
+    value_max_tokens: int = 128
+    chat: bool = True  # prompts as a chat user message; False sends them as raw text (few-shot completion)
     budget: SearchBudget = field(default_factory=SearchBudget)
     seed: int = 0
 
@@ -64,6 +69,10 @@ def _task(puzzle: Puzzle, config: MethodConfig) -> Game24Task:
             n_value=config.n_value,
             check_steps=config.check_steps,
             zero_unfinished=config.zero_unfinished,
+            chat=config.chat,
+            propose_max_tokens=config.max_tokens,
+            value_max_tokens=config.value_max_tokens,
+            seed=config.seed,
         ),
     )
 
@@ -72,10 +81,15 @@ def _evaluator(task: Game24Task, config: MethodConfig) -> Evaluator[str]:
     return solver_evaluator(task) if config.evaluator == "solver" else task.evaluator()
 
 
-async def _sample(puzzle: Puzzle, config: MethodConfig, ctx: SearchContext, prompt: str) -> list[str]:
-    request = GenerationRequest.chat(
-        prompt, n=config.samples, temperature=config.temperature, max_tokens=config.max_tokens
-    )
+async def _sample(
+    puzzle: Puzzle, config: MethodConfig, ctx: SearchContext, prompt: str, stop: tuple[str, ...]
+) -> list[str]:
+    options: dict[str, Any] = {"n": config.samples, "temperature": config.temperature,
+                               "max_tokens": config.max_tokens, "stop": stop}  # fmt: skip
+    if config.chat:
+        request = GenerationRequest.chat(prompt, **options)
+    else:
+        request = GenerationRequest(prompt=prompt, **options)
     result = await ctx.generate(request, kind="answer")
     return result.texts
 
@@ -114,11 +128,13 @@ async def solve_puzzle(puzzle: Puzzle, engine: Engine, config: MethodConfig) -> 
     tree: dict[str, Any] | None = None
     method = config.method
     if method == "io":
-        outputs = await _sample(puzzle, config, ctx, prompts.io_prompt(puzzle.numbers))
+        # The answer is one line; stopping there keeps chatter off the line the checker reads.
+        outputs = await _sample(puzzle, config, ctx, prompts.io_prompt(puzzle.numbers), _IO_STOP)
     elif method == "cot":
-        outputs = await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers))
+        outputs = await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers), _COT_STOP)
     elif method == "cot-sc":
-        outputs = _majority(puzzle.numbers, await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers)))
+        samples = await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers), _COT_STOP)
+        outputs = _majority(puzzle.numbers, samples)
     else:
         evaluator = _evaluator(task, config)
         if method == "tot-bfs":

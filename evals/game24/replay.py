@@ -109,7 +109,9 @@ class ReplayModel(LanguageModel):
         self.calls += 1
         prompt = _content(request)
         if prompt in self.propose:
-            k = self._served[prompt]
+            # With a seed, it names the sample (the engine sends seed + k for sample k): robust to requests
+            # arriving out of order. Without one, requests are served in arrival order.
+            k = request.seed if request.seed is not None else self._served[prompt]
             outputs = self.propose[prompt]
             if k >= len(outputs):
                 if self.strict:

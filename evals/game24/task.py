@@ -43,6 +43,7 @@ class Game24Config:
     chat: bool = True
     check_steps: bool = False
     zero_unfinished: bool = True
+    seed: int | None = None
 
 
 class Game24Task:
@@ -81,7 +82,8 @@ class Game24Task:
         return last.split("left: ")[-1].split(")")[0]
 
     def request(self, prompt: str, max_tokens: int, stop: tuple[str, ...] = ()) -> GenerationRequest:
-        options = {"temperature": self.config.temperature, "max_tokens": max_tokens, "stop": stop}
+        options = {"temperature": self.config.temperature, "max_tokens": max_tokens, "stop": stop,
+                   "seed": self.config.seed}  # fmt: skip
         if self.config.chat:
             return GenerationRequest.chat(prompt, **options)  # type: ignore[arg-type]
         return GenerationRequest(prompt=prompt, **options)  # type: ignore[arg-type]

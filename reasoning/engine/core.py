@@ -113,7 +113,8 @@ class Engine:
         """Return `request.n` completions, from the cache where it has them and from the backend otherwise.
 
         Samples are numbered `sample_offset .. sample_offset + n - 1`; calling twice with `n=1` and offsets 0 and
-        1 gives two distinct samples, exactly as one call with `n=2` would.
+        1 gives two distinct samples, exactly as one call with `n=2` would. With a `seed`, sample k is drawn with
+        seed `seed + k`.
 
         Raises `BudgetExceededError` once the budget is spent, and a `BackendError` (with `attempts`) when the
         last retry fails.
@@ -131,7 +132,12 @@ class Engine:
             task = self._inflight.get(flight_key)
             shared = task is not None
             if task is None:
-                sub = request.model_copy(update={"n": len(missing)})
+                update: dict[str, Any] = {"n": len(missing)}
+                if request.seed is not None:
+                    # Sample k is always drawn with seed + k, however it is fetched (the backends add i for the
+                    # i-th sample of a request).
+                    update["seed"] = request.seed + sample_offset + keys.index(missing[0])
+                sub = request.model_copy(update=update)
                 task = asyncio.ensure_future(self._call(sub, missing, tag))
                 self._inflight[flight_key] = task
                 task.add_done_callback(lambda _t: self._inflight.pop(flight_key, None))

@@ -263,3 +263,14 @@ async def test_call_timeout_is_enforced():
         with pytest.raises(APITimeoutError) as info:
             await engine.generate(GenerationRequest(prompt="x"))
     assert info.value.attempts == 2
+
+
+async def test_sample_k_is_drawn_with_seed_plus_k_however_fetched():
+    model = ScriptedModel(lambda request, i: f"seed {request.seed + i}")
+    async with Engine(model, cache=ResponseCache()) as engine:
+        two = await engine.generate(GenerationRequest(prompt="x", seed=10, n=2))
+        five = await engine.generate(GenerationRequest(prompt="x", seed=10, n=5))
+        later = await engine.generate(GenerationRequest(prompt="x", seed=10, n=1), sample_offset=7)
+    assert two.texts == ["seed 10", "seed 11"]
+    assert five.texts == [f"seed {10 + k}" for k in range(5)] and five.cached == 2
+    assert later.text == "seed 17"

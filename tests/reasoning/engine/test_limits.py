@@ -35,3 +35,14 @@ async def test_engine_requests_per_minute():
     await asyncio.gather(*(engine.generate(GenerationRequest(prompt=str(i))) for i in range(6)))
     assert loop.time() - start >= 0.29
     await engine.aclose()
+
+
+async def test_engine_tokens_per_minute_counts_estimated_tokens():
+    engine = Engine(ScriptedModel(lambda r, i: "x"), EngineConfig(tokens_per_minute=100))
+    engine._tpm = RateLimiter(100, window=0.3)  # same limiter, shorter window
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    # Each request is estimated at 40 chars / 4 + 30 max_tokens = 40 tokens: two fit in a window, the third waits.
+    await asyncio.gather(*(engine.generate(GenerationRequest(prompt=f"{i:040d}", max_tokens=30)) for i in range(3)))
+    assert loop.time() - start >= 0.29
+    await engine.aclose()

@@ -1,0 +1,122 @@
+"""`reasoning game24` end to end as a user runs it: replay runs, resume, kill -9 and rerun, check, bad input."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reasoning.testing import FaultProxy
+from tests.conftest import SHARED_DATA
+
+ROOT = Path(__file__).resolve().parents[3]
+ENV = dict(os.environ, REASONING_SHARED_DATA=str(SHARED_DATA))
+
+
+def cli(*args, input=None):
+    return subprocess.run([sys.executable, "-m", "reasoning.cli", *args], capture_output=True, text=True,
+                          timeout=600, input=input, env=ENV, cwd=ROOT)  # fmt: skip
+
+
+def records(path):
+    return [json.loads(line) for line in (path / "results.jsonl").read_text().splitlines()]
+
+
+def test_replay_run_and_resume(tmp_path):
+    out = tmp_path / "run"
+    first = cli("game24", "run", "--backend", "replay", "--range", "900-909", "--out", str(out), "--paper-values")
+    assert first.returncode == 0, first.stderr
+    assert "solved (any output)" in first.stdout
+    done = records(out)
+    assert sorted(r["idx"] for r in done) == list(range(900, 910))
+    report = (out / "report.html").read_text()
+    assert "Puzzle 900: 4 5 6 10" in report and "<details" in report
+    # The same command again: nothing redone, same summary.
+    again = cli("game24", "run", "--backend", "replay", "--range", "900-909", "--out", str(out), "--paper-values")
+    assert again.returncode == 0 and len(records(out)) == 10
+    assert again.stdout == first.stdout.replace(first.stdout.split("wall time")[1], again.stdout.split("wall time")[1])
+    # A wider range runs only the new puzzles.
+    wider = cli("game24", "run", "--backend", "replay", "--range", "900-914", "--out", str(out), "--paper-values")
+    assert wider.returncode == 0 and sorted(r["idx"] for r in records(out)) == list(range(900, 915))
+
+
+def test_partial_last_line_is_dropped_and_redone(tmp_path):
+    out = tmp_path / "run"
+    assert cli("game24", "run", "--backend", "replay", "--range", "900-902", "--out", str(out)).returncode == 0
+    path = out / "results.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:2]) + "\n" + lines[2][: len(lines[2]) // 2])  # killed mid-write
+    assert cli("game24", "run", "--backend", "replay", "--range", "900-902", "--out", str(out)).returncode == 0
+    assert sorted(r["idx"] for r in records(out)) == [900, 901, 902]
+
+
+async def test_kill_9_then_rerun_loses_nothing_and_repeats_no_call(tmp_path):
+    out = tmp_path / "run"
+    async with FaultProxy(latency=0.4) as server:
+        command = [sys.executable, "-m", "reasoning.cli", "game24", "run", "--method", "io", "--range",
+                   "900-909", "--out", str(out), "--base-url", server.url + "/v1", "--model", "stub",
+                   "--parallel", "2"]  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(*command, env=ENV, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)  # fmt: skip
+        while not (out / "results.jsonl").exists() or len(records(out)) < 3:  # noqa: ASYNC110 - polls a file
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        killed_at = len(records(out))
+        assert 3 <= killed_at < 10
+        calls_before = server.stats.requests
+        proc = await asyncio.create_subprocess_exec(*command, env=ENV, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)  # fmt: skip
+        _, stderr = await proc.communicate()
+        assert proc.returncode == 0, stderr.decode()
+    done = records(out)
+    assert sorted(r["idx"] for r in done) == list(range(900, 910))  # none lost, none twice
+    # The rerun asked only for puzzles with no record: every finished puzzle's call came from the cache. Calls
+    # in flight at the kill (at most --parallel) had no answer to keep, so they are the only ones made twice.
+    assert server.stats.requests - calls_before <= 10 - killed_at
+    assert server.stats.requests <= 10 + 2
+
+
+def test_check_arguments_and_stdin():
+    out = cli("game24", "check", "4 5 6 10", "Steps: ...\nAnswer: (10 - 6) * 5 + 4 = 24")
+    assert out.returncode == 0 and json.loads(out.stdout)["correct"] is True
+    items = [{"puzzle": "4 5 6 10", "output": "Answer: 4 + 5 + 6 + 10 = 24"},
+             {"puzzle": "1 1 4 6", "output": "Answer: (1 + 1) * ... = 24"}]  # fmt: skip
+    lines = "\n".join(json.dumps(x) for x in items)
+    out = cli("game24", "check", input=lines)
+    verdicts = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [v["correct"] for v in verdicts] == [False, False]
+    assert verdicts[0]["reason"] == "does not equal 24"
+    bad = cli("game24", "check", input="not json\n")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "stdin line 1" in bad.stderr
+
+
+def test_solve():
+    out = cli("game24", "solve", "4 5 6 10")
+    assert json.loads(out.stdout)["solvable"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--puzzle", "4 5 x 10"], "four whole numbers"),
+        (["--puzzles-file", "/no/such/file.csv"], "puzzle file not found"),
+        (["--range", "nine-ten"], "a range is START-END"),
+        (["--breadth", "0"], "--breadth must be at least 1"),
+        (["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--puzzle", "4 5 6 10"], "connection failed"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, args, message):
+    out = cli("game24", "run", "--out", str(tmp_path), *args)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and message in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("reasoning: error:")
+
+
+def test_unknown_method_is_a_usage_error(tmp_path):
+    out = cli("game24", "run", "--method", "magic")
+    assert out.returncode == 2 and "invalid choice" in out.stderr
