@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..decoding import DecodingConfig, decode
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
@@ -29,6 +30,9 @@ class TorchModel(LanguageModel):
         `"float32"` or `"bfloat16"` (on this class of CPU bf16 forwards are fast; results differ from fp32).
     device:
         `"cpu"`, `"cuda"`, ...
+    decoding:
+        For greedy requests (temperature 0): a `DecodingConfig` selects greedy or a parallel (Jacobi-family)
+        mode; the output is the same, the number of model calls differs (`last_stats` reports them).
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class TorchModel(LanguageModel):
         dtype: str = "float32",
         device: str = "cpu",
         threads: int | None = None,
+        decoding: DecodingConfig | None = None,
     ) -> None:
         try:
             import torch
@@ -65,8 +70,31 @@ class TorchModel(LanguageModel):
         if self.tokenizer.eos_token_id is not None:
             eos_ids.append(self.tokenizer.eos_token_id)
         self.eos_token_ids = frozenset(int(i) for i in eos_ids if i is not None)
+        self.decoding = decoding
         self._lock = asyncio.Lock()
         self.last_stats: dict[str, float] = {}
+
+    def _decode_parallel(self, prompt_ids: list[int], request: GenerationRequest, config: DecodingConfig) -> Completion:
+        stop = None
+        if request.stop:
+
+            def stop(tokens: list[int]) -> bool:
+                return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
+
+        result = decode(self.model, prompt_ids, max_tokens=request.max_tokens, eos=self.eos_token_ids,
+                        config=config, stop=stop)  # fmt: skip
+        text = self.tokenizer.decode(result.tokens, skip_special_tokens=True)
+        cut = _first_stop(text, request.stop) if request.stop else None
+        if cut is not None:
+            text = text[:cut]
+        self.last_stats = {
+            "model_calls": result.model_calls,
+            "tokens_per_call": result.tokens_per_call,
+            "seconds": result.seconds,
+            "fell_back": float(result.fell_back),
+        }
+        finish: FinishReason = "stop" if result.finish == "stop" else "length"
+        return Completion(text=text, finish_reason=finish, completion_tokens=len(result.tokens))
 
     @classmethod
     def embedded(cls, **options: Any) -> TorchModel:
@@ -95,6 +123,8 @@ class TorchModel(LanguageModel):
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
 
     def _decode(self, prompt_ids: list[int], request: GenerationRequest, seed: int) -> Completion:
+        if request.temperature == 0.0 and self.decoding is not None:
+            return self._decode_parallel(prompt_ids, request, self.decoding)
         import torch
         from transformers import DynamicCache
 

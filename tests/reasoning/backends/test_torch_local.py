@@ -51,3 +51,19 @@ async def test_seeded_sampling_repeatable_and_distinct(torch_model):
     second = await torch_model.generate(request)
     assert first.texts == second.texts
     assert len(set(first.texts)) > 1
+
+
+async def test_parallel_decoding_mode_gives_the_same_text(torch_model):
+    from reasoning.decoding import DecodingConfig
+
+    request = GenerationRequest(prompt="def fibonacci(n):", temperature=0, max_tokens=24, stop=("\n\n",))
+    plain = await torch_model.generate(request)
+    torch_model.decoding = DecodingConfig(mode="lookahead", block=6, fallback=False)
+    try:
+        parallel = await torch_model.generate(request)
+        stats = dict(torch_model.last_stats)
+    finally:
+        torch_model.decoding = None
+    assert parallel.text == plain.text
+    assert parallel.completions[0].finish_reason == plain.completions[0].finish_reason
+    assert stats["model_calls"] >= 1 and stats["tokens_per_call"] > 0

@@ -1,0 +1,245 @@
+"""Greedy and parallel (Jacobi-family) decoding for a Hugging Face causal LM in torch.
+
+Santilli et al. (ACL 2023) decode several tokens per model call by fixed-point iteration: guess a window of
+future tokens, run one forward over the window, and replace each guess with the model's greedy prediction given
+the guesses before it. A guess that equals the prediction made from an exact prefix is itself exact, so the
+fixed point is exactly the greedy output. Modes (`DecodingConfig.mode`):
+
+- `greedy`: one token per forward.
+- `jacobi`: parallel Jacobi — the whole continuation (`max_tokens`) is one block, iterated to its fixed point.
+- `gs_jacobi`: block Gauss-Seidel-Jacobi — blocks of `block` tokens, Jacobi inside a block, blocks in sequence,
+  `max_tokens` decoded (EOS cut afterwards).
+- `hybrid`: `gs_jacobi` that stops at the first block holding EOS or a stop string (no length needed).
+- `sliding`: beyond the paper — the window advances by the converged prefix after every forward (every token
+  that already matches greedy is committed at once) and is refilled with the trajectory's guesses.
+- `lookahead`: `sliding` whose guesses come from n-grams seen in the prompt, the output and the Jacobi
+  trajectory (as lookahead and prompt-lookup decoding do), verified in the same forward.
+
+Every mode falls back to plain greedy when the tokens accepted per forward stay low (`fallback_*`), so it is
+never much slower than greedy. The KV cache is preallocated (`transformers.StaticCache`) and addressed by
+position: rolling back rejected guesses is O(1) — the next forward simply writes over them, and causal masking
+hides them until then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["DecodeResult", "DecodingConfig", "decode"]
+
+Mode = Literal["greedy", "jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"]
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """How to decode. `block` is the window (forward width) of every Jacobi mode except `jacobi`."""
+
+    mode: Mode = "greedy"
+    block: int = 16
+    ngram: int = 3  # lookahead: match this many trailing tokens (down to 1) to find a guess
+    fallback_window: int = 8  # forwards over which acceptance is averaged
+    fallback_min_accept: float = 0.15  # extra tokens per forward below which we switch to greedy
+    fallback: bool = True
+
+
+@dataclass
+class DecodeResult:
+    tokens: list[int]
+    finish: str  # "stop" (EOS or stop string) or "length"
+    model_calls: int = 0
+    seconds: float = 0.0
+    fell_back: bool = False
+    accepted: list[int] = field(default_factory=list)  # tokens committed by each forward
+
+    @property
+    def tokens_per_call(self) -> float:
+        return len(self.tokens) / self.model_calls if self.model_calls else 0.0
+
+
+class _Runner:
+    """The model, a preallocated KV cache and a length pointer: `forward(tokens)` runs the model over `tokens`
+    at positions `length ..`, and the caller decides how many of them to keep (`commit`)."""
+
+    def __init__(self, model: Any, prompt: list[int], capacity: int) -> None:
+        import torch
+        from transformers import StaticCache
+
+        self.torch = torch
+        self.model = model
+        self.device = next(model.parameters()).device
+        self.cache = StaticCache(config=model.config, max_cache_len=capacity)
+        self.length = 0  # positions [0, length) hold committed tokens' keys and values
+        self.calls = 0
+        self._pending = 0  # tokens the last forward wrote past `length`
+        # Prefill every prompt token but the last; the last is fed with the first window.
+        if len(prompt) > 1:
+            self.forward(prompt[:-1])
+            self.commit(len(prompt) - 1)
+
+    def forward(self, tokens: list[int]) -> list[int]:
+        """Greedy predictions after each of `tokens` (given the committed prefix and the tokens before it)."""
+        torch = self.torch
+        assert self._pending == 0, "commit() must follow every forward()"
+        ids = torch.tensor([tokens], device=self.device)
+        positions = torch.arange(self.length, self.length + len(tokens), device=self.device)[None]
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids, cache=self.cache, position_ids=positions, use_cache=True).logits[0]
+        self.calls += 1
+        self._pending = len(tokens)
+        return [int(t) for t in torch.argmax(logits, dim=-1).tolist()]
+
+    def commit(self, count: int) -> None:
+        """Keep the first `count` positions the last forward wrote. The static cache's write pointer moves back
+        over the rest (O(1), no copy); the next forward overwrites them, and causal masking hides them."""
+        if self._pending > count:
+            self.cache.crop(-(self._pending - count))
+        self.length += count
+        self._pending = 0
+
+
+def decode(
+    model: Any,
+    prompt: list[int],
+    *,
+    max_tokens: int,
+    eos: frozenset[int],
+    config: DecodingConfig | None = None,
+    stop: Callable[[list[int]], bool] | None = None,
+) -> DecodeResult:
+    """Greedy-equivalent decoding of up to `max_tokens` tokens after `prompt` (token ids).
+
+    `stop(tokens)` says whether the output so far contains a stop string. The result holds the tokens (EOS
+    excluded), why decoding ended, and the model calls it took."""
+    config = config or DecodingConfig()
+    mode = config.mode
+    width = 1 if mode == "greedy" else (max_tokens if mode == "jacobi" else max(2, config.block))
+    started = time.perf_counter()
+    runner = _Runner(model, prompt, capacity=len(prompt) + max_tokens + width + 1)
+    out: list[int] = []
+    progress: list[int] = []  # exact tokens each forward added (what "accepted per call" reports)
+    ngrams = _NGrams(prompt, config.ngram) if mode == "lookahead" else None
+    blocks = mode in ("jacobi", "gs_jacobi", "hybrid")
+    greedy = mode == "greedy"
+    fell_back = False
+    last = prompt[-1]  # the newest exact token; its key is not in the cache yet
+    guesses: list[int] = []
+    known = 0  # block modes: exact tokens at the head of the current block's window
+    finish, cut = "length", 0
+    while True:
+        # 1. One forward over the newest exact token and the guesses after it (fixed width).
+        window = [last] if greedy else [last, *_fill(guesses, last, width - 1)]
+        predictions = runner.forward(window)
+        matched = _matched(window, predictions)  # guesses equal to the prediction after an exact prefix
+        exact = predictions[: matched + 1]  # all exact: each follows an exact prefix
+        if blocks and not greedy and matched < width - 1:
+            # 2a. Block not converged: Jacobi update of every guess, nothing committed yet.
+            progress.append(max(0, len(exact) - known))
+            known = max(known, len(exact))
+            guesses = predictions[: width - 1]
+            if not _low(progress, config):
+                runner.commit(0)
+            else:
+                greedy = fell_back = True
+                _commit(runner, out, exact)
+                last = exact[-1]
+                done, finish, cut = _finished(out, eos, stop, max_tokens)
+                if done:
+                    break
+            continue
+        # 2b. Commit the exact tokens; the cache already holds keys for the window's exact part.
+        progress.append(len(exact) - known if blocks and not greedy else len(exact))
+        known = 0
+        _commit(runner, out, exact)
+        last = exact[-1]
+        done, finish, cut = _finished(out, eos, stop, max_tokens)
+        if done and (mode != "gs_jacobi" or greedy or len(out) >= max_tokens):
+            break
+        # 3. Next guesses: what the model predicted after the rejected guesses (the Jacobi trajectory), or
+        #    for lookahead an n-gram continuation of the newest tokens when one is known.
+        guesses = [] if blocks else predictions[matched + 1 :]
+        if ngrams is not None:
+            ngrams.add_trajectory(last, guesses)
+            ngrams.extend(exact)
+            guesses = ngrams.guess(width - 1) or guesses
+        if not greedy and _low(progress, config):
+            greedy = fell_back = True
+    return DecodeResult(
+        tokens=out[:cut],
+        finish=finish,
+        model_calls=runner.calls,
+        seconds=time.perf_counter() - started,
+        fell_back=fell_back,
+        accepted=progress,
+    )
+
+
+def _fill(guesses: list[int], last: int, size: int) -> list[int]:
+    # A fixed-width window: truncate, or pad by repeating the last guess.
+    filler = guesses[-1] if guesses else last
+    return (guesses + [filler] * size)[:size]
+
+
+def _matched(window: list[int], predictions: list[int]) -> int:
+    n = 0
+    while n + 1 < len(window) and window[n + 1] == predictions[n]:
+        n += 1
+    return n
+
+
+def _commit(runner: _Runner, out: list[int], exact: list[int]) -> None:
+    # Keys of the window's first len(exact) tokens are exact; the rest are overwritten by the next forward.
+    runner.commit(len(exact))
+    out.extend(exact)
+
+
+def _finished(
+    out: list[int], eos: frozenset[int], stop: Callable[[list[int]], bool] | None, max_tokens: int
+) -> tuple[bool, str, int]:
+    """Whether decoding is over, why, and where the output ends (EOS excluded)."""
+    for i, token in enumerate(out[:max_tokens]):
+        if token in eos:
+            return True, "stop", i
+    cut = min(len(out), max_tokens)
+    if stop is not None and stop(out[:cut]):
+        return True, "stop", cut
+    return len(out) >= max_tokens, "length", cut
+
+
+def _low(progress: list[int], config: DecodingConfig) -> bool:
+    """Acceptance has stayed too low for parallel decoding to pay: fall back to greedy."""
+    window = config.fallback_window
+    if not config.fallback or len(progress) < window:
+        return False
+    return sum(progress[-window:]) / window - 1.0 < config.fallback_min_accept
+
+
+class _NGrams:
+    """Guesses from n-grams: the newest tokens looked up in the prompt and output so far (prompt lookup), and
+    continuations the Jacobi trajectory predicted after a token (lookahead's n-gram pool)."""
+
+    def __init__(self, prompt: list[int], n: int) -> None:
+        self.tokens = list(prompt)
+        self.n = max(1, n)
+        self.pool: dict[int, list[int]] = {}
+
+    def extend(self, tokens: list[int]) -> None:
+        self.tokens.extend(tokens)
+
+    def add_trajectory(self, token: int, continuation: list[int]) -> None:
+        if continuation:
+            self.pool[token] = continuation
+
+    def guess(self, size: int) -> list[int]:
+        seq = self.tokens
+        for n in range(min(self.n, len(seq) - 1), 0, -1):
+            key = seq[-n:]
+            # The most recent earlier occurrence of the last n tokens, and what followed it.
+            for start in range(len(seq) - n - 1, -1, -1):
+                if seq[start : start + n] == key:
+                    follow = seq[start + n : start + n + size]
+                    if follow:
+                        return follow
+        return self.pool.get(seq[-1], [])[:size]

@@ -1,0 +1,102 @@
+"""Parallel (Jacobi-family) decoding is exactly greedy decoding of the same model and dtype."""
+
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from reasoning.decoding import DecodingConfig, decode  # noqa: E402
+
+MODES = ["jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"]
+VOCAB = 48
+
+
+def tiny(kind):
+    torch.manual_seed(0 if kind == "qwen2" else 1)
+    shape = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=512)  # fmt: skip
+    if kind == "qwen2":
+        return transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**shape)).eval()
+    return transformers.LlamaForCausalLM(transformers.LlamaConfig(**shape)).eval()
+
+
+@pytest.fixture(scope="module", params=["qwen2", "llama"])
+def model(request):
+    return tiny(request.param)
+
+
+def prompts(n=12, seed=0):
+    rng = random.Random(seed)
+    return [[rng.randrange(VOCAB) for _ in range(rng.randrange(1, 40))] for _ in range(n)]
+
+
+def test_our_greedy_is_hf_generate(model):
+    for prompt in prompts(4):
+        ids = torch.tensor([prompt])
+        reference = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=30, do_sample=False,
+                                   eos_token_id=None, pad_token_id=0)[0, len(prompt):].tolist()  # fmt: skip
+        assert decode(model, prompt, max_tokens=30, eos=frozenset()).tokens == reference
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("block", [2, 5, 16])
+def test_every_mode_matches_greedy(model, mode, block):
+    for prompt in prompts():
+        greedy = decode(model, prompt, max_tokens=37, eos=frozenset())
+        result = decode(model, prompt, max_tokens=37, eos=frozenset(),
+                        config=DecodingConfig(mode=mode, block=block, fallback=False))  # fmt: skip
+        assert result.tokens == greedy.tokens, (mode, block, prompt)
+        assert result.finish == "length" and len(result.tokens) == 37
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_eos_inside_a_block_and_stop_strings(model, mode):
+    prompt = prompts(1, seed=3)[0]
+    free = decode(model, prompt, max_tokens=40, eos=frozenset()).tokens
+    eos = free[17]  # a token greedy emits mid-way: output must end just before its first occurrence
+    first = free.index(eos)
+    config = DecodingConfig(mode=mode, block=8, fallback=False)
+    result = decode(model, prompt, max_tokens=40, eos=frozenset({eos}), config=config)
+    assert result.tokens == free[:first] and result.finish == "stop"
+    # A stop condition on the tokens so far (stop strings are checked this way by the backend).
+    target = free[:9]
+    stopped = decode(model, prompt, max_tokens=40, eos=frozenset(), config=config,
+                     stop=lambda tokens: tokens[:9] == target)  # fmt: skip
+    assert stopped.tokens[:9] == target and stopped.finish == "stop" and len(stopped.tokens) >= 9
+
+
+def test_parallel_modes_use_fewer_calls_on_repetitive_text(model):
+    # A prompt that repeats a pattern: n-gram guesses from the prompt should be accepted.
+    prompt = [5, 6, 7, 8] * 8
+    greedy = decode(model, prompt, max_tokens=32, eos=frozenset())
+    look = decode(model, prompt, max_tokens=32, eos=frozenset(), config=DecodingConfig(mode="lookahead", block=8,
+                                                                                       fallback=False))  # fmt: skip
+    assert look.tokens == greedy.tokens
+    assert look.model_calls <= greedy.model_calls
+
+
+def test_fallback_switches_to_greedy_when_acceptance_is_low(model):
+    prompt = prompts(1, seed=5)[0]
+    config = DecodingConfig(mode="sliding", block=8, fallback_window=2, fallback_min_accept=100.0)
+    result = decode(model, prompt, max_tokens=30, eos=frozenset(), config=config)
+    assert result.fell_back
+    assert result.tokens == decode(model, prompt, max_tokens=30, eos=frozenset()).tokens
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("mode", ["gs_jacobi", "hybrid", "sliding", "lookahead"])
+def test_embedded_model_fp32_on_game24_prompts(torch_model, mode):
+    from evals.game24 import Game24Config, Game24Task
+    from reasoning.tree import Node
+
+    task = Game24Task("4 5 6 10", Game24Config(chat=False))
+    requests = [task.propose_request(Node(state="")),
+                task.value_request(Node(state="4 + 5 = 9 (left: 6 9 10)\n", depth=1))]  # fmt: skip
+    for request in requests:
+        ids = torch_model.encode(request)
+        greedy = decode(torch_model.model, ids, max_tokens=24, eos=torch_model.eos_token_ids)
+        result = decode(torch_model.model, ids, max_tokens=24, eos=torch_model.eos_token_ids,
+                        config=DecodingConfig(mode=mode, block=6, fallback=False))  # fmt: skip
+        assert result.tokens == greedy.tokens
