@@ -99,7 +99,8 @@ def main() -> None:
                 result = decode(model.model, ids, max_tokens=args.tokens, eos=model.eos_token_ids, config=config)
                 label = f"{mode} k={block}"
                 totals[label] = totals.get(label, 0.0) + result.seconds
-                print(f"  {label:18} {result.seconds:6.2f} s  x{base / result.seconds:4.2f}  calls {result.model_calls:3d}"
+                speedup = base / result.seconds
+                print(f"  {label:18} {result.seconds:6.2f} s  x{speedup:4.2f}  calls {result.model_calls:3d}"
                       f"  tokens/call {result.tokens_per_call:4.2f}  fell back {result.fell_back}"
                       f"  identical={result.tokens == greedy.tokens}")  # fmt: skip
         print(f"total over the prompts ({dtype}):")
