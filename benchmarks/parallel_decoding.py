@@ -27,7 +27,8 @@ from reasoning.tree import Node
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe
 
-MODES = [("gs_jacobi", 8), ("hybrid", 8), ("sliding", 4), ("sliding", 8), ("lookahead", 4), ("lookahead", 8)]
+MODES = [("gs_jacobi", 8), ("hybrid", 8), ("sliding", 2), ("sliding", 4), ("lookahead", 2), ("lookahead", 3),
+         ("lookahead", 4), ("lookahead", 8)]  # fmt: skip
 
 
 def forward_costs(model: TorchModel) -> str:

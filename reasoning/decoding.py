@@ -74,10 +74,9 @@ class _Runner:
         self.length = 0  # positions [0, length) hold committed tokens' keys and values
         self.calls = 0
         self._pending = 0  # tokens the last forward wrote past `length`
-        # Prefill every prompt token but the last; the last is fed with the first window.
-        if len(prompt) > 1:
-            self.forward(prompt[:-1])
-            self.commit(len(prompt) - 1)
+        # Prefill the whole prompt: its last prediction is the first output token, exact and free.
+        self.first = self.forward(prompt)[-1]
+        self.commit(len(prompt))
 
     def forward(self, tokens: list[int]) -> list[int]:
         """Greedy predictions after each of `tokens` (given the committed prefix and the tokens before it)."""
@@ -118,17 +117,19 @@ def decode(
     width = 1 if mode == "greedy" else (max_tokens if mode == "jacobi" else max(2, config.block))
     started = time.perf_counter()
     runner = _Runner(model, prompt, capacity=len(prompt) + max_tokens + width + 1)
-    out: list[int] = []
+    out: list[int] = [runner.first]
     progress: list[int] = []  # exact tokens each forward added (what "accepted per call" reports)
     ngrams = _NGrams(prompt, config.ngram) if mode == "lookahead" else None
     blocks = mode in ("jacobi", "gs_jacobi", "hybrid")
     greedy = mode == "greedy"
     fell_back = False
-    last = prompt[-1]  # the newest exact token; its key is not in the cache yet
+    last = runner.first  # the newest exact token; its key is not in the cache yet
     guesses: list[int] = []
     known = 0  # block modes: exact tokens at the head of the current block's window
-    finish, cut = "length", 0
-    while True:
+    done, finish, cut = _finished(out, eos, stop, max_tokens)
+    if ngrams is not None:
+        ngrams.extend(out)
+    while not done:
         # 1. One forward over the newest exact token and the guesses after it (fixed width).
         window = [last] if greedy else [last, *_fill(guesses, last, width - 1)]
         predictions = runner.forward(window)
@@ -146,8 +147,6 @@ def decode(
                 _commit(runner, out, exact)
                 last = exact[-1]
                 done, finish, cut = _finished(out, eos, stop, max_tokens)
-                if done:
-                    break
             continue
         # 2b. Commit the exact tokens; the cache already holds keys for the window's exact part.
         progress.append(len(exact) - known if blocks and not greedy else len(exact))
@@ -155,7 +154,9 @@ def decode(
         _commit(runner, out, exact)
         last = exact[-1]
         done, finish, cut = _finished(out, eos, stop, max_tokens)
-        if done and (mode != "gs_jacobi" or greedy or len(out) >= max_tokens):
+        if done and mode == "gs_jacobi" and not greedy and len(out) < max_tokens:
+            done = False  # block GS-Jacobi needs the output length: it decodes all of it, then cuts at EOS
+        if done:
             break
         # 3. Next guesses: what the model predicted after the rejected guesses (the Jacobi trajectory), or
         #    for lookahead an n-gram continuation of the newest tokens when one is known.
