@@ -149,7 +149,7 @@ def decode(
         predictions = runner.forward(window)
         matched = _matched(window, predictions)  # guesses equal to the prediction after an exact prefix
         exact = predictions[: matched + 1]  # all exact: each follows an exact prefix
-        if blocks and not greedy and matched < width - 1:
+        if blocks and len(window) > 1 and matched < len(window) - 1:
             # 2a. Block not converged: Jacobi update of every guess, nothing committed yet.
             progress.append(max(0, len(exact) - known))
             known = max(known, len(exact))
