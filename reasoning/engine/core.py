@@ -150,7 +150,7 @@ class Engine:
         if hits:
             self.ledger.record(tag, Spend(cached_samples=len(hits)))
             if not missing:
-                self._log(request, tag, sample_offset, cached=len(hits), latency=0.0, spend=Spend(), attempts=0)
+                self._log(request, tag, cached=len(hits), latency=0.0, spend=Spend(), attempts=0)
         completions = tuple(hits[k][0] if k in hits else fetched[k] for k in keys)
         return GenerationResult(
             model=name,
@@ -182,7 +182,6 @@ class Engine:
             self._log(
                 request,
                 tag,
-                None,
                 cached=0,
                 latency=time.perf_counter() - started,
                 spend=Spend(),
@@ -202,7 +201,6 @@ class Engine:
         self._log(
             request,
             tag,
-            None,
             cached=0,
             latency=time.perf_counter() - started,
             spend=spend,
@@ -243,7 +241,6 @@ class Engine:
         self,
         request: GenerationRequest,
         tag: str | None,
-        sample_offset: int | None,
         *,
         cached: int,
         latency: float,
