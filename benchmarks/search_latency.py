@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.game24 import Game24Config, Game24Task, ReplayModel, load_log
+from evals.game24.task import node_depth
 from prompts import game24 as prompts
 from reasoning import Engine, EngineConfig, GenerationRequest, OpenAICompatibleModel, ResponseCache
 from reasoning.tree import Node, SearchContext
@@ -75,7 +76,7 @@ async def sequential_baseline(task: Game24Task, engine: Engine) -> tuple[list[st
     for _ in range(4):
         new_ys: list[str] = []
         for y in ys:
-            request = task.propose_request(Node(state=y, depth=_depth(y)))
+            request = task.propose_request(Node(state=y, depth=node_depth(y)))
             offset = occurrences.get(request.digest(), 0)
             occurrences[request.digest()] = offset + 1
             result = await engine.generate(request, sample_offset=offset)
@@ -88,7 +89,7 @@ async def sequential_baseline(task: Game24Task, engine: Engine) -> tuple[list[st
                 values.append(0.0)
                 continue
             seen.add(y)
-            request = task.value_request(Node(state=y, depth=_depth(y))).model_copy(update={"n": 3})
+            request = task.value_request(Node(state=y, depth=node_depth(y))).model_copy(update={"n": 3})
             key = request.messages[-1].content if request.messages else ""
             if key not in value_cache:
                 result = await engine.generate(request)
@@ -98,10 +99,6 @@ async def sequential_baseline(task: Game24Task, engine: Engine) -> tuple[list[st
         order = sorted(range(len(new_ys)), key=lambda i: values[i], reverse=True)[:5]
         ys = [new_ys[i] for i in order]
     return ys, calls
-
-
-def _depth(state: str) -> int:
-    return len([line for line in state.split("\n") if line])
 
 
 async def part1(latency: float, n_puzzles: int) -> None:

@@ -120,7 +120,7 @@ class SearchTree:
     def to_json(self) -> dict[str, Any]:
         """Nodes and edges as plain JSON (for reports)."""
         return {
-            "nodes": [{"id": n, **{k: v for k, v in d.items()}} for n, d in self.graph.nodes(data=True)],
+            "nodes": [{"id": n, **d} for n, d in self.graph.nodes(data=True)],
             "edges": [[a, b] for a, b in self.graph.edges()],
         }
 

@@ -18,7 +18,7 @@ from reasoning.errors import BackendError
 from reasoning.tree import Node
 from reasoning.types import Completion, GenerationRequest, GenerationResult
 
-from .task import Game24Task
+from .task import Game24Task, node_depth
 
 __all__ = ["ReplayMissError", "ReplayModel", "load_log", "value_samples"]
 
@@ -88,7 +88,6 @@ class ReplayModel(LanguageModel):
         self.propose: dict[str, list[str]] = defaultdict(list)
         self.values: dict[str, float] = {}
         self._served: dict[str, int] = defaultdict(int)
-        self.calls = 0
         for step in record["steps"]:
             for y, block in zip(step["ys"], _blocks(step["ys"], step["new_ys"]), strict=True):
                 node = _node(y)
@@ -106,7 +105,6 @@ class ReplayModel(LanguageModel):
                 self.values[prompt] = value
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        self.calls += 1
         prompt = _content(request)
         if prompt in self.propose:
             # With a seed, it names the sample (the engine sends seed + k for sample k): robust to requests
@@ -132,5 +130,4 @@ class ReplayModel(LanguageModel):
 
 
 def _node(state: str) -> Node[str]:
-    depth = len([line for line in state.split("\n") if line]) if state else 0
-    return Node(state=state, depth=depth)
+    return Node(state=state, depth=node_depth(state))
