@@ -28,8 +28,9 @@ from .errors import (
     ReasoningError,
     ServerError,
 )
+from .serve import ModelServer
 from .testing import ScriptedModel
-from .types import Completion, GenerationRequest, GenerationResult, Message
+from .types import Completion, DecodingConfig, DecodingStats, GenerationRequest, GenerationResult, Message
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,8 @@ __all__ = [
     "CallLog",
     "Completion",
     "ConfigurationError",
+    "DecodingConfig",
+    "DecodingStats",
     "Engine",
     "EngineConfig",
     "GenerationRequest",
@@ -53,6 +56,7 @@ __all__ = [
     "MalformedResponseError",
     "Message",
     "ModelFileError",
+    "ModelServer",
     "OpenAICompatibleModel",
     "Pricing",
     "RateLimitError",

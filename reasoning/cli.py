@@ -1,4 +1,4 @@
-"""The `reasoning` console script. Subcommands: `generate`, `model`, `game24`.
+"""The `reasoning` console script. Subcommands: `generate`, `serve`, `model`, `game24`.
 
 User mistakes (a bad option, a server that is down, a missing model) print one line to stderr and exit 2; they
 never print a traceback.
@@ -18,7 +18,7 @@ import pydantic
 from .backends import LanguageModel, OpenAICompatibleModel, embedded_model
 from .engine import Budget, Engine, EngineConfig
 from .errors import ReasoningError
-from .types import GenerationRequest
+from .types import DecodingConfig, GenerationRequest
 
 __all__ = ["build_parser", "main"]
 
@@ -41,6 +41,12 @@ def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str
         "taken on the command line, logged or written)",
     )
     group.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="torch backend dtype")
+    group.add_argument(
+        "--decoding",
+        choices=["greedy", "jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"],
+        help="decoder for greedy requests: the torch backend's, or asked of a `reasoning serve` server",
+    )
+    group.add_argument("--block", type=int, default=16, help="window of the parallel decoders (with --decoding)")
     group.add_argument("--concurrency", type=int, default=8, help="backend calls in flight at most")
     group.add_argument("--max-tokens-budget", type=int, help="hard budget in tokens")
     group.add_argument("--max-dollars", type=float, help="hard budget in dollars")
@@ -50,12 +56,21 @@ def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str
 
 def make_model(args: argparse.Namespace) -> LanguageModel:
     backend = args.backend
+    decoding = DecodingConfig(mode=args.decoding, block=args.block) if args.decoding else None
     if backend == "openai" or (backend == "auto" and args.base_url):
         if not args.model:
             raise ReasoningError("--model is required with --base-url / --backend openai")
-        return OpenAICompatibleModel(args.model, base_url=args.base_url, api_key=os.environ.get(args.api_key_env))
-    options = {"dtype": args.dtype} if backend == "torch" else {}
-    return embedded_model(None if backend == "auto" else backend, **options)
+        extra = {"decoding": decoding.model_dump()} if decoding is not None else None
+        return OpenAICompatibleModel(
+            args.model, base_url=args.base_url, api_key=os.environ.get(args.api_key_env), extra_body=extra
+        )
+    if backend == "auto" and decoding is not None:
+        backend = "torch"  # only the torch backend has the parallel decoders
+    if backend == "torch":
+        return embedded_model("torch", dtype=args.dtype, decoding=decoding)
+    if decoding is not None:
+        raise ReasoningError(f"--decoding needs --backend torch (or a server that has it), not {backend}")
+    return embedded_model(None if backend == "auto" else backend)
 
 
 def make_engine(args: argparse.Namespace) -> Engine:
@@ -96,6 +111,23 @@ async def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _serve(args: argparse.Namespace) -> int:
+    from .serve import ModelServer
+
+    key = os.environ.get(args.server_key_env) if args.server_key_env else None
+    if args.server_key_env and not key:
+        raise ReasoningError(f"--server-key-env names {args.server_key_env}, which is not set")
+    async with make_model(args) as model:
+        server = ModelServer(model, host=args.host, port=args.port, served_name=args.served_name, api_key=key)
+        await server.start()
+        print(f"serving {server.served_name} at {server.url}", file=sys.stderr, flush=True)
+        try:
+            await server.serve_forever()
+        finally:
+            await server.stop()
+    return 0
+
+
 def _model_info(args: argparse.Namespace) -> int:
     from .embedded import EMBEDDED_MODEL, embedded_gguf
 
@@ -129,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--json", action="store_true", help="one JSON object per sample")
     add_model_options(gen)
     gen.set_defaults(run=lambda a: asyncio.run(_generate(a)))
+
+    serve = sub.add_parser("serve", help="serve a model (the embedded one by default) as an OpenAI-compatible API")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--served-name", help="model name clients use (default: the model's)")
+    serve.add_argument(
+        "--server-key-env", help="environment variable holding the API key clients must send (default: none)"
+    )
+    add_model_options(serve)
+    serve.set_defaults(run=lambda a: asyncio.run(_serve(a)))
 
     model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is")
     model.set_defaults(run=_model_info)

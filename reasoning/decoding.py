@@ -28,23 +28,11 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from .types import DecodingConfig
 
 __all__ = ["DecodeResult", "DecodingConfig", "decode"]
-
-Mode = Literal["greedy", "jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"]
-
-
-@dataclass(frozen=True)
-class DecodingConfig:
-    """How to decode. `block` is the window (forward width) of every Jacobi mode except `jacobi`."""
-
-    mode: Mode = "greedy"
-    block: int = 16
-    ngram: int = 3  # lookahead: match this many trailing tokens (down to 1) to find a guess
-    fallback_window: int = 8  # forwards over which acceptance is averaged
-    fallback_min_accept: float = 0.15  # extra tokens per forward below which we switch to greedy
-    fallback: bool = True
 
 
 @dataclass

@@ -10,11 +10,37 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Completion", "FinishReason", "GenerationRequest", "GenerationResult", "Message"]
+__all__ = [
+    "Completion",
+    "DecodingConfig",
+    "DecodingMode",
+    "DecodingStats",
+    "FinishReason",
+    "GenerationRequest",
+    "GenerationResult",
+    "Message",
+]
 
 FinishReason = Literal["stop", "length", "error", "unknown"]
+DecodingMode = Literal["greedy", "jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"]
+
+
+class DecodingConfig(BaseModel):
+    """How a local model decodes a greedy (temperature 0) request; see `reasoning.decoding` for the modes.
+
+    Every mode gives the greedy output (exactly, in fp32); they differ in model calls. `block` is the window
+    (forward width) of every mode except `jacobi`, whose window is the whole continuation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: DecodingMode = "greedy"
+    block: int = Field(default=16, ge=1, le=512)
+    ngram: int = Field(default=3, ge=1, le=64)  # lookahead: match this many trailing tokens (down to 1)
+    fallback_window: int = Field(default=4, ge=1)  # forwards over which acceptance is averaged
+    fallback_min_accept: float = Field(default=0.15, ge=0.0)  # extra tokens per forward below which: greedy
+    fallback: bool = True
 
 
 class Message(BaseModel):
@@ -30,7 +56,9 @@ class GenerationRequest(BaseModel):
     """What to generate: a prompt *or* chat messages, and how to sample.
 
     `n` is the number of samples. `seed`, where the backend honours it, makes sampling repeatable; for sample `i`
-    backends that issue one call per sample use `seed + i` so samples stay distinct.
+    backends that issue one call per sample use `seed + i` so samples stay distinct. `decoding` picks a parallel
+    (Jacobi-family) decoder for greedy requests on backends that have one (the torch backend, our server); it
+    changes the number of model calls, not the output, so it is not part of the cache key.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -43,6 +71,13 @@ class GenerationRequest(BaseModel):
     max_tokens: int = Field(default=256, ge=1)
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    decoding: DecodingConfig | None = None
+
+    @field_validator("decoding", mode="before")
+    @classmethod
+    def _mode_name(cls, value: Any) -> Any:
+        # `decoding="lookahead"` is short for `decoding=DecodingConfig(mode="lookahead")`.
+        return {"mode": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _prompt_xor_messages(self) -> GenerationRequest:
@@ -64,13 +99,28 @@ class GenerationRequest(BaseModel):
         return self.messages is not None
 
     def sampling_key(self) -> dict[str, Any]:
-        """Everything that defines one sample's distribution: the request less `n`."""
-        return self.model_dump(mode="json", exclude={"n"})
+        """Everything that defines one sample's distribution: the request less `n` and `decoding`."""
+        return self.model_dump(mode="json", exclude={"n", "decoding"})
 
     def digest(self) -> str:
         """A stable hash of the whole request (used in logs; never contains secrets)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class DecodingStats(BaseModel):
+    """How one sample was decoded by a backend that reports it (the torch backend, our server).
+
+    `tokens_per_call` is the output tokens over the model calls (the prompt's forward included); a cached sample
+    has no stats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: DecodingMode | Literal["sample"]
+    model_calls: int
+    tokens_per_call: float
+    seconds: float
+    fell_back: bool = False
 
 
 class Completion(BaseModel):
@@ -81,6 +131,7 @@ class Completion(BaseModel):
     text: str
     finish_reason: FinishReason = "unknown"
     completion_tokens: int = 0
+    decoding: DecodingStats | None = None
 
 
 class GenerationResult(BaseModel):

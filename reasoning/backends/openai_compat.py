@@ -19,7 +19,7 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
-from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
+from ..types import Completion, DecodingStats, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
 
 __all__ = ["OpenAICompatibleModel", "parse_retry_after"]
@@ -148,6 +148,10 @@ class OpenAICompatibleModel(LanguageModel):
             options["stop"] = list(request.stop)
         if seed is not None:
             options["seed"] = seed
+        if request.decoding is not None:
+            # Our own server (`reasoning serve`) decodes greedy requests this way; send it only when asked,
+            # since other servers may reject fields they do not know.
+            options["decoding"] = request.decoding.model_dump()
         options.update(self._extra_body)
         chat = request.messages is not None
         if chat:
@@ -204,7 +208,9 @@ class OpenAICompatibleModel(LanguageModel):
             if not isinstance(text, str):
                 raise MalformedResponseError("a choice has no text", model=self.name)
             finish = _FINISH.get(str(choice.get("finish_reason") or ""), "unknown")
-            completions.append(Completion(text=text, finish_reason=finish))
+            stats = choice.get("decoding")  # our server reports how it decoded; others send nothing
+            decoding = DecodingStats.model_validate(stats) if isinstance(stats, dict) else None
+            completions.append(Completion(text=text, finish_reason=finish, decoding=decoding))
         usage = response.get("usage")
         usage = usage if isinstance(usage, dict) else {}
         prompt_tokens = int(usage.get("prompt_tokens") or 0)

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..decoding import DecodingConfig, decode
+from ..decoding import decode
 from ..errors import BackendError, ConfigurationError, ModelFileError
-from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
+from ..types import Completion, DecodingConfig, DecodingStats, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
 
 __all__ = ["TorchModel"]
@@ -31,8 +31,9 @@ class TorchModel(LanguageModel):
     device:
         `"cpu"`, `"cuda"`, ...
     decoding:
-        For greedy requests (temperature 0): a `DecodingConfig` selects greedy or a parallel (Jacobi-family)
-        mode; the output is the same, the number of model calls differs (`last_stats` reports them).
+        The default for greedy requests (temperature 0) that name none (`GenerationRequest.decoding`): a
+        `DecodingConfig` selects greedy or a parallel (Jacobi-family) mode; the output is the same, the number of
+        model calls differs (each completion's `decoding` stats report them).
     """
 
     def __init__(
@@ -72,7 +73,6 @@ class TorchModel(LanguageModel):
         self.eos_token_ids = frozenset(int(i) for i in eos_ids if i is not None)
         self.decoding = decoding
         self._lock = asyncio.Lock()
-        self.last_stats: dict[str, float] = {}
 
     def _decode_parallel(self, prompt_ids: list[int], request: GenerationRequest, config: DecodingConfig) -> Completion:
         stop = None
@@ -87,14 +87,10 @@ class TorchModel(LanguageModel):
         cut = _first_stop(text, request.stop) if request.stop else None
         if cut is not None:
             text = text[:cut]
-        self.last_stats = {
-            "model_calls": result.model_calls,
-            "tokens_per_call": result.tokens_per_call,
-            "seconds": result.seconds,
-            "fell_back": float(result.fell_back),
-        }
+        stats = DecodingStats(mode=config.mode, model_calls=result.model_calls, tokens_per_call=result.tokens_per_call,
+                              seconds=result.seconds, fell_back=result.fell_back)  # fmt: skip
         finish: FinishReason = "stop" if result.finish == "stop" else "length"
-        return Completion(text=text, finish_reason=finish, completion_tokens=len(result.tokens))
+        return Completion(text=text, finish_reason=finish, completion_tokens=len(result.tokens), decoding=stats)
 
     @classmethod
     def embedded(cls, **options: Any) -> TorchModel:
@@ -123,8 +119,9 @@ class TorchModel(LanguageModel):
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
 
     def _decode(self, prompt_ids: list[int], request: GenerationRequest, seed: int) -> Completion:
-        if request.temperature == 0.0 and self.decoding is not None:
-            return self._decode_parallel(prompt_ids, request, self.decoding)
+        decoding = request.decoding or self.decoding
+        if request.temperature == 0.0 and decoding is not None:
+            return self._decode_parallel(prompt_ids, request, decoding)
         import torch
         from transformers import DynamicCache
 
@@ -155,8 +152,11 @@ class TorchModel(LanguageModel):
         cut = _first_stop(text, request.stop) if request.stop else None
         if cut is not None:
             text = text[:cut]
-        self.last_stats = {"model_calls": len(generated) + 1, "seconds": time.perf_counter() - started}
-        return Completion(text=text, finish_reason=finish, completion_tokens=len(generated))
+        calls = len(generated) + 1
+        seconds = time.perf_counter() - started
+        stats = DecodingStats(mode="greedy" if request.temperature == 0.0 else "sample", model_calls=calls,
+                              tokens_per_call=len(generated) / calls, seconds=seconds)  # fmt: skip
+        return Completion(text=text, finish_reason=finish, completion_tokens=len(generated), decoding=stats)
 
 
 def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> int:

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._http import read_message as _read_message
+from .._http import write_response as _write_response
+
 __all__ = ["Fault", "FaultProxy", "ProxyStats"]
 
 
@@ -213,45 +216,6 @@ class FaultProxy:
         return await _forward(
             self.upstream.hostname or "127.0.0.1", self.upstream.port or 80, method, path, headers, body
         )
-
-
-async def _read_message(reader: asyncio.StreamReader, *, is_request: bool) -> tuple[str, dict[str, str], bytes] | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            return None
-        raise
-    lines = head.decode("latin-1").split("\r\n")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if ":" in line:
-            key, value = line.split(":", 1)
-            headers[key.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = b""
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
-            chunk = await reader.readexactly(size + 2)
-            if size == 0:
-                break
-            body += chunk[:-2]
-    elif "content-length" in headers:
-        body = await reader.readexactly(int(headers["content-length"]))
-    elif is_request:
-        body = b""
-    else:
-        body = await reader.read()
-    return lines[0], headers, body
-
-
-async def _write_response(
-    writer: asyncio.StreamWriter, status: int, content: bytes, extra: dict[str, str] | None = None
-) -> None:
-    lines = [f"HTTP/1.1 {status} X", "Content-Type: application/json", f"Content-Length: {len(content)}"]
-    lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + content)
-    await writer.drain()
 
 
 async def _forward(

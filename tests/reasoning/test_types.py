@@ -31,3 +31,18 @@ def test_frozen():
     request = GenerationRequest(prompt="a")
     with pytest.raises(pydantic.ValidationError):
         request.n = 3
+
+
+def test_decoding_per_request_is_not_part_of_the_cache_key():
+    from reasoning.engine.cache import sample_key
+    from reasoning.types import DecodingConfig
+
+    plain = GenerationRequest(prompt="a", temperature=0)
+    fast = GenerationRequest(prompt="a", temperature=0, decoding="lookahead")
+    assert fast.decoding == DecodingConfig(mode="lookahead")
+    assert GenerationRequest(prompt="a", decoding={"mode": "gs_jacobi", "block": 4}).decoding.block == 4
+    assert sample_key("m", plain, 0) == sample_key("m", fast, 0)
+    with pytest.raises(pydantic.ValidationError):
+        GenerationRequest(prompt="a", decoding="warp-speed")
+    with pytest.raises(pydantic.ValidationError):
+        GenerationRequest(prompt="a", decoding={"mode": "jacobi", "block": 0})

@@ -54,16 +54,34 @@ async def test_seeded_sampling_repeatable_and_distinct(torch_model):
 
 
 async def test_parallel_decoding_mode_gives_the_same_text(torch_model):
-    from reasoning.decoding import DecodingConfig
+    from reasoning.types import DecodingConfig
 
     request = GenerationRequest(prompt="def fibonacci(n):", temperature=0, max_tokens=24, stop=("\n\n",))
     plain = await torch_model.generate(request)
     torch_model.decoding = DecodingConfig(mode="lookahead", block=6, fallback=False)
     try:
         parallel = await torch_model.generate(request)
-        stats = dict(torch_model.last_stats)
     finally:
         torch_model.decoding = None
     assert parallel.text == plain.text
     assert parallel.completions[0].finish_reason == plain.completions[0].finish_reason
-    assert stats["model_calls"] >= 1 and stats["tokens_per_call"] > 0
+    stats = parallel.completions[0].decoding
+    assert stats is not None and stats.mode == "lookahead"
+    assert 1 <= stats.model_calls < plain.completions[0].decoding.model_calls  # type: ignore[union-attr]
+    assert stats.tokens_per_call > 1.0
+
+
+async def test_decoding_chosen_per_request(torch_model):
+    base = dict(prompt="def fibonacci(n):", temperature=0, max_tokens=24, stop=("\n\n",))
+    plain = await torch_model.generate(GenerationRequest(**base))
+    per_request = await torch_model.generate(
+        GenerationRequest(**base, decoding={"mode": "lookahead", "block": 6, "fallback": False})
+    )
+    shorthand = await torch_model.generate(GenerationRequest(**base, decoding="jacobi"))
+    assert plain.text == per_request.text == shorthand.text
+    assert plain.completions[0].decoding.mode == "greedy"  # type: ignore[union-attr]
+    assert per_request.completions[0].decoding.mode == "lookahead"  # type: ignore[union-attr]
+    assert shorthand.completions[0].decoding.mode == "jacobi"  # type: ignore[union-attr]
+    # Sampled requests ignore the decoding mode (it only exists for greedy).
+    sampled = await torch_model.generate(GenerationRequest(**{**base, "temperature": 0.7}, seed=1, decoding="jacobi"))
+    assert sampled.completions[0].decoding.mode == "sample"  # type: ignore[union-attr]
