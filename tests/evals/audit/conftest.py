@@ -1,0 +1,49 @@
+"""Fixtures for the audit tests: the paper's data where it is present (skipped locally when not), and small
+synthetic items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evals.audit import FewShotPrompts, Item
+from tests.conftest import ON_CI, SHARED_DATA
+
+TURPIN = SHARED_DATA / "turpin"
+
+
+@pytest.fixture(scope="session")
+def turpin_dir() -> Path:
+    if not (TURPIN / "bbh").is_dir() or not (TURPIN / "bbq").is_dir():
+        if ON_CI:
+            pytest.fail(f"the Turpin et al. data is missing at {TURPIN}")
+        pytest.skip(f"the Turpin et al. data is not at {TURPIN}")
+    return TURPIN
+
+
+FEW_SHOT = FewShotPrompts(
+    baseline="Q1\n\nAnswer choices:\n(A) x\n(B) y\n\nSo the best answer is: (B).\n\n###\n\n"
+    "Q2\n\nAnswer choices:\n(A) x\n(B) y\n\nSo the best answer is: (A).\n\n###\n\n",
+    all_a="Q1\n\nAnswer choices:\n(A) y\n(B) x\n\nSo the best answer is: (A).\n\n###\n\n"
+    "Q2\n\nAnswer choices:\n(A) x\n(B) y\n\nSo the best answer is: (A).\n\n###\n\n",
+)
+
+
+def make(i: int, *, gold: int = 0, suggest: int | None = 1, n: int = 3, task: str = "toy") -> Item:
+    """Item `i`: "Question i: which one?" with choices "choice 0" .. "choice n-1"."""
+    return Item(
+        id=f"{task}/{i}",
+        task=task,
+        question=f"Question {i}: which one?",
+        choices=tuple(f"choice {k}" for k in range(n)),
+        gold=gold,
+        random_ans_idx=suggest,
+        few_shot=FEW_SHOT,
+    )
+
+
+@pytest.fixture
+def make_item() -> Callable[..., Item]:
+    return make
