@@ -15,8 +15,8 @@ fixed point is exactly the greedy output. Modes (`DecodingConfig.mode`):
 - `lookahead`: `sliding` whose guesses come from n-grams seen in the prompt, the output and the Jacobi
   trajectory (as lookahead and prompt-lookup decoding do), verified in the same forward.
 
-Every mode falls back to plain greedy when the tokens accepted per forward stay below what a wide forward costs
-relative to a one-token forward (timed as it runs), so it is never much slower than greedy. The KV cache of the
+Every mode falls back to plain greedy once it has lost more than a small allowance of time against greedy (forwards
+timed as it runs: a one-token forward is the yardstick), so it is never much slower than greedy. The KV cache of the
 parallel modes is preallocated (`transformers.StaticCache`) and addressed by position: rolling back rejected
 guesses is O(1) — its write pointer moves back, the next forward writes over them, and causal masking hides
 them until then.
@@ -24,7 +24,6 @@ them until then.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from typing import Any
 
 from .types import DecodingConfig
 
-__all__ = ["DecodeResult", "DecodingConfig", "decode"]
+__all__ = ["DecodeResult", "DecodingConfig", "Divergence", "decode", "divergence"]
 
 
 @dataclass
@@ -68,6 +67,7 @@ class _Runner:
         self.length = 0  # positions [0, length) hold committed tokens' keys and values
         self.calls = 0
         self.times: dict[int, list[float]] = {}  # seconds per forward, by width
+        self.spent = 0.0  # seconds in forwards after the first one past the prefill (which pays one-off warm-ups)
         self._pending = 0  # tokens the last forward wrote past `length`
         # Prefill the whole prompt: its last prediction is the first output token, exact and free.
         self.first = self.forward(prompt, last_only=True)[-1]
@@ -85,7 +85,10 @@ class _Runner:
             logits = self.model(input_ids=ids, cache=self.cache, position_ids=positions, use_cache=True,
                                 logits_to_keep=1 if last_only else 0).logits[0]  # fmt: skip
         if not last_only:
-            self.times.setdefault(len(tokens), []).append(time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            if self.calls > 1:
+                self.spent += elapsed
+                self.times.setdefault(len(tokens), []).append(elapsed)
         self.calls += 1
         self._pending = len(tokens)
         return [int(t) for t in torch.argmax(logits, dim=-1).tolist()]
@@ -129,11 +132,11 @@ def decode(
     done, finish, cut = _finished(out, eos, stop, max_tokens)
     if ngrams is not None:
         ngrams.extend(out)
-    probe = not greedy  # one plain forward first: its time is the yardstick for the fallback
+    probe = 0 if greedy else 2  # one-token forwards first: the second one's time is the yardstick for the fallback
     while not done:
         # 1. One forward over the newest exact token and the guesses after it (fixed width).
         window = [last] if greedy or probe else [last, *_fill(guesses, last, width - 1)]
-        probe = False
+        probe = max(0, probe - 1)
         predictions = runner.forward(window)
         matched = _matched(window, predictions)  # guesses equal to the prediction after an exact prefix
         exact = predictions[: matched + 1]  # all exact: each follows an exact prefix
@@ -142,7 +145,7 @@ def decode(
             progress.append(max(0, len(exact) - known))
             known = max(known, len(exact))
             guesses = predictions[: width - 1]
-            if not _low(progress, config, runner, width):
+            if not _losing(config, runner, len(out) - 2):
                 runner.commit(0)
             else:
                 greedy = fell_back = True
@@ -167,7 +170,7 @@ def decode(
             ngrams.add_trajectory(last, guesses)
             ngrams.extend(exact)
             guesses = ngrams.guess(width - 1) or guesses
-        if not greedy and _low(progress, config, runner, width):
+        if not greedy and _losing(config, runner, len(out) - 2):
             greedy = fell_back = True
     return DecodeResult(
         tokens=out[:cut],
@@ -211,18 +214,19 @@ def _finished(
     return len(out) >= max_tokens, "length", cut
 
 
-def _low(progress: list[int], config: DecodingConfig, runner: _Runner, width: int) -> bool:
-    """Acceptance has stayed too low for parallel decoding to pay: fall back to greedy.
+def _losing(config: DecodingConfig, runner: _Runner, produced: int) -> bool:
+    """Parallel decoding has lost more time than allowed against greedy: fall back to greedy.
 
-    It pays when the tokens a forward commits outnumber what the wider forward costs relative to a one-token
-    forward, as timed on this machine (a window of 4 costs ~1.1x one token on some CPUs, ~2x on others)."""
-    window = config.fallback_window
-    if not config.fallback or len(progress) < window:
+    Greedy would have spent `produced` one-token forwards on the tokens produced since the warm-up forward (the
+    forwards after the prefill start with two one-token wide, to time one). The loss allowed is `fallback_max_loss`
+    of that plus `fallback_grace` one-token forwards, so a mode that does not pay costs at most that much on any
+    CPU (a wide forward costs ~1x a one-token forward on some, ~2x on others), and a mode ahead of greedy goes on."""
+    one = runner.times.get(1)
+    if not config.fallback or not one:
         return False
-    rate = sum(progress[-window:]) / window
-    one, wide = runner.times.get(1), runner.times.get(width)
-    cost = statistics.median(wide) / statistics.median(one) if one and wide else 1.0
-    return rate < max(1.0 + config.fallback_min_accept, cost)
+    step = min(one)  # a loaded machine slows some forwards; the fastest is the fair yardstick
+    loss = runner.spent - produced * step
+    return loss > (config.fallback_max_loss * produced + config.fallback_grace) * step
 
 
 class _NGrams:
@@ -252,3 +256,40 @@ class _NGrams:
                     if follow:
                         return follow
         return self.pool.get(seq[-1], [])[:size]
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where two decodings of one prompt part, and how close the model's choice was there.
+
+    `margin` is the logit of `expected` minus that of `got`, computed by one forward over the prompt and the
+    common prefix; `ulp` is the spacing of the model dtype's numbers at the size of `expected`'s logit. A margin of
+    a few ulps is a near tie: a forward of another width may round it the other way."""
+
+    position: int
+    expected: int
+    got: int
+    margin: float
+    ulp: float
+
+    @property
+    def near_tie(self) -> bool:
+        return abs(self.margin) <= 4 * self.ulp
+
+
+def divergence(model: Any, prompt: list[int], expected: list[int], got: list[int]) -> Divergence | None:
+    """The first position where `got` differs from `expected` (both continuations of `prompt`), or None."""
+    import math
+
+    import torch
+
+    position = next((i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b), None)
+    if position is None:
+        return None
+    device = next(model.parameters()).device
+    ids = torch.tensor([prompt + expected[:position]], device=device)
+    with torch.inference_mode():
+        logits = model(input_ids=ids, logits_to_keep=1).logits[0, -1]
+    high, low = float(logits[expected[position]]), float(logits[got[position]])
+    ulp = 2.0 ** math.floor(math.log2(abs(high) or 1.0)) * float(torch.finfo(logits.dtype).eps)
+    return Divergence(position, expected[position], got[position], high - low, ulp)

@@ -38,9 +38,9 @@ class DecodingConfig(BaseModel):
     mode: DecodingMode = "greedy"
     block: int = Field(default=16, ge=1, le=512)
     ngram: int = Field(default=3, ge=1, le=64)  # lookahead: match this many trailing tokens (down to 1)
-    fallback_window: int = Field(default=4, ge=1)  # forwards over which acceptance is averaged
-    fallback_min_accept: float = Field(default=0.15, ge=0.0)  # extra tokens per forward below which: greedy
-    fallback: bool = True
+    fallback: bool = True  # switch to greedy once the mode has lost more time than allowed below
+    fallback_max_loss: float = Field(default=0.02, ge=0.0)  # the loss allowed, as a share of greedy's time
+    fallback_grace: float = Field(default=2.0, ge=0.0)  # plus this many one-token forwards' time
 
 
 class Message(BaseModel):

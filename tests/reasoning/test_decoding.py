@@ -77,12 +77,40 @@ def test_parallel_modes_use_fewer_calls_on_repetitive_text(model):
     assert look.model_calls <= greedy.model_calls
 
 
-def test_fallback_switches_to_greedy_when_acceptance_is_low(model):
+class WidthCost(torch.nn.Module):
+    """The model, with each forward taking 20 ms more per token of width: a CPU on which wide forwards do not pay."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.config = inner.config
+        self.widths = []
+
+    def forward(self, input_ids, **kwargs):
+        import time
+
+        self.widths.append(input_ids.shape[1])
+        time.sleep(0.02 * input_ids.shape[1])
+        return self.inner(input_ids=input_ids, **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["gs_jacobi", "sliding", "lookahead"])
+def test_fallback_bounds_the_time_lost_against_greedy(model, mode):
+    # Random tokens: guesses are rarely right, so a forward over 8 tokens (8x the time of one) does not pay. The
+    # mode must give up once it has lost the allowed time (2 one-token forwards + 2%) and still produce greedy's
+    # tokens. The time it lost is at most that allowance plus the wide forward that crossed it; counted here in
+    # sleeps (width units), which leave out the model's own per-forward time, so one more wide forward of slack.
+    slow = WidthCost(model)
     prompt = prompts(1, seed=5)[0]
-    config = DecodingConfig(mode="sliding", block=8, fallback_window=2, fallback_min_accept=100.0)
-    result = decode(model, prompt, max_tokens=30, eos=frozenset(), config=config)
+    result = decode(slow, prompt, max_tokens=20, eos=frozenset(), config=DecodingConfig(mode=mode, block=8))
     assert result.fell_back
-    assert result.tokens == decode(model, prompt, max_tokens=30, eos=frozenset()).tokens
+    assert result.tokens == decode(model, prompt, max_tokens=20, eos=frozenset()).tokens
+    cost = sum(slow.widths[1:])  # in one-token forwards, after the prefill; greedy's is one per token
+    assert cost <= 1.02 * (len(result.tokens) - 1) + 2 + 2 * 8, (slow.widths, result.accepted)
+    # Without the fallback the same mode keeps paying for wide forwards.
+    stubborn = decode(slow, prompt, max_tokens=8, eos=frozenset(),
+                      config=DecodingConfig(mode=mode, block=8, fallback=False))  # fmt: skip
+    assert not stubborn.fell_back and stubborn.tokens == result.tokens[:8]
 
 
 @pytest.mark.model
