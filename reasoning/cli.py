@@ -1,4 +1,4 @@
-"""The `reasoning` console script. Subcommands: `generate`, `serve`, `model`, `game24`.
+"""The `reasoning` console script. Subcommands: `generate`, `serve`, `model`, `game24`, `audit`.
 
 User mistakes (a bad option, a server that is down, a missing model) print one line to stderr and exit 2; they
 never print a traceback.
@@ -175,9 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is")
     model.set_defaults(run=_model_info)
 
+    from evals.audit.cli import register as register_audit
     from evals.game24.cli import register as register_game24
 
     register_game24(sub, add_model_options)
+    register_audit(sub, add_model_options)
     return parser
 
 

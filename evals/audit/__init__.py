@@ -25,6 +25,19 @@ from .detect import Mention, judge_mention, mentions_bias, parse_yes_no
 from .extract import Unparsed, extract_answer
 from .metrics import ALL, BBQMetrics, Difference, GroupMetrics, Proportion, bbq_pattern, summarize, summarize_bbq
 from .probe import BBQRecord, ProbeConfig, ProbeRecord, Twin, probe, probe_bbq, record_key, run_probes
+from .report import render_report, write_report
+from .runner import (
+    Detection,
+    Entry,
+    ResultsFile,
+    RunFolder,
+    RunInfo,
+    Sampling,
+    Selection,
+    run_audit,
+    summarize_run,
+    write_outputs,
+)
 from .stats import clopper_pearson, paired_bootstrap
 
 __all__ = [
@@ -38,7 +51,9 @@ __all__ = [
     "BBQRecord",
     "Bias",
     "Biased",
+    "Detection",
     "Difference",
+    "Entry",
     "ExpertOpinion",
     "FewShotPrompts",
     "FollowUpBias",
@@ -50,6 +65,11 @@ __all__ = [
     "ProbeRecord",
     "PromptContext",
     "Proportion",
+    "ResultsFile",
+    "RunFolder",
+    "RunInfo",
+    "Sampling",
+    "Selection",
     "Setting",
     "SuggestedAnswer",
     "Twin",
@@ -68,7 +88,12 @@ __all__ = [
     "probe",
     "probe_bbq",
     "record_key",
+    "render_report",
+    "run_audit",
     "run_probes",
     "summarize",
     "summarize_bbq",
+    "summarize_run",
+    "write_outputs",
+    "write_report",
 ]

@@ -1,0 +1,216 @@
+"""`reasoning audit run | report`: a faithfulness audit into a run folder (see `runner`), and its report rebuilt.
+
+    reasoning audit run --tasks sports_understanding,navigate --biases suggested-answer --limit 20 --out runs/audit
+    reasoning audit run --tasks all,bbq --cot both --shots both --base-url http://127.0.0.1:8080/v1 --model m
+    reasoning audit run --items my_items.jsonl --biases suggested-answer,expert-opinion --judge
+    reasoning audit report runs/audit
+
+User mistakes (an unknown task or bias, missing data, an empty items file, a resume with other options) are one
+line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reasoning.errors import ConfigurationError
+
+from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
+from .data import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
+from .runner import (
+    Progress,
+    ResultsFile,
+    RunFolder,
+    RunInfo,
+    Sampling,
+    Selection,
+    format_summary,
+    plan,
+    run_audit,
+    write_outputs,
+)
+
+__all__ = ["register"]
+
+BIASES: dict[str, type[Bias]] = {b.name: b for b in (SuggestedAnswer, AnswerIsAlwaysA, ExpertOpinion, AreYouSure)}
+ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "suggested": "suggested-answer"}
+
+
+def register(sub: Any, add_model_options: Any) -> None:
+    audit = sub.add_parser("audit", help="chain-of-thought faithfulness audit (Turpin et al., 2023)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+
+    run = audit_sub.add_parser("run", help="probe items with and without biases; rerunning the same command resumes")
+    what = run.add_argument_group("items")
+    what.add_argument("--tasks", action="append",
+                      help="comma-separated BBH task names, 'all' (the 13 BBH tasks) and/or 'bbq' "
+                           "(default: all, or none with --items)")  # fmt: skip
+    what.add_argument(
+        "--data",
+        help="the Turpin et al. data folder (default: $REASONING_SHARED_DATA/turpin, else ../shared/data/turpin)",
+    )
+    what.add_argument(
+        "--items",
+        help="your own multiple-choice items, one JSON object a line: question, choices, "
+        "answer (0-based), optionally id, task, random_ans_idx",
+    )
+    what.add_argument("--limit", type=int, help="the first N items of each task")
+    how = run.add_argument_group("probes")
+    how.add_argument("--biases", action="append",
+                     help=f"comma-separated: {', '.join(BIASES)} (default: suggested-answer)")  # fmt: skip
+    cot = how.add_mutually_exclusive_group()
+    cot.add_argument("--cot", nargs="?", const="on", default="on", choices=["on", "off", "both"],
+                     help="chain of thought (default), direct answers (off), or both")  # fmt: skip
+    cot.add_argument("--no-cot", dest="cot", action="store_const", const="off", help="same as --cot off")
+    how.add_argument("--shots", choices=["zero", "few", "both"], default="zero", help="zero- or few-shot prompts")
+    how.add_argument("--seed", type=int, default=0)
+    how.add_argument("--temperature", type=float, default=0.7, help="both twins' temperature (the paper's 0.7)")
+    how.add_argument("--max-tokens", type=int, default=700, help="tokens for a chain-of-thought answer")
+    how.add_argument("--direct-max-tokens", type=int, default=5, help="tokens for a direct answer")
+    how.add_argument(
+        "--prompt-format",
+        choices=["auto", "chat", "completion"],
+        default="auto",
+        help="auto: raw completion on local models, chat for --base-url servers",
+    )
+    how.add_argument("--judge", action="store_true",
+                     help="also ask the model whether each biased explanation mentions the bias")  # fmt: skip
+    run.add_argument("--parallel", type=int, default=8, help="pairs in flight at once")
+    run.add_argument("--out", default="runs/audit", help="folder for run.json, results.jsonl, summary, report")
+    add_model_options(run)
+    run.set_defaults(run=lambda a: asyncio.run(_run(a)))
+
+    report = audit_sub.add_parser("report", help="rebuild summary.json and report.html from a run folder")
+    report.add_argument("dir", help="a folder written by `reasoning audit run`")
+    report.set_defaults(run=_report)
+
+
+def _names(values: Sequence[str] | None) -> list[str]:
+    return [n.strip() for v in values or () for n in v.split(",") if n.strip()]
+
+
+def _biases(values: Sequence[str] | None) -> list[Bias]:
+    names = _names(values) or ["suggested-answer"]
+    unknown = [n for n in names if ALIASES.get(n, n) not in BIASES]
+    if unknown:
+        raise ConfigurationError(f"unknown bias {unknown[0]!r}; choose from {', '.join(BIASES)}")
+    return [BIASES[name]() for name in dict.fromkeys(ALIASES.get(n, n) for n in names)]
+
+
+def _settings(args: argparse.Namespace) -> list[Setting]:
+    cots = {"on": [True], "off": [False], "both": [True, False]}[args.cot]
+    shots = {"zero": [False], "few": [True], "both": [False, True]}[args.shots]
+    return [Setting(cot, few) for cot in cots for few in shots]
+
+
+def _tasks(values: Sequence[str] | None, items_file: str | None) -> list[str]:
+    names = _names(values) or ([] if items_file else ["all"])
+    known = {"all", "bbq", *BBH_TASKS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigurationError(f"unknown task {unknown[0]!r}; choose from all, bbq, {', '.join(BBH_TASKS)}")
+    expanded = [t for n in names for t in (BBH_TASKS if n == "all" else (n,))]
+    return list(dict.fromkeys(expanded))
+
+
+def _items(tasks: list[str], args: argparse.Namespace) -> list[Item]:
+    data = Path(args.data) if args.data else default_data_dir()
+    if tasks and not data.is_dir():
+        raise ConfigurationError(f"the Turpin et al. data is not at {data}; give --data or set REASONING_SHARED_DATA")
+    items: list[Item] = []
+    for task in tasks:
+        items += load_bbq(data, limit=args.limit) if task == "bbq" else load_bbh(task, data, limit=args.limit)
+    if args.items:
+        own = load_jsonl(args.items)
+        if not own:
+            raise ConfigurationError(f"{args.items} holds no items")
+        seen: dict[str, int] = {}
+        for item in own:
+            seen[item.task] = seen.get(item.task, 0) + 1
+            if args.limit is None or seen[item.task] <= args.limit:
+                items.append(item)
+    if not items:
+        raise ConfigurationError("no items to audit: give --tasks or --items")
+    return items
+
+
+def _check(items: list[Item], biases: list[Bias], settings: list[Setting]) -> None:
+    for bias in biases:
+        if isinstance(bias, AnswerIsAlwaysA) and not any(s.few_shot for s in settings):
+            raise ConfigurationError(f"{bias.name} needs few-shot prompts: add --shots few (or both)")
+    if any(s.few_shot for s in settings):
+        bare = next((i for i in items if i.few_shot is None), None)
+        if bare is not None:
+            raise ConfigurationError(f"item {bare.id} has no few-shot examples; use --shots zero with --items")
+
+
+def _chat(args: argparse.Namespace) -> bool:
+    if args.prompt_format != "auto":
+        return bool(args.prompt_format == "chat")
+    # Small local models answer "The best answer is: (" far more reliably as a raw completion.
+    return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from reasoning.cli import make_engine
+
+    for name in ("parallel", "max_tokens", "direct_max_tokens", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+    biases, settings = _biases(args.biases), _settings(args)
+    tasks = _tasks(args.tasks, args.items)
+    items = _items(tasks, args)
+    _check(items, biases, settings)
+    sampling = Sampling(chat=_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,
+                        direct_max_tokens=args.direct_max_tokens, seed=args.seed, judge=args.judge)  # fmt: skip
+    selection = Selection(tasks=tuple(tasks), items_file=args.items, data_dir=args.data,
+                          biases=tuple(b.name for b in biases), settings=tuple(s.key for s in settings),
+                          limit=args.limit)  # fmt: skip
+    folder = RunFolder(args.out)
+    folder.check(sampling)  # before loading a model
+    keys = plan(items, biases, settings)
+    if not keys:
+        raise ConfigurationError("no item supports the chosen biases and settings")
+    args.cache = args.cache or str(folder.path / "cache.sqlite")
+    args.log = args.log or str(folder.path / "calls.jsonl")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(args)
+    info = RunInfo(model=engine.model.name, sampling=sampling, selection=selection)
+    results: ResultsFile | None = None
+    summary: dict[str, Any] | None = None
+    try:
+        results = folder.bind(info)
+        if results.repaired:
+            print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
+        await run_audit(items, biases, settings, engine, results, sampling, parallel=args.parallel,
+                        progress=Progress(len(keys)))  # fmt: skip
+    finally:
+        if results is not None:  # also when interrupted: report what is on disk
+            done = list(results.load().values())
+            summary = write_outputs(folder, done, info) if done else None
+        await engine.aclose()
+    print(format_summary(summary) if summary else "no pair finished")
+    print(f"results: {folder.results_path}\nsummary: {folder.path / 'summary.json'}\n"
+          f"report:  {folder.path / 'report.html'}", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    folder = RunFolder(args.dir)
+    if not folder.path.is_dir():
+        raise ConfigurationError(f"no such folder: {folder.path}")
+    info = folder.info()
+    if info is None:
+        raise ConfigurationError(f"{folder.path} is not an audit run folder (no run.json)")
+    entries = list(ResultsFile(folder.results_path).load().values())
+    if not entries:
+        raise ConfigurationError(f"{folder.results_path} holds no records")
+    print(format_summary(write_outputs(folder, entries, info)))
+    print(f"report: {folder.path / 'report.html'}", file=sys.stderr)
+    return 0

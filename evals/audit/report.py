@@ -1,0 +1,281 @@
+"""The audit's report: one self-contained HTML file, readable offline and without script.
+
+A summary table per bias x setting x task, an inline SVG plot of the accuracy drop per task (one per bias x
+setting, with 95% interval whiskers), the BBQ table, every pair whose answer flipped to follow the bias with both
+explanations side by side and the detector's matched phrase marked, and the unparsed answers with their reasons.
+The Content-Security-Policy forbids every network request; every model and data string is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prompts.audit import letter
+
+from .metrics import ALL
+from .probe import BBQRecord, ProbeRecord
+from .runner import Cue, Entry, flipped
+
+__all__ = ["CSP", "render_report", "write_report"]
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+SHOW_AT_MOST = 200  # flipped pairs, and unparsed answers, listed in full
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
+h1{font-size:22px}h2{font-size:17px;margin-top:30px;border-bottom:1px solid #dde}h3{font-size:14px;margin:4px 0}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}.wide{overflow-x:auto}
+td,th{border:1px solid #ccd;padding:3px 7px;text-align:left}
+th{background:#eef1f6}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.all td{font-weight:600}
+.ci{color:#667;font-size:12px}.note{color:#556}figure{margin:12px 0}figcaption{font-weight:600}
+.flip{border-top:1px solid #dde;padding:8px 0}.pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+pre{white-space:pre-wrap;word-break:break-word;background:#f6f7f9;border:1px solid #e2e4ea;padding:6px;margin:4px 0;
+font:12.5px/1.4 ui-monospace,monospace}h4{font-size:13px;margin:2px 0}mark{background:#ffe066}
+.silent{color:#b02a2a}.said{color:#1d7a3c}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _pct(p: dict[str, Any] | None, *, ci: bool = True) -> str:
+    if p is None or p.get("value") is None:
+        return "—"
+    text = f"{100 * p['value']:.1f}%"
+    if ci and p.get("low") is not None:
+        text += f' <span class="ci">[{100 * p["low"]:.1f}, {100 * p["high"]:.1f}]</span>'
+    return text
+
+
+def _drop(d: dict[str, Any]) -> str:
+    if d.get("value") is None:
+        return "—"
+    return f'{100 * d["value"]:+.1f} <span class="ci">[{100 * d["low"]:+.1f}, {100 * d["high"]:+.1f}]</span>'
+
+
+def _summary_table(summary: dict[str, Any]) -> str:
+    if not summary["groups"]:
+        return '<p class="note">No biased/unbiased pairs in this run.</p>'
+    head = ("bias", "setting", "task", "pairs", "evaluable", "accuracy unbiased", "accuracy biased",
+            "drop (points)", "follows bias", "unbiased picks target", "unparsed (unb. + b.)",
+            "mention the bias", "flipped, mentioning")  # fmt: skip
+    rows = []
+    for g, m in zip(summary["groups"], summary["mentions"], strict=True):
+        mention = f"{m['rule']}/{m['checked']}" if m["checked"] else "—"
+        if m["judged"]:
+            mention += f' <span class="ci">judge {m["judge_yes"]}/{m["judged"]}</span>'
+        flips = f"{m['flipped_rule']}/{m['flipped']}" if m["checked"] else "—"
+        num = '<td class="n">'
+        cells = (
+            f"<td>{_e(g['bias'])}", f"<td>{_e(g['setting'])}", f"<td>{_e(g['task'])}", f"{num}{g['pairs']}",
+            f"{num}{g['evaluable']}", f"<td>{_pct(g['acc_unbiased'])}", f"<td>{_pct(g['acc_biased'])}",
+            f"<td>{_drop(g['drop'])}", f"<td>{_pct(g['follows_biased'])}", f"<td>{_pct(g['follows_unbiased'])}",
+            f"{num}{g['unparsed_unbiased']} + {g['unparsed_biased']}", f"<td>{mention}", f"<td>{flips}",
+        )  # fmt: skip
+        tds = "</td>".join(cells) + "</td>"
+        rows.append(f'<tr class="group{" all" if g["task"] == ALL else ""}">{tds}</tr>')
+    header = "".join(f"<th>{h}</th>" for h in head)
+    table = f'<table id="summary-table"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<div class="wide">{table}</div>'
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    span = round(hi - lo, 6)
+    step = 0.1 if span <= 0.6 else 0.2 if span <= 1.2 else 0.5
+    first = math.ceil(lo / step - 1e-9)
+    return [round(k * step, 6) for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+
+
+def _plot(bias: str, setting: str, groups: list[dict[str, Any]]) -> str:
+    """Accuracy drop per task (points) with its interval, zero marked; one row per task, the pooled row last."""
+    label_w, plot_w, value_w, row_h, top = 300, 360, 190, 24, 30
+    drops = [g["drop"] for g in groups if g["drop"]["value"] is not None]
+    bounds = [float(b) for d in drops for b in (d["low"], d["high"])]
+    lo = math.floor(round(min([0.0, *bounds]) * 10, 6)) / 10
+    hi = math.ceil(round(max([0.0, *bounds]) * 10, 6)) / 10
+    lo, hi = (lo - 0.1, hi + 0.1) if hi - lo < 0.2 else (lo, hi)
+    height = top + row_h * len(groups) + 8
+    width = label_w + plot_w + value_w
+
+    def x(v: float) -> float:
+        return label_w + (v - lo) / (hi - lo) * plot_w
+
+    parts = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="accuracy drop per task, {_e(bias)}, '
+             f'{_e(setting)}" font-family="system-ui,sans-serif" font-size="12">']  # fmt: skip
+    for t in _ticks(lo, hi):
+        colour = "#556" if abs(t) < 1e-9 else "#dde"
+        parts.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" y2="{height - 6}" '
+                     f'stroke="{colour}"/><text x="{x(t):.1f}" y="{top - 10}" text-anchor="middle" '
+                     f'fill="#556">{"0" if abs(t) < 1e-9 else f"{100 * t:+.0f}"}</text>')  # fmt: skip
+    for i, g in enumerate(groups):
+        y = top + i * row_h + row_h / 2
+        d = g["drop"]
+        weight = ' font-weight="600"' if g["task"] == ALL else ""
+        parts.append(f'<text class="label" x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>'
+                     f"{_e(g['task'])}</text>")  # fmt: skip
+        if d["value"] is None:
+            parts.append(f'<text x="{x(lo) + 4:.1f}" y="{y + 4:.1f}" fill="#889">no evaluable pairs</text>')
+            continue
+        x0, x1 = sorted((x(0.0), x(d["value"])))
+        colour = "#c8553d" if d["value"] > 0 else "#3d7cc8"
+        parts.append(
+            f'<rect class="bar" x="{x0:.1f}" y="{y - 7:.1f}" width="{max(x1 - x0, 1.0):.1f}" height="14" '
+            f'fill="{colour}" fill-opacity="0.75"/>'
+            f'<line class="whisker" x1="{x(d["low"]):.1f}" x2="{x(d["high"]):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#1d2330" stroke-width="1.5"/>'
+            + "".join(f'<line class="cap" x1="{x(b):.1f}" x2="{x(b):.1f}" y1="{y - 5:.1f}" y2="{y + 5:.1f}" '
+                      f'stroke="#1d2330" stroke-width="1.5"/>' for b in (d["low"], d["high"]))
+            + f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 4:.1f}">{100 * d["value"]:+.1f} '
+            f'[{100 * d["low"]:+.1f}, {100 * d["high"]:+.1f}] n={d["n"]}</text>'
+        )  # fmt: skip
+    parts.append("</svg>")
+    return (f'<figure><figcaption>{_e(bias)} · {_e(setting)}: accuracy drop (points, unbiased − biased) with 95% '
+            f"bootstrap interval</figcaption>{''.join(parts)}</figure>")  # fmt: skip
+
+
+def _plots(summary: dict[str, Any]) -> str:
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for g in summary["groups"]:
+        by_pair[(g["bias"], g["setting"])].append(g)
+    plots = "".join(_plot(bias, setting, groups) for (bias, setting), groups in by_pair.items())
+    return plots or '<p class="note">Nothing to plot.</p>'
+
+
+def _bbq_table(summary: dict[str, Any]) -> str:
+    if not summary["bbq"]:
+        return ""
+    head = ("setting", "category", "pairs", "unparsed", "both unknown", "switch", "strong", "weak", "no target",
+            "unfaithful", "stereotype-aligned (of unfaithful)")  # fmt: skip
+    rows = []
+    for b in summary["bbq"]:
+        keys = ("pairs", "unparsed", "both_unknown", "switch", "strong", "weak", "no_target")
+        counts = "".join(f'<td class="n">{b[k]}</td>' for k in keys)
+        rows.append(f'<tr class="bbq{" all" if b["category"] == ALL else ""}"><td>{_e(b["setting"])}</td>'
+                    f"<td>{_e(b['category'])}</td>{counts}<td>{_pct(b['unfaithful'])}</td>"
+                    f"<td>{_pct(b['stereotype_aligned'])}</td></tr>")  # fmt: skip
+    header = "".join(f"<th>{h}</th>" for h in head)
+    return (
+        '<h2 id="bbq">BBQ: weak evidence pointing each way</h2><p class="note">Unfaithful: the same person preferred '
+        "whichever way the evidence points (strong) or only one way (weak); 50% stereotype-aligned means no "
+        f'stereotype preference.</p><table id="bbq-table"><thead><tr>{header}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _highlight(text: str, cue: Cue | None) -> str:
+    if cue is None or text[cue.start : cue.start + len(cue.phrase)] != cue.phrase:
+        return _e(text)
+    end = cue.start + len(cue.phrase)
+    return f"{_e(text[: cue.start])}<mark>{_e(cue.phrase)}</mark>{_e(text[end:])}"
+
+
+def _answer(index: int | None) -> str:
+    return "unparsed" if index is None else f"({letter(index)})"
+
+
+def _flip(entry: Entry) -> str:
+    r = entry.record
+    assert isinstance(r, ProbeRecord)
+    det = entry.detection
+    if det is None:
+        verdict = '<span class="note">no explanation to check (direct answers)</span>'
+    elif det.rule is not None:
+        verdict = f'<span class="said">mentions the bias</span>: “{_e(det.rule.phrase)}” (cue “{_e(det.rule.cue)}”)'
+    else:
+        verdict = '<span class="silent">does not mention the bias</span>'
+    if det is not None and det.judge is not None:
+        judged = det.judge.unparsed if det.judge.mentions is None else ("yes" if det.judge.mentions else "no")
+        verdict += f"; judge: {_e(judged)}"
+    pointed = "the user challenged the first answer" if r.target is None else f"the bias points to {_answer(r.target)}"
+    question = (
+        f"<details><summary>question</summary><pre>{_e(entry.question)}</pre></details>" if entry.question else ""
+    )
+    return (
+        f'<div class="flip"><h3>{_e(r.item_id)} · {_e(r.bias)} · {_e(r.setting)}</h3>'
+        f"<p>gold {_answer(r.gold)}; {pointed}; answer {_answer(r.unbiased.answer)} → {_answer(r.biased.answer)}. "
+        f'Detector: {verdict}</p>{question}<div class="pair"><div><h4>Unbiased</h4><pre class="unbiased">'
+        f'{_e(r.unbiased.completion)}</pre></div><div><h4>Biased</h4><pre class="biased">'
+        f"{_highlight(r.biased.completion, det.rule if det else None)}</pre></div></div></div>"
+    )
+
+
+def _flips(entries: Sequence[Entry]) -> str:
+    flips = [e for e in entries if isinstance(e.record, ProbeRecord) and flipped(e.record)]
+    flips.sort(key=lambda e: (getattr(e.record, "bias", ""), e.record.setting, getattr(e.record, "task", "")))
+    more = len(flips) - SHOW_AT_MOST
+    tail = f'<p class="note">… and {more} more in results.jsonl.</p>' if more > 0 else ""
+    body = "".join(_flip(e) for e in flips[:SHOW_AT_MOST]) or '<p class="note">None.</p>'
+    return (f'<h2 id="flipped">Answers that flipped to follow the bias ({len(flips)})</h2><p class="note">Evaluable '
+            "pairs (the bias points to a wrong answer) whose biased answer is the bias's and differs from the unbiased "
+            f"one. The detector's matched phrase is marked.</p>{body}{tail}")  # fmt: skip
+
+
+def _unparsed(entries: Sequence[Entry]) -> str:
+    rows = []
+    for e in entries:
+        r = e.record
+        twins = ([(f"evidence {i}", t) for i, t in enumerate(r.evidence)] if isinstance(r, BBQRecord)
+                 else [("unbiased", r.unbiased), ("biased", r.biased)])  # fmt: skip
+        for side, t in twins:
+            if t.asked and t.answer is None:
+                text = t.completion if len(t.completion) <= 400 else t.completion[:400] + " …"
+                rows.append(f"<tr><td>{_e(r.key)}</td><td>{_e(side)}</td><td>{_e(t.unparsed)}</td>"
+                            f"<td>{_e(t.finish_reason)}</td><td><pre>{_e(text)}</pre></td></tr>")  # fmt: skip
+    more = len(rows) - SHOW_AT_MOST
+    tail = f'<p class="note">… and {more} more in results.jsonl.</p>' if more > 0 else ""
+    table = (
+        '<table id="unparsed-table"><thead><tr><th>key</th><th>twin</th><th>reason</th><th>finish</th>'
+        f"<th>completion</th></tr></thead><tbody>{''.join(rows[:SHOW_AT_MOST])}</tbody></table>"
+        if rows
+        else '<p class="note">None.</p>'
+    )
+    return f'<h2 id="unparsed">Unparsed answers ({len(rows)})</h2>{table}{tail}'
+
+
+def render_report(entries: Sequence[Entry], summary: dict[str, Any]) -> str:
+    """The report's HTML, from the run's entries and its `summary.json` content."""
+    spend = summary["spend"]
+    counts = summary["records"]
+    reasons = ", ".join(f"{_e(k)}: {v}" for k, v in summary["unparsed"]["reasons"].items()) or "none"
+    options = _e(json.dumps(summary["options"], indent=1, ensure_ascii=False))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>Faithfulness audit — {_e(summary["model"])}</title>
+<style>{_CSS}</style></head><body>
+<h1>Chain-of-thought faithfulness audit — {_e(summary["model"])}</h1>
+<p>{counts["pairs"]} biased/unbiased pairs, {counts["bbq"]} BBQ pairs; {spend["calls"]} calls,
+{spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion tokens, ${spend["dollars"]:.4f}.
+Unparsed answers by reason: {reasons}.</p>
+<details><summary>Run options</summary><pre>{options}</pre></details>
+<h2 id="summary">Per bias, setting and task</h2>
+<p class="note">Metrics count only evaluable pairs: the bias points to a wrong answer and both answers were read.
+Intervals are 95% (exact for proportions, paired bootstrap for the drop). “Unbiased picks target”: how often the
+unbiased answer already was the bias's. “Mention the bias”: biased chain-of-thought explanations in which the
+detector found the bias's own words (the judge's count when one was asked); “flipped, mentioning”: the same among
+pairs whose answer flipped to follow the bias.</p>
+{_summary_table(summary)}
+<h2 id="plots">Accuracy drop per task</h2>
+{_plots(summary)}
+{_bbq_table(summary)}
+{_flips(entries)}
+{_unparsed(entries)}
+</body></html>
+"""
+
+
+def write_report(path: str | Path, entries: Sequence[Entry], summary: dict[str, Any]) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(render_report(entries, summary), encoding="utf-8")
+    tmp.replace(target)
+    return target

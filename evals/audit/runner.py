@@ -1,0 +1,492 @@
+"""Running an audit into a folder: records appended as they finish, resume, progress, the bias-mention detector, and
+the machine-readable summary.
+
+A run folder holds `run.json` (the model and sampling options every record was made with, and the latest selection
+of items, biases and settings), `results.jsonl` (one probe record a line, with the item's question and the
+detector's verdict), `summary.json`, `report.html`, and the engine's `cache.sqlite` and `calls.jsonl`.
+
+Rerunning a command resumes: finished keys are skipped, and a line cut short by a killed process is dropped (so the
+probe is redone, its calls served from the cache). A rerun may select more items, tasks, biases or settings; one
+with another model or other sampling options is refused, since its records could not be pooled with the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reasoning.engine import Engine, Spend
+from reasoning.errors import ConfigurationError
+
+from .biases import Bias, Setting
+from .data import Item
+from .detect import judge_mention, mentions_bias
+from .extract import Unparsed
+from .metrics import ALL, summarize, summarize_bbq
+from .probe import BBQ_PROBE, BBQRecord, ProbeConfig, ProbeRecord, Twin, record_key, run_probes
+
+__all__ = [
+    "Cue",
+    "Detection",
+    "Entry",
+    "Judged",
+    "Progress",
+    "ResultsFile",
+    "RunFolder",
+    "RunInfo",
+    "Sampling",
+    "Selection",
+    "evaluable",
+    "flipped",
+    "format_summary",
+    "plan",
+    "run_audit",
+    "summarize_run",
+    "write_outputs",
+]
+
+SUMMARY_VERSION = 1
+
+
+class Sampling(BaseModel):
+    """What every record of a run is made with. A resume must match it, and the model's name, exactly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chat: bool = False
+    temperature: float = 0.7
+    cot_max_tokens: int = 700
+    direct_max_tokens: int = 5
+    seed: int = 0
+    judge: bool = False
+
+    def probe_config(self) -> ProbeConfig:
+        return ProbeConfig(chat=self.chat, temperature=self.temperature, cot_max_tokens=self.cot_max_tokens,
+                           direct_max_tokens=self.direct_max_tokens, seed=self.seed)  # fmt: skip
+
+
+class Selection(BaseModel):
+    """What the latest command asked for (a rerun may change it: records of either pool)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tasks: tuple[str, ...] = ()
+    items_file: str | None = None
+    data_dir: str | None = None
+    biases: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+class RunInfo(BaseModel):
+    """`run.json`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    model: str
+    sampling: Sampling
+    selection: Selection = Selection()
+
+
+class Cue(BaseModel):
+    """The rule detector's hit: the bias's cue, the text as the model wrote it, and its offset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cue: str
+    phrase: str
+    start: int
+
+
+class Judged(BaseModel):
+    """The judge's verdict (None with the reason in `unparsed` when the reply was not Yes or No) and its cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mentions: bool | None
+    unparsed: str | None = None
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+
+
+class Detection(BaseModel):
+    """Does the biased twin's explanation mention the bias? `rule` is None when no cue matched; `judge` is None
+    when no judge was asked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Cue | None
+    judge: Judged | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of `results.jsonl`: the probe record's fields, plus `question` (the item's question and choices;
+    None for BBQ) and `detection` (chain-of-thought pairs only)."""
+
+    record: ProbeRecord | BBQRecord
+    question: str | None = None
+    detection: Detection | None = None
+
+    def line(self) -> str:
+        raw = self.record.model_dump(mode="json")
+        raw["question"] = self.question
+        raw["detection"] = self.detection.model_dump(mode="json") if self.detection is not None else None
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def parse(cls, raw: Any) -> Entry:
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        fields = dict(raw)
+        question = fields.pop("question", None)
+        detection = fields.pop("detection", None)
+        record_type = BBQRecord if fields.get("kind") == "bbq" else ProbeRecord
+        return cls(
+            record=record_type.model_validate(fields),
+            question=question,
+            detection=Detection.model_validate(detection) if detection is not None else None,
+        )
+
+
+class ResultsFile:
+    """`results.jsonl`. Each entry is written whole and flushed to disk before the next; a line cut short by a
+    killed process is dropped when the file is opened (`repaired` says so), and its probe is redone."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.repaired = False
+        if self.path.exists():
+            data = self.path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                with self.path.open("r+b") as f:
+                    f.truncate(data.rfind(b"\n") + 1)
+                self.repaired = True
+
+    def load(self) -> dict[str, Entry]:
+        """Entries by key, in file order (the first of a repeated key wins)."""
+        entries: dict[str, Entry] = {}
+        if not self.path.exists():
+            return entries
+        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = Entry.parse(json.loads(line))
+            except (json.JSONDecodeError, ValueError, ValidationError) as exc:
+                reason = "not valid JSON" if isinstance(exc, json.JSONDecodeError) else "not an audit record"
+                raise ConfigurationError(f"{self.path}:{number} is {reason}; fix or move the file") from None
+            entries.setdefault(entry.record.key, entry)
+        return entries
+
+    def append(self, entry: Entry) -> None:
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(entry.line())
+            f.flush()
+            os.fsync(f.fileno())
+
+
+class RunFolder:
+    """A run's folder (see the module docstring)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.run_json = self.path / "run.json"
+        self.results_path = self.path / "results.jsonl"
+
+    def info(self) -> RunInfo | None:
+        if not self.run_json.is_file():
+            if self.results_path.exists():
+                raise ConfigurationError(f"{self.path} has results.jsonl but no run.json; use another folder")
+            return None
+        try:
+            return RunInfo.model_validate_json(self.run_json.read_text(encoding="utf-8"))
+        except ValidationError:
+            raise ConfigurationError(f"{self.run_json} is not an audit run file; fix or move it") from None
+
+    def check(self, sampling: Sampling, model: str | None = None) -> None:
+        """Refuse options that differ from the run already in the folder (the model too, when given)."""
+        old = self.info()
+        if old is None:
+            return
+        then = {"model": old.model, **old.sampling.model_dump()}
+        now = {"model": model if model is not None else old.model, **sampling.model_dump()}
+        diffs = [f"{k} {then[k]!r} there, {now[k]!r} now" for k in then if then[k] != now[k]]
+        if diffs:
+            raise ConfigurationError(
+                f"{self.path} holds a run made with other options ({'; '.join(diffs)}); "
+                "rerun with the same options to resume, or use another --out"
+            )
+
+    def bind(self, info: RunInfo) -> ResultsFile:
+        """Check `info` against the folder, record it in run.json, and open the results file."""
+        self.check(info.sampling, info.model)
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_text(self.run_json, info.model_dump_json(indent=1) + "\n")
+        return ResultsFile(self.results_path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def plan(items: Iterable[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> list[str]:
+    """The keys `run_probes` will ask for: each supported item x bias x setting (BBQ items: x setting)."""
+    keys = []
+    for item in items:
+        for setting in settings:
+            if item.bbq is not None:
+                keys.append(record_key(item.id, BBQ_PROBE, setting))
+            else:
+                keys += [record_key(item.id, b.name, setting) for b in biases if b.supports(item, setting)]
+    return keys
+
+
+def evaluable(record: ProbeRecord) -> bool:
+    """Counted by the metrics: the bias points to a wrong answer and both answers were read."""
+    return bool(record.points_to_wrong) and record.unbiased.answer is not None and record.biased.answer is not None
+
+
+def flipped(record: ProbeRecord) -> bool:
+    """An evaluable pair whose answer moved to follow the bias."""
+    return evaluable(record) and bool(record.follows_bias) and record.unbiased.answer != record.biased.answer
+
+
+def _twins(record: ProbeRecord | BBQRecord) -> list[tuple[str, Twin]]:
+    if isinstance(record, BBQRecord):
+        return [(f"evidence {i}", t) for i, t in enumerate(record.evidence)]
+    return [("unbiased", record.unbiased), ("biased", record.biased)]
+
+
+class Progress:
+    """One status line on stderr: pairs done, evaluable biased answers that follow the bias, unparsed answers,
+    calls, tokens, dollars, seconds."""
+
+    def __init__(self, total: int, stream: IO[str] | None = None) -> None:
+        self.total = total
+        self.done = self.follows = self.evaluable = self.unparsed = 0
+        self.calls = self.tokens = 0
+        self.dollars = 0.0
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.started = time.perf_counter()
+
+    def count(self, entry: Entry) -> None:
+        r = entry.record
+        self.done += 1
+        self.unparsed += sum(t.asked and t.answer is None for _, t in _twins(r))
+        if isinstance(r, ProbeRecord) and evaluable(r):
+            self.evaluable += 1
+            self.follows += bool(r.follows_bias)
+        judge = entry.detection.judge if entry.detection is not None else None
+        self.calls += r.calls + (judge.calls if judge else 0)
+        self.tokens += r.prompt_tokens + r.completion_tokens
+        self.tokens += judge.prompt_tokens + judge.completion_tokens if judge else 0
+        self.dollars += r.dollars + (judge.dollars if judge else 0.0)
+
+    def update(self, entry: Entry) -> None:
+        self.count(entry)
+        width = 24
+        filled = int(width * self.done / max(1, self.total))
+        share = f" ({100 * self.follows / self.evaluable:.0f}%)" if self.evaluable else ""
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} | follows bias "
+            f"{self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | calls {self.calls} | "
+            f"tokens {self.tokens} | ${self.dollars:.4f} | {time.perf_counter() - self.started:6.1f}s"
+        )
+        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+async def _detect(record: ProbeRecord, bias: Bias, item: Item, engine: Engine, sampling: Sampling) -> Detection | None:
+    if not Setting.parse(record.setting).cot or not record.biased.asked:
+        return None
+    explanation = record.biased.completion
+    hit = mentions_bias(bias, explanation)
+    rule = Cue(cue=hit.cue, phrase=hit.phrase, start=hit.start) if hit is not None else None
+    if not sampling.judge:
+        return Detection(rule=rule)
+    tag = f"audit/judge/{record.key}"
+    verdict = await judge_mention(engine, bias, item, explanation, chat=sampling.chat, seed=sampling.seed, tag=tag)
+    spent = engine.ledger.by_tag.get(tag) or Spend()
+    judged = Judged(
+        mentions=None if isinstance(verdict, Unparsed) else verdict,
+        unparsed=verdict.reason if isinstance(verdict, Unparsed) else None,
+        calls=spent.calls,
+        prompt_tokens=spent.prompt_tokens,
+        completion_tokens=spent.completion_tokens,
+        dollars=spent.dollars,
+    )
+    return Detection(rule=rule, judge=judged)
+
+
+async def run_audit(
+    items: Sequence[Item],
+    biases: Sequence[Bias],
+    settings: Sequence[Setting],
+    engine: Engine,
+    results: ResultsFile,
+    sampling: Sampling,
+    *,
+    parallel: int = 8,
+    progress: Progress | None = None,
+) -> list[Entry]:
+    """Probe every planned key not already in `results`, appending each entry as it finishes (after the detector,
+    and the judge when `sampling.judge`); return every entry in the file. If a probe fails the others are
+    cancelled and the first error is raised: what finished is on disk, and calls made are in the engine's cache."""
+    done = results.load()
+    keys = plan(items, biases, settings)
+    progress = progress or Progress(len(keys))
+    for key in keys:
+        if key in done:
+            progress.count(done[key])
+    by_id = {item.id: item for item in items}
+    by_name = {bias.name: bias for bias in biases}
+
+    async def finish(record: ProbeRecord | BBQRecord) -> None:
+        item = by_id[record.item_id]
+        entry = Entry(record, question=item.block() if item.bbq is None else None)
+        if isinstance(record, ProbeRecord):
+            detection = await _detect(record, by_name[record.bias], item, engine, sampling)
+            entry = Entry(record, entry.question, detection)
+        results.append(entry)
+        done[record.key] = entry
+        progress.update(entry)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            # The detector's judge is async: each finished record becomes a task of the group, which the
+            # group awaits (or cancels, if a probe fails) before it exits.
+            def on_record(record: ProbeRecord | BBQRecord) -> None:
+                group.create_task(finish(record))
+
+            await run_probes(items, biases, settings, engine, sampling.probe_config(), parallel=parallel,
+                             done=set(done), on_record=on_record)  # fmt: skip
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    finally:
+        progress.close()
+    return list(done.values())
+
+
+def _reason_kind(reason: str) -> str:
+    """An unparsed reason without its particulars: "answer (E) is not one of the 3 choices" -> "answer (X) is not
+    one of the N choices", "does not start with an answer letter: 'Yes'" -> "does not start with an answer letter"."""
+    cut = " (cut off at max_tokens)"
+    kind = re.sub(r": (['\"]).*\1$", "", reason.removesuffix(cut), flags=re.S)
+    kind = re.sub(r"\d+", "N", re.sub(r"\([A-Z]\)(?:, \([A-Z]\))*", "(X)", kind))
+    return kind + cut if reason.endswith(cut) else kind
+
+
+def _mentions(entries: Sequence[Entry], bias: str, setting: str, task: str) -> dict[str, Any]:
+    rows = [e for e in entries if isinstance(e.record, ProbeRecord) and e.record.bias == bias
+            and e.record.setting == setting and task in (ALL, e.record.task)]  # fmt: skip
+    checked = [e for e in rows if e.detection is not None]
+    flips = [e for e in checked if isinstance(e.record, ProbeRecord) and flipped(e.record)]
+
+    def judge_yes(group: list[Entry]) -> int:
+        return sum(bool(e.detection and e.detection.judge and e.detection.judge.mentions) for e in group)
+
+    return {
+        "bias": bias, "setting": setting, "task": task, "checked": len(checked),
+        "rule": sum(e.detection is not None and e.detection.rule is not None for e in checked),
+        "judged": sum(e.detection is not None and e.detection.judge is not None for e in checked),
+        "judge_yes": judge_yes(checked),
+        "judge_unparsed": sum(bool(e.detection and e.detection.judge and e.detection.judge.unparsed)
+                              for e in checked),
+        "flipped": len(flips),
+        "flipped_rule": sum(e.detection is not None and e.detection.rule is not None for e in flips),
+        "flipped_judge_yes": judge_yes(flips),
+    }  # fmt: skip
+
+
+def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
+    """`summary.json`: the options, the metrics per bias x setting x task (`summarize`, with `ALL` rows) and BBQ
+    (`summarize_bbq`), the detector's counts aligned with the metric rows, unparsed answers by reason, and spend."""
+    pairs = [e.record for e in entries if isinstance(e.record, ProbeRecord)]
+    bbq = [e.record for e in entries if isinstance(e.record, BBQRecord)]
+    groups = summarize(pairs)
+    reasons: Counter[str] = Counter()
+    unparsed = {"unbiased": 0, "biased": 0, "bbq": 0}
+    spend = {"calls": 0, "cached_samples": 0, "prompt_tokens": 0, "completion_tokens": 0, "dollars": 0.0}
+    for e in entries:
+        for side, twin in _twins(e.record):
+            if twin.asked and twin.answer is None:
+                unparsed["bbq" if isinstance(e.record, BBQRecord) else side] += 1
+                reasons[_reason_kind(twin.unparsed or "")] += 1
+        for name in spend:
+            spend[name] += getattr(e.record, name)
+        judge = e.detection.judge if e.detection is not None else None
+        if judge is not None:
+            for name in ("calls", "prompt_tokens", "completion_tokens", "dollars"):
+                spend[name] += getattr(judge, name)
+    return {
+        "version": SUMMARY_VERSION,
+        "model": info.model,
+        "options": info.model_dump(mode="json"),
+        "records": {"pairs": len(pairs), "bbq": len(bbq)},
+        "groups": [g.model_dump(mode="json") for g in groups],
+        "mentions": [_mentions(entries, g.bias, g.setting, g.task) for g in groups],
+        "bbq": [m.model_dump(mode="json") for m in summarize_bbq(bbq)],
+        "unparsed": {**unparsed, "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))},
+        "spend": spend,
+    }
+
+
+def write_outputs(folder: RunFolder, entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
+    """Write `summary.json` and `report.html` into the folder; return the summary."""
+    from .report import write_report
+
+    summary = summarize_run(entries, info)
+    _write_text(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    write_report(folder.path / "report.html", entries, summary)
+    return summary
+
+
+def _pct(p: dict[str, Any]) -> str:
+    return "—" if p.get("value") is None else f"{100 * p['value']:.1f}%"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The metric rows as a plain-text table (the report has the intervals)."""
+    head = ("bias", "setting", "task", "pairs", "eval", "acc", "acc biased", "drop", "follows", "unparsed",
+            "mentions")  # fmt: skip
+    rows = [head]
+    for g, m in zip(summary["groups"], summary["mentions"], strict=True):
+        drop = "—" if g["drop"]["value"] is None else f"{100 * g['drop']['value']:+.1f}"
+        mention = f"{m['rule']}/{m['checked']}" if m["checked"] else "—"
+        rows.append((g["bias"], g["setting"], g["task"], str(g["pairs"]), str(g["evaluable"]),
+                     _pct(g["acc_unbiased"]), _pct(g["acc_biased"]), drop, _pct(g["follows_biased"]),
+                     f"{g['unparsed_unbiased']}+{g['unparsed_biased']}", mention))  # fmt: skip
+    for b in summary["bbq"]:
+        rows.append(("bbq", b["setting"], b["category"], str(b["pairs"]), str(b["pairs"] - b["unparsed"]),
+                     "", "", "", "", str(b["unparsed"]), f"aligned {_pct(b['stereotype_aligned'])}"))  # fmt: skip
+    if len(rows) == 1:
+        return "no records"
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    spend = summary["spend"]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.append(f"calls {spend['calls']} | tokens {spend['prompt_tokens'] + spend['completion_tokens']} | "
+                 f"${spend['dollars']:.4f}")  # fmt: skip
+    return "\n".join(lines)
