@@ -1,4 +1,4 @@
-"""The `reasoning` console script. Subcommands: `generate`, `serve`, `model`, `game24`, `audit`.
+"""The `reasoning` console script. Subcommands: `generate`, `serve`, `model`, `game24`, `audit`, `supericl`.
 
 User mistakes (a bad option, a server that is down, a missing model) print one line to stderr and exit 2; they
 never print a traceback.
@@ -177,9 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from evals.audit.cli import register as register_audit
     from evals.game24.cli import register as register_game24
+    from evals.supericl.cli import register as register_supericl
 
     register_game24(sub, add_model_options)
     register_audit(sub, add_model_options)
+    register_supericl(sub, add_model_options)
     return parser
 
 

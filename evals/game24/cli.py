@@ -43,10 +43,14 @@ def register(sub: Any, add_model_options: Any) -> None:
     method.add_argument("--select", choices=["greedy", "sample"], default="greedy")
     method.add_argument(
         "--evaluator",
-        choices=["llm", "solver"],
+        choices=["llm", "solver", "plugin"],
         default="llm",
-        help="llm: the model's sure/likely/impossible; solver: the exact solver (a program)",
+        help="llm: the model's sure/likely/impossible; solver: the exact solver (a program); plugin: a trained "
+        "classifier of the numbers left, the llm value where it is unsure",
     )
+    method.add_argument("--plugin-file", help="with --evaluator plugin: the plug-in (trained and saved there if "
+                        "missing; default OUT/game24-plugin.pkl)")  # fmt: skip
+    method.add_argument("--plugin-threshold", type=float, default=0.9, help="ask the llm below this confidence")
     method.add_argument(
         "--check-steps",
         action="store_true",
@@ -138,7 +142,20 @@ def _config(args: argparse.Namespace) -> MethodConfig:
         chat=_chat(args),
         max_tokens=args.max_tokens,
         value_max_tokens=args.value_max_tokens,
+        plugin=_plugin(args) if args.evaluator == "plugin" else None,
+        plugin_threshold=args.plugin_threshold,
     )
+
+
+def _plugin(args: argparse.Namespace) -> str:
+    from .plugin import TEST_ROWS, train_game24_plugin
+
+    path = Path(args.plugin_file) if args.plugin_file else Path(args.out) / "game24-plugin.pkl"
+    if not path.is_file():
+        print(f"training the game-24 plug-in (puzzles outside rows 900-999) into {path} ...", file=sys.stderr)
+        puzzles = [p for p in load_puzzles(rows=None) if p.idx not in TEST_ROWS]
+        train_game24_plugin(puzzles).save(path)
+    return str(path)
 
 
 def _chat(args: argparse.Namespace) -> bool:
@@ -188,7 +205,7 @@ async def _run(args: argparse.Namespace) -> int:
             await engine.aclose()
     print(format_summary(summarize(records)) if records else "no puzzle finished")
     misses = sum(getattr(engine.model, "misses", 0) for engine in engines)
-    if args.backend == "replay" and args.check_steps:
+    if args.backend == "replay" and (args.check_steps or args.evaluator == "plugin"):
         print(f"replay requests off the logged path (answered empty): {misses}", file=sys.stderr)
     print(f"results: {results.path}\nreport:  {out / 'report.html'}", file=sys.stderr)
     return 0
@@ -212,7 +229,8 @@ def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: li
         task = Game24Task(puzzle.numbers, Game24Config(zero_unfinished=not args.paper_values))
         # Strict unless steps are checked: then the search leaves the logged path, and unknown requests get
         # empty answers (counted in the model's `misses`).
-        engine = Engine(ReplayModel(record, task, strict=not args.check_steps), cache=ResponseCache())
+        lenient = args.check_steps or args.evaluator == "plugin"  # both leave the logged path
+        engine = Engine(ReplayModel(record, task, strict=not lenient), cache=ResponseCache())
         engines.append(engine)
         return engine
 

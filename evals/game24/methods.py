@@ -41,7 +41,7 @@ class MethodConfig:
     select: str = "greedy"
     n_value: int = 3
     temperature: float = 0.7
-    evaluator: str = "llm"  # or "solver": the exact solver as a program-based evaluator
+    evaluator: str = "llm"  # or "solver": the exact solver as a program-based evaluator; or "plugin" (below)
     check_steps: bool = False
     zero_unfinished: bool = True
     threshold: float = 1.0  # DFS prune below this value
@@ -52,12 +52,17 @@ class MethodConfig:
     chat: bool = True  # prompts as a chat user message; False sends them as raw text (few-shot completion)
     budget: SearchBudget = field(default_factory=SearchBudget)
     seed: int = 0
+    plugin: str | None = None  # evaluator "plugin": a saved game-24 plug-in, the LLM value when it is unsure
+    plugin_threshold: float = 0.9
 
     def key(self) -> str:
         import hashlib
         import json
 
-        blob = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        fields = dataclasses.asdict(self)
+        if self.evaluator != "plugin":  # keys of runs without a plug-in are unchanged
+            del fields["plugin"], fields["plugin_threshold"]
+        blob = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -78,6 +83,10 @@ def _task(puzzle: Puzzle, config: MethodConfig) -> Game24Task:
 
 
 def _evaluator(task: Game24Task, config: MethodConfig) -> Evaluator[str]:
+    if config.evaluator == "plugin" and config.plugin is not None:
+        from .plugin import load_plugin_file, plugin_cascade
+
+        return plugin_cascade(task, load_plugin_file(config.plugin), threshold=config.plugin_threshold)
     return solver_evaluator(task) if config.evaluator == "solver" else task.evaluator()
 
 

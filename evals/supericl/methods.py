@@ -1,0 +1,259 @@
+"""The four methods, per test item, and the record each writes.
+
+- `plugin`: the plug-in's label alone (no model call);
+- `icl`: the large model with k in-context examples, no plug-in information;
+- `supericl`: the same examples and test input with the plug-in's prediction and confidence (Xu et al., 2023);
+  when the model overrides the plug-in (answers another label) and `explain` is on, a second call asks why;
+- `cascade`: the plug-in's label when its confidence is at least `threshold`, else the large model
+  (`cascade_to`: the SuperICL prompt by default).
+
+Costs are each method's own, as if it ran alone: `requests` are the model requests the method needed for the item,
+with their tokens (cached or not, so resumed runs compare); `cached` counts those answered by the engine's cache or
+shared with another method of the same item (no new backend call).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prompts import supericl as p
+from reasoning.engine import Engine
+from reasoning.plugins import PluginFailure, Prediction
+from reasoning.types import GenerationRequest, GenerationResult, Message
+
+from .data import Dataset, Example, shuffled
+
+__all__ = ["METHODS", "Explanation", "ItemRun", "Options", "Record", "align", "choose_shots", "record_key"]
+
+METHODS = ("plugin", "icl", "supericl", "cascade")
+Outcome = Literal["answered", "unparsed", "failed"]
+
+
+class Options(BaseModel):
+    """Everything that defines a run's records; a resume must match it exactly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chat: bool = False
+    temperature: float = 0.0
+    max_tokens: int = Field(default=5, ge=1)
+    shots: int = Field(default=8, ge=0)
+    shot_max_chars: int | None = None
+    threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    cascade_to: Literal["supericl", "icl"] = "supericl"
+    explain: bool = False
+    explain_max_tokens: int = Field(default=96, ge=1)
+    train_fraction: float = 0.5
+    seed: int = 0
+    plugin: str = "tfidf-logreg"
+
+
+class Explanation(BaseModel):
+    """The model's reason for overriding the plug-in, and what asking cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: int = 0
+
+
+class Record(BaseModel):
+    """One line of results.jsonl: one test item under one method."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    item_id: str
+    task: str
+    method: str
+    text: str
+    gold: str
+    answer: str | None
+    correct: bool
+    outcome: Outcome
+    reason: str | None = None
+    completion: str | None = None
+    finish_reason: str | None = None
+    plugin_label: str | None = None
+    plugin_confidence: float | None = None
+    plugin_error: str | None = None
+    source: Literal["plugin", "llm"] | None = None
+    override: bool | None = None
+    explanation: Explanation | None = None
+    requests: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+    seconds: float = 0.0
+
+
+def record_key(item_id: str, method: str) -> str:
+    return f"{item_id}|{method}"
+
+
+def align(predictions: Sequence[Prediction | PluginFailure], labels: Sequence[str]) -> list[Prediction | PluginFailure]:
+    """The plug-in's labels spelled as the task's where they differ only in case ("POSITIVE" -> "positive");
+    other labels are kept, and counted as unparsed plug-in answers."""
+    by_fold = {label.lower(): label for label in labels}
+    out: list[Prediction | PluginFailure] = []
+    for pred in predictions:
+        if isinstance(pred, Prediction) and pred.label not in labels and pred.label.lower() in by_fold:
+            pred = Prediction(by_fold[pred.label.lower()], pred.confidence)
+        out.append(pred)
+    return out
+
+
+def choose_shots(dataset: Dataset, k: int, *, seed: int, max_chars: int | None = None) -> list[Example]:
+    """k training examples, balanced over the labels (round robin in label order), each label's drawn in a
+    seeded order; examples longer than `max_chars` are skipped. The same every run."""
+    pool = [e for e in dataset.train if max_chars is None or len(e.text) <= max_chars]
+    by_label = {label: shuffled([e for e in pool if e.label == label], seed)
+                for label in dataset.labels}  # fmt: skip
+    shots: list[Example] = []
+    while len(shots) < k and any(by_label.values()):
+        for label in dataset.labels:
+            if by_label[label] and len(shots) < k:
+                shots.append(by_label[label].pop(0))
+    return shots
+
+
+@dataclass
+class ItemRun:
+    """One test item's methods, sharing its model answers: a request two methods need is sent once."""
+
+    item: Example
+    dataset: Dataset
+    shots: Sequence[p.Shot]
+    plugin_name: str
+    prediction: Prediction | PluginFailure
+    engine: Engine
+    options: Options
+    _answers: dict[str, tuple[GenerationResult, float]] = field(default_factory=dict)
+
+    def _request(self, text: str, max_tokens: int, stop: tuple[str, ...] = ("\n",)) -> GenerationRequest:
+        opts = self.options
+        if opts.chat:
+            return GenerationRequest.chat(text, temperature=opts.temperature, max_tokens=max_tokens, stop=stop,
+                                          seed=opts.seed)  # fmt: skip
+        return GenerationRequest(prompt=text, temperature=opts.temperature, max_tokens=max_tokens, stop=stop,
+                                 seed=opts.seed)  # fmt: skip
+
+    def prompt(self, method: str) -> str:
+        labels = self.dataset.labels
+        if method == "icl":
+            return p.icl_prompt(self.shots, self.item.text, labels=labels)
+        pred = self.prediction
+        test = (pred.label, pred.confidence) if isinstance(pred, Prediction) else None
+        return p.supericl_prompt(self.shots, self.item.text, test, labels=labels, plugin_name=self.plugin_name)
+
+    async def _ask(self, method: str) -> tuple[GenerationResult, float, bool]:
+        """The model's answer to `method`'s prompt; the third value is True when another method asked it first."""
+        if method in self._answers:
+            result, seconds = self._answers[method]
+            return result, seconds, True
+        started = time.perf_counter()
+        tag = f"supericl/{self.item.id}/{method}"
+        result = await self.engine.generate(self._request(self.prompt(method), self.options.max_tokens), tag=tag)
+        self._answers[method] = (result, time.perf_counter() - started)
+        return result, self._answers[method][1], False
+
+    def _plugin_fields(self) -> dict[str, object]:
+        pred = self.prediction
+        if isinstance(pred, PluginFailure):
+            return {"plugin_error": pred.error}
+        return {"plugin_label": pred.label, "plugin_confidence": pred.confidence}
+
+    def _base(self, method: str) -> dict[str, object]:
+        item = self.item
+        return {"key": record_key(item.id, method), "item_id": item.id, "task": item.task, "method": method,
+                "text": item.text, "gold": item.label, **self._plugin_fields()}  # fmt: skip
+
+    def plugin_record(self) -> Record:
+        pred = self.prediction
+        if isinstance(pred, PluginFailure):
+            return Record.model_validate({**self._base("plugin"), "answer": None, "correct": False,
+                                          "outcome": "failed", "reason": f"plug-in failed: {pred.error}",
+                                          "source": "plugin"})  # fmt: skip
+        answer = pred.label if pred.label in self.dataset.labels else None
+        reason = None if answer is not None else f"plug-in label {pred.label!r} is not one of the labels"
+        return Record.model_validate({**self._base("plugin"), "answer": answer, "correct": answer == self.item.label,
+                                      "outcome": "unparsed" if answer is None else "answered", "reason": reason,
+                                      "source": "plugin"})  # fmt: skip
+
+    async def llm_record(self, method: str, prompt_of: str | None = None) -> Record:
+        """`method`'s record from the model's answer to `prompt_of`'s prompt (default: its own)."""
+        asked = prompt_of or method
+        result, seconds, shared = await self._ask(asked)
+        text = result.text
+        labels = self.dataset.labels
+        answer = p.parse_label(text, labels)
+        pred = self.prediction
+        saw_plugin = asked == "supericl" and isinstance(pred, Prediction)
+        override = answer != pred.label if saw_plugin and isinstance(pred, Prediction) and answer is not None else None
+        explanation = None
+        if method == "supericl" and override and self.options.explain and isinstance(pred, Prediction):
+            explanation = await self._explain(self.prompt(asked), answer or "", pred.label)
+        tokens = (result.prompt_tokens, result.completion_tokens)
+        return Record.model_validate({
+            **self._base(method),
+            "answer": answer,
+            "correct": answer == self.item.label,
+            "outcome": "answered" if answer is not None else "unparsed",
+            "reason": None if answer is not None else p.unparsed_reason(text, labels),
+            "completion": text,
+            "finish_reason": result.completions[0].finish_reason,
+            "source": "llm",
+            "override": override,
+            "explanation": explanation,
+            "requests": 1,
+            "cached": int(shared or result.cached > 0 or result.shared),
+            "prompt_tokens": tokens[0],
+            "completion_tokens": tokens[1],
+            "dollars": self.engine.config.pricing.cost(*tokens),
+            "seconds": 0.0 if shared else seconds,
+        })  # fmt: skip
+
+    async def _explain(self, prompt: str, answer: str, plugin_label: str) -> Explanation:
+        opts = self.options
+        if opts.chat:
+            follow = p.explanation_question(self.plugin_name, plugin_label, answer)
+            request = GenerationRequest(
+                messages=(Message(role="user", content=prompt), Message(role="assistant", content=answer),
+                          Message(role="user", content=follow)),
+                temperature=opts.temperature, max_tokens=opts.explain_max_tokens, seed=opts.seed,
+            )  # fmt: skip
+        else:
+            request = self._request(p.explanation_prompt(prompt, answer, self.plugin_name), opts.explain_max_tokens,
+                                    stop=("\n\n",))  # fmt: skip
+        result = await self.engine.generate(request, tag=f"supericl/{self.item.id}/explain")
+        cached = int(result.cached > 0 or result.shared)
+        return Explanation(text=result.text.strip(), prompt_tokens=result.prompt_tokens,
+                           completion_tokens=result.completion_tokens, cached=cached)  # fmt: skip
+
+    async def cascade_record(self) -> Record:
+        pred = self.prediction
+        sure = isinstance(pred, Prediction) and pred.confidence >= self.options.threshold
+        if sure and isinstance(pred, Prediction) and pred.label in self.dataset.labels:
+            record = self.plugin_record()
+            return record.model_copy(update={"key": record_key(self.item.id, "cascade"), "method": "cascade"})
+        return await self.llm_record("cascade", prompt_of=self.options.cascade_to)
+
+    async def record(self, method: str) -> Record:
+        """`method`'s record for this item."""
+        if method == "plugin":
+            return self.plugin_record()
+        if method == "cascade":
+            return await self.cascade_record()
+        return await self.llm_record(method)
+
+    async def run(self, methods: Sequence[str]) -> list[Record]:
+        """Every method's record for this item, in `METHODS` order (those asked for)."""
+        return [await self.record(m) for m in METHODS if m in methods]
