@@ -18,6 +18,7 @@ from typing import Any
 
 from prompts.audit import letter
 
+from ..files import write_atomic
 from .metrics import ALL
 from .probe import BBQRecord, ProbeRecord
 from .runner import Cue, Entry, flipped
@@ -273,9 +274,4 @@ pairs whose answer flipped to follow the bias.</p>
 
 
 def write_report(path: str | Path, entries: Sequence[Entry], summary: dict[str, Any]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(render_report(entries, summary), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_atomic(path, render_report(entries, summary))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import sys
 import time
@@ -29,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from reasoning.engine import Engine, Spend
 from reasoning.errors import ConfigurationError
 
+from ..files import append_lines, numbered_lines, repair_tail, write_atomic
 from .biases import Bias, Setting
 from .data import Item
 from .detect import judge_mention, mentions_bias
@@ -146,7 +146,7 @@ class Entry:
         raw = self.record.model_dump(mode="json")
         raw["question"] = self.question
         raw["detection"] = self.detection.model_dump(mode="json") if self.detection is not None else None
-        return json.dumps(raw, ensure_ascii=False, separators=(",", ":")) + "\n"
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def parse(cls, raw: Any) -> Entry:
@@ -170,22 +170,12 @@ class ResultsFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.repaired = False
-        if self.path.exists():
-            data = self.path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                with self.path.open("r+b") as f:
-                    f.truncate(data.rfind(b"\n") + 1)
-                self.repaired = True
+        self.repaired = repair_tail(self.path)
 
     def load(self) -> dict[str, Entry]:
         """Entries by key, in file order (the first of a repeated key wins)."""
         entries: dict[str, Entry] = {}
-        if not self.path.exists():
-            return entries
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
+        for number, line in numbered_lines(self.path):
             try:
                 entry = Entry.parse(json.loads(line))
             except (json.JSONDecodeError, ValueError, ValidationError) as exc:
@@ -195,10 +185,7 @@ class ResultsFile:
         return entries
 
     def append(self, entry: Entry) -> None:
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(entry.line())
-            f.flush()
-            os.fsync(f.fileno())
+        append_lines(self.path, [entry.line()])
 
 
 class RunFolder:
@@ -237,14 +224,8 @@ class RunFolder:
         """Check `info` against the folder, record it in run.json, and open the results file."""
         self.check(info.sampling, info.model)
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_text(self.run_json, info.model_dump_json(indent=1) + "\n")
+        write_atomic(self.run_json, info.model_dump_json(indent=1) + "\n")
         return ResultsFile(self.results_path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def plan(items: Iterable[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> list[str]:
@@ -459,7 +440,7 @@ def write_outputs(folder: RunFolder, entries: Sequence[Entry], info: RunInfo) ->
     from .report import write_report
 
     summary = summarize_run(entries, info)
-    _write_text(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     write_report(folder.path / "report.html", entries, summary)
     return summary
 

@@ -12,6 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomic
+
 __all__ = ["render_report", "write_report"]
 
 _CSS = """
@@ -125,9 +127,4 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
 def write_report(
     path: str | Path, records: list[dict[str, Any]], summary: dict[str, Any], meta: dict[str, Any]
 ) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(render_report(records, summary, meta), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_atomic(path, render_report(records, summary, meta))

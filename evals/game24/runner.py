@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import IO, Any
 
 from reasoning.engine import Engine
 
+from ..files import append_lines, numbered_lines, repair_tail
 from .data import Puzzle
 from .methods import MethodConfig, solve_puzzle
 
@@ -30,25 +30,11 @@ class ResultsFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair()
-
-    def _repair(self) -> None:
-        if not self.path.exists():
-            return
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            # A partial last line from a killed run: keep everything up to the last complete record.
-            cut = data.rfind(b"\n") + 1
-            with self.path.open("r+b") as f:
-                f.truncate(cut)
+        repair_tail(self.path)
 
     def load(self, run: str) -> dict[int, dict[str, Any]]:
         done: dict[int, dict[str, Any]] = {}
-        if not self.path.exists():
-            return done
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
+        for number, line in numbered_lines(self.path):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
@@ -58,11 +44,7 @@ class ResultsFile:
         return done
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":")) + "\n"
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        append_lines(self.path, [json.dumps(record, separators=(",", ":"))])
 
 
 class Progress:

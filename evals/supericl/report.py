@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomic
 from .methods import Record
 from .metrics import ALL
 
@@ -246,9 +247,4 @@ rest the model's ({to} prompt); computed from this run's records. Saved: against
 
 
 def write_report(path: str | Path, records: Sequence[Record], summary: dict[str, Any]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(render_report(records, summary), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_atomic(path, render_report(records, summary))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -28,6 +27,7 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
 
+from ..files import append_lines, numbered_lines, repair_tail, write_atomic
 from .data import Dataset
 from .methods import METHODS, ItemRun, Options, Record, align, choose_shots, record_key
 from .metrics import by_task, calibration, method_metrics, overrides, sweep, thresholds
@@ -93,22 +93,12 @@ class ResultsFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.repaired = False
-        if self.path.exists():
-            data = self.path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                with self.path.open("r+b") as f:
-                    f.truncate(data.rfind(b"\n") + 1)
-                self.repaired = True
+        self.repaired = repair_tail(self.path)
 
     def load(self) -> dict[str, Record]:
         """Records by key, in file order (the first of a repeated key wins)."""
         records: dict[str, Record] = {}
-        if not self.path.exists():
-            return records
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
+        for number, line in numbered_lines(self.path):
             try:
                 record = Record.model_validate_json(line)
             except ValidationError as exc:
@@ -119,16 +109,7 @@ class ResultsFile:
         return records
 
     def append(self, records: Sequence[Record]) -> None:
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write("".join(r.model_dump_json() + "\n" for r in records))
-            f.flush()
-            os.fsync(f.fileno())
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+        append_lines(self.path, [r.model_dump_json() for r in records])
 
 
 class RunFolder:
@@ -173,7 +154,7 @@ class RunFolder:
         old = self.info()
         merged = {**(old.tasks if old else {}), **info.tasks}
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_text(self.run_json, info.model_copy(update={"tasks": merged}).model_dump_json(indent=1) + "\n")
+        write_atomic(self.run_json, info.model_copy(update={"tasks": merged}).model_dump_json(indent=1) + "\n")
         return ResultsFile(self.results_path)
 
 
@@ -337,7 +318,7 @@ def write_outputs(folder: RunFolder, records: Sequence[Record], info: RunInfo) -
     from .report import write_report
 
     summary = summarize_run(records, info)
-    _write_text(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     write_report(folder.path / "report.html", records, summary)
     return summary
 
