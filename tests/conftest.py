@@ -62,6 +62,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_serving(proc: subprocess.Popen[bytes], url: str, log: Path, *, name: str, timeout: float) -> None:
+    """Poll `url`/v1/models until it answers 200; fail with the log's tail if `proc` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} exited: {log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/v1/models", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} did not start: {log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def llama_server(embedded_gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real llama.cpp server (llama-cpp-python[server]) on loopback serving the embedded model; yields /v1 URL."""
@@ -92,19 +109,7 @@ def llama_server(embedded_gguf_path: Path, tmp_path_factory: pytest.TempPathFact
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama.cpp server exited: {log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url + "/v1/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+        wait_until_serving(proc, url, log, name="llama.cpp server", timeout=120)
         yield url + "/v1"
     finally:
         proc.terminate()

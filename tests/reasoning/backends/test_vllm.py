@@ -13,14 +13,12 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from types import SimpleNamespace
 
 import pytest
 
 from reasoning import BackendError, ConfigurationError, Engine, GenerationRequest, OpenAICompatibleModel, ResponseCache
-from tests.conftest import free_port, require
+from tests.conftest import free_port, require, wait_until_serving
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 CODE = GenerationRequest(prompt="def fibonacci(n):", temperature=0, max_tokens=24)
@@ -129,19 +127,7 @@ def vllm_server(embedded_gguf_path, tmp_path_factory):
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **OFFLINE})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM server exited: {log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/v1/models", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vLLM server did not start: {log.read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_until_serving(proc, url, log, name="vLLM server", timeout=600)
         yield url + "/v1"
     finally:
         proc.terminate()
