@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from reasoning.engine import Engine, Spend
 from reasoning.errors import ConfigurationError
 
 from ..files import append_lines, numbered_lines, repair_tail, write_atomic
+from ..progress import StatusLine
 from .biases import Bias, Setting
 from .data import Item
 from .detect import judge_mention, mentions_bias
@@ -256,18 +255,15 @@ def _twins(record: ProbeRecord | BBQRecord) -> list[tuple[str, Twin]]:
     return [("unbiased", record.unbiased), ("biased", record.biased)]
 
 
-class Progress:
+class Progress(StatusLine):
     """One status line on stderr: pairs done, evaluable biased answers that follow the bias, unparsed answers,
     calls, tokens, dollars, seconds."""
 
     def __init__(self, total: int, stream: IO[str] | None = None) -> None:
-        self.total = total
+        super().__init__(total, stream)
         self.done = self.follows = self.evaluable = self.unparsed = 0
         self.calls = self.tokens = 0
         self.dollars = 0.0
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.started = time.perf_counter()
 
     def count(self, entry: Entry) -> None:
         r = entry.record
@@ -284,20 +280,9 @@ class Progress:
 
     def update(self, entry: Entry) -> None:
         self.count(entry)
-        width = 24
-        filled = int(width * self.done / max(1, self.total))
         share = f" ({100 * self.follows / self.evaluable:.0f}%)" if self.evaluable else ""
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} | follows bias "
-            f"{self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | calls {self.calls} | "
-            f"tokens {self.tokens} | ${self.dollars:.4f} | {time.perf_counter() - self.started:6.1f}s"
-        )
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        self.show(self.done, f" | follows bias {self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | "
+                             f"calls {self.calls} | tokens {self.tokens} | ${self.dollars:.4f}")  # fmt: skip
 
 
 async def _detect(record: ProbeRecord, bias: Bias, item: Item, engine: Engine, sampling: Sampling) -> Detection | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -14,6 +12,7 @@ from typing import IO, Any
 from reasoning.engine import Engine
 
 from ..files import append_lines, numbered_lines, repair_tail
+from ..progress import StatusLine
 from .data import Puzzle
 from .methods import MethodConfig, solve_puzzle
 
@@ -47,19 +46,16 @@ class ResultsFile:
         append_lines(self.path, [json.dumps(record, separators=(",", ":"))])
 
 
-class Progress:
+class Progress(StatusLine):
     """One status line: puzzles done, running success rate, calls, tokens, dollars."""
 
     def __init__(self, total: int, already: int = 0, stream: IO[str] | None = None) -> None:
-        self.total = total
+        super().__init__(total, stream)
         self.done = already
         self.solved = 0.0
         self.calls = 0
         self.tokens = 0
         self.dollars = 0.0
-        self.stream = stream or sys.stderr
-        self.started = time.perf_counter()
-        self.tty = self.stream.isatty()
 
     def update(self, record: dict[str, Any]) -> None:
         self.done += 1
@@ -67,20 +63,8 @@ class Progress:
         self.calls += record["calls"]
         self.tokens += record["prompt_tokens"] + record["completion_tokens"]
         self.dollars += record["dollars"]
-        width = 24
-        filled = int(width * self.done / max(1, self.total))
-        bar = "#" * filled + "." * (width - filled)
         rate = 100.0 * self.solved / max(1, self.done)
-        line = (
-            f"[{bar}] {self.done}/{self.total} success {rate:5.1f}% | calls {self.calls} | "
-            f"tokens {self.tokens} | ${self.dollars:.4f} | {time.perf_counter() - self.started:6.1f}s"
-        )
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        self.show(self.done, f" success {rate:5.1f}% | calls {self.calls} | tokens {self.tokens} | ${self.dollars:.4f}")
 
 
 EngineFor = Callable[[Puzzle], Engine]

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
 
 from ..files import append_lines, numbered_lines, repair_tail, write_atomic
+from ..progress import StatusLine
 from .data import Dataset
 from .methods import METHODS, ItemRun, Options, Record, align, choose_shots, record_key
 from .metrics import by_task, calibration, method_metrics, overrides, sweep, thresholds
@@ -158,15 +157,12 @@ class RunFolder:
         return ResultsFile(self.results_path)
 
 
-class Progress:
+class Progress(StatusLine):
     """One status line on stderr: records done, unparsed answers, plug-in failures, requests, tokens, seconds."""
 
     def __init__(self, total: int, stream: IO[str] | None = None) -> None:
-        self.total = total
+        super().__init__(total, stream)
         self.done = self.unparsed = self.failed = self.requests = self.tokens = 0
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.started = time.perf_counter()
 
     def count(self, record: Record) -> None:
         self.done += 1
@@ -178,19 +174,8 @@ class Progress:
     def update(self, records: Sequence[Record]) -> None:
         for record in records:
             self.count(record)
-        width = 24
-        filled = int(width * self.done / max(1, self.total))
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} | unparsed {self.unparsed} | "
-            f"plug-in failures {self.failed} | model requests {self.requests} | tokens {self.tokens} | "
-            f"{time.perf_counter() - self.started:6.1f}s"
-        )
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        self.show(self.done, f" | unparsed {self.unparsed} | plug-in failures {self.failed} | "
+                             f"model requests {self.requests} | tokens {self.tokens}")  # fmt: skip
 
 
 async def prepare(dataset: Dataset, plugin: Plugin, options: Options) -> tuple[list[Shot], TaskInfo]:
