@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import pydantic
 
 from .backends import LanguageModel, OpenAICompatibleModel, embedded_model
+from .backends.pool import EndpointPool
 from .engine import Budget, Engine, EngineConfig
 from .errors import ReasoningError
 from .types import DecodingConfig, GenerationRequest
@@ -32,7 +33,12 @@ def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str
         default="auto",
         help="auto: the embedded model on the fastest local backend, or --base-url if given",
     )
-    group.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1")
+    group.add_argument(
+        "--base-url",
+        action="append",
+        help="an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1; repeat it for several endpoints of one "
+        "model (requests go to the one with the fewest outstanding; a failing one is taken out until it recovers)",
+    )
     group.add_argument("--model", help="model name on the server (with --base-url)")
     group.add_argument(
         "--api-key-env",
@@ -61,9 +67,10 @@ def make_model(args: argparse.Namespace) -> LanguageModel:
         if not args.model:
             raise ReasoningError("--model is required with --base-url / --backend openai")
         extra = {"decoding": decoding.model_dump()} if decoding is not None else None
-        return OpenAICompatibleModel(
-            args.model, base_url=args.base_url, api_key=os.environ.get(args.api_key_env), extra_body=extra
-        )
+        key = os.environ.get(args.api_key_env)
+        urls = args.base_url or [None]  # --backend openai without --base-url: OpenAI itself
+        models = [OpenAICompatibleModel(args.model, base_url=url, api_key=key, extra_body=extra) for url in urls]
+        return models[0] if len(models) == 1 else EndpointPool(models)
     if backend == "auto" and decoding is not None:
         backend = "torch"  # only the torch backend has the parallel decoders
     if backend == "torch":

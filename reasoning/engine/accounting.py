@@ -25,8 +25,11 @@ class Pricing:
 class Budget:
     """Hard limits on what the engine may spend. `None` means no limit.
 
-    The engine checks the budget right before each backend call, so spend can pass a limit by at most what the
-    calls already in flight (at most `EngineConfig.max_concurrency`) add.
+    Before each backend call the engine reserves the call's estimate (prompt characters / 4 + `max_tokens` per
+    sample) and admits it only if spend, plus the reservations of the calls in flight, plus the estimate fits;
+    otherwise it waits for calls in flight to finish. So `max_calls` is never passed, and the token and dollar
+    limits are passed only by what the calls in flight (at most `EngineConfig.max_concurrency`) spend beyond
+    their estimates, or by one call admitted alone when the limit is nearly reached.
     """
 
     max_tokens: int | None = None

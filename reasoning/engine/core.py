@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import tenacity
 
 from ..backends.base import LanguageModel
+from ..backends.pool import EndpointPool
 from ..errors import APITimeoutError, BackendError, MalformedResponseError
 from ..types import Completion, GenerationRequest, GenerationResult
 from .accounting import Budget, Ledger, Pricing, Spend
@@ -57,7 +60,7 @@ class Engine:
     Parameters
     ----------
     model:
-        The backend.
+        The backend, or several endpoints serving one model (an `EndpointPool` is made of them).
     config:
         Limits, retry policy, pricing and budget (`EngineConfig`).
     cache:
@@ -68,13 +71,14 @@ class Engine:
 
     def __init__(
         self,
-        model: LanguageModel,
+        model: LanguageModel | Sequence[LanguageModel],
         config: EngineConfig | None = None,
         *,
         cache: ResponseCache | str | Path | None = None,
         log: CallLog | str | Path | None = None,
     ) -> None:
-        self.model = model
+        # Several endpoints of one model become one pool (least outstanding requests, failover, ejection).
+        self.model = model if isinstance(model, LanguageModel) else EndpointPool(model)
         self.config = config or EngineConfig()
         # The engine closes what it opened from a path; objects passed in stay the caller's to close.
         self._owned: list[ResponseCache | CallLog] = []
@@ -88,6 +92,8 @@ class Engine:
         self._semaphore = asyncio.Semaphore(self.config.max_concurrency)
         self._rpm = RateLimiter(self.config.requests_per_minute) if self.config.requests_per_minute else None
         self._tpm = RateLimiter(self.config.tokens_per_minute) if self.config.tokens_per_minute else None
+        self._reserved = Spend()  # estimates of the calls admitted and not yet finished
+        self._released = asyncio.Event()  # set (and replaced) each time a reservation is released
         self._inflight: dict[tuple[str, ...], asyncio.Task[GenerationResult]] = {}
         self.in_flight = 0  # backend calls running now (observable by tests and progress bars)
 
@@ -176,7 +182,7 @@ class Engine:
             async for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    result = await self._attempt(request)
+                    result = await self._attempt(request, tag)
         except BackendError as exc:
             exc.attempts = attempts
             self._log(
@@ -189,13 +195,6 @@ class Engine:
                 error=exc,
             )
             raise
-        spend = Spend(
-            calls=1,
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            dollars=self.config.pricing.cost(result.prompt_tokens, result.completion_tokens),
-        )
-        self.ledger.record(tag, spend)
         if self.cache is not None:
             self.cache.put_many(self.model.name, list(zip(keys, result.completions, strict=True)), result.prompt_tokens)
         self._log(
@@ -203,38 +202,94 @@ class Engine:
             tag,
             cached=0,
             latency=time.perf_counter() - started,
-            spend=spend,
+            spend=self._spend(result),
             attempts=attempts,
         )
         return result
 
-    async def _attempt(self, request: GenerationRequest) -> GenerationResult:
-        async with self._semaphore:
-            # Checked here, right before sending, so queued calls cannot overshoot the budget.
-            self.ledger.check(self.config.budget)
-            if self._rpm is not None:
-                await self._rpm.acquire(1)
-            if self._tpm is not None:
-                await self._tpm.acquire(_estimate_tokens(request, request.n))
-            self.in_flight += 1
-            try:
-                if self.config.call_timeout is None:
-                    result = await self.model.generate(request)
-                else:
-                    try:
-                        async with asyncio.timeout(self.config.call_timeout):
-                            result = await self.model.generate(request)
-                    except TimeoutError:
-                        raise APITimeoutError(
-                            f"no response within {self.config.call_timeout:g}s", model=self.model.name
-                        ) from None
-            finally:
-                self.in_flight -= 1
-        if len(result.completions) != request.n:
-            raise MalformedResponseError(
-                f"backend returned {len(result.completions)} completions for n={request.n}",
-                model=self.model.name,
+    def _spend(self, result: GenerationResult) -> Spend:
+        return Spend(
+            calls=1,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            dollars=self.config.pricing.cost(result.prompt_tokens, result.completion_tokens),
+        )
+
+    async def _reserve(self, request: GenerationRequest) -> Spend:
+        """Wait until the budget has room for this call, counting what the calls in flight may still spend.
+
+        A call is admitted when spend so far, plus the estimates reserved by the calls in flight, plus its own
+        estimate fits every limit; or when nothing is in flight and the limits are not yet reached. So a limit is
+        passed only by what calls spend beyond their estimate (prompt tokens are estimated as characters / 4;
+        completion tokens at `max_tokens` per sample), or by the one call admitted alone. `max_calls` is never
+        passed. Raises `BudgetExceededError` once a limit is reached.
+        """
+        budget = self.config.budget
+        tokens = _estimate_tokens(request, request.n)
+        prompt = tokens - request.max_tokens * request.n
+        estimate = Spend(
+            calls=1,
+            prompt_tokens=prompt,
+            completion_tokens=tokens - prompt,
+            dollars=self.config.pricing.cost(prompt, tokens - prompt),
+        )
+        while True:
+            self.ledger.check(budget)
+            if budget is None or self._reserved.calls == 0 or self._fits(budget, estimate):
+                self._reserved.add(estimate)
+                return estimate
+            released = self._released
+            await released.wait()
+
+    def _fits(self, budget: Budget, estimate: Spend) -> bool:
+        spent, held = self.ledger.total, self._reserved
+        return all(
+            limit is None or used + held_ + more <= limit
+            for limit, used, held_, more in (
+                (budget.max_calls, spent.calls, held.calls, estimate.calls),
+                (budget.max_tokens, spent.total_tokens, held.total_tokens, estimate.total_tokens),
+                (budget.max_dollars, spent.dollars, held.dollars, estimate.dollars),
             )
+        )
+
+    def _release(self, estimate: Spend) -> None:
+        self._reserved.add(Spend(**{k: -v for k, v in dataclasses.asdict(estimate).items()}))
+        self._released.set()
+        self._released = asyncio.Event()
+
+    async def _attempt(self, request: GenerationRequest, tag: str | None) -> GenerationResult:
+        async with self._semaphore:
+            # Reserved here, right before sending, so neither queued calls nor calls in flight overshoot the budget.
+            estimate = await self._reserve(request)
+            try:
+                if self._rpm is not None:
+                    await self._rpm.acquire(1)
+                if self._tpm is not None:
+                    await self._tpm.acquire(_estimate_tokens(request, request.n))
+                self.in_flight += 1
+                try:
+                    if self.config.call_timeout is None:
+                        result = await self.model.generate(request)
+                    else:
+                        try:
+                            async with asyncio.timeout(self.config.call_timeout):
+                                result = await self.model.generate(request)
+                        except TimeoutError:
+                            raise APITimeoutError(
+                                f"no response within {self.config.call_timeout:g}s", model=self.model.name
+                            ) from None
+                finally:
+                    self.in_flight -= 1
+                if len(result.completions) != request.n:
+                    raise MalformedResponseError(
+                        f"backend returned {len(result.completions)} completions for n={request.n}",
+                        model=self.model.name,
+                    )
+                # Recorded before the reservation is released, with no await between, so a waiting call never
+                # sees the budget without this call's spend.
+                self.ledger.record(tag, self._spend(result))
+            finally:
+                self._release(estimate)
         return result
 
     def _log(

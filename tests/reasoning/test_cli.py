@@ -49,6 +49,23 @@ async def test_generate_against_a_server_json_output(tmp_path):
     assert json.loads((tmp_path / "log.jsonl").read_text())["n"] == 2
 
 
+async def test_generate_spreads_over_repeated_base_urls(tmp_path):
+    import asyncio
+
+    async with FaultProxy() as gone:
+        dead = gone.url + "/v1"
+    # That server is closed now: requests sent there fail over to the live one.
+    async with FaultProxy() as one:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "reasoning.cli", "generate", "hi", "-n", "3", "--json", "--temperature", "1",
+            "--base-url", dead, "--base-url", one.url + "/v1", "--model", "stub",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, stderr = await proc.communicate()
+    assert proc.returncode == 0, stderr.decode()
+    assert len(stdout.decode().splitlines()) == 3 and one.stats.requests >= 1
+
+
 def test_api_key_never_in_output_or_log(tmp_path):
     import os
 

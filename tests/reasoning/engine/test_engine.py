@@ -1,5 +1,6 @@
 import asyncio
 import json
+import random
 
 import pytest
 
@@ -197,17 +198,68 @@ async def test_budget_stops_new_calls():
     assert len(model.calls) == 2
 
 
-async def test_budget_overshoot_is_bounded_by_concurrency():
-    model = ScriptedModel(lambda r, i: "x", delay=0.01)
-    config = EngineConfig(budget=Budget(max_calls=10), max_concurrency=4)
+CONCURRENCY = [1, 2, 8, 32, 128, 256]
+
+
+async def spend_until_refused(concurrency: int, budget: Budget, *, requests: int = 600, seed: int = 0):
+    """Fire `requests` calls at once through an engine with `budget`; replies are 1-8 words after 0-4 ms."""
+    rng = random.Random(seed)
+    plan = {f"p{i}": (rng.randint(1, 8), rng.random() * 0.004) for i in range(requests)}
+
+    async def handler(request, index):
+        words, delay = plan[request.prompt]
+        await asyncio.sleep(delay)
+        return " ".join(["w"] * words)
+
+    model = ScriptedModel(handler)
+    config = EngineConfig(budget=budget, max_concurrency=concurrency, pricing=Pricing(1.0, 3.0))
     async with Engine(model, config) as engine:
         results = await asyncio.gather(
-            *(engine.generate(GenerationRequest(prompt=str(i))) for i in range(50)), return_exceptions=True
+            *(engine.generate(GenerationRequest(prompt=p, max_tokens=8)) for p in plan), return_exceptions=True
         )
-    done = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BudgetExceededError)]
-    assert len(done) + len(refused) == 50
-    assert 10 <= len(done) <= 10 + 4 - 1
+    assert len(refused) + sum(not isinstance(r, BaseException) for r in results) == requests
+    return engine.spend, len(refused)
+
+
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
+async def test_a_call_budget_is_never_passed_at_any_concurrency(concurrency):
+    spend, refused = await spend_until_refused(concurrency, Budget(max_calls=100))
+    assert spend.calls == 100 and refused == 500
+
+
+@pytest.mark.parametrize("concurrency", CONCURRENCY)
+async def test_token_and_dollar_budgets_are_passed_by_at_most_the_in_flight_estimate_errors(concurrency):
+    # The engine estimates a call at len(prompt) // 4 + max_tokens tokens. Here a prompt "p123" is 1 token
+    # (estimated 1 or 0) and a reply at most 8 = max_tokens, so each call in flight can beat its estimate by at
+    # most 1 token; and a call admitted alone (nothing in flight) can add at most a whole call: 1 + 8 tokens.
+    cap = 1000
+    spend, refused = await spend_until_refused(concurrency, Budget(max_tokens=cap))
+    assert refused > 0 and spend.total_tokens >= cap  # refused only once the cap is really reached
+    assert spend.total_tokens <= cap + max(concurrency * 1, 1 + 8), spend
+    dollars_cap = 2000 / 1e6  # pricing: $1 / $3 per million prompt / completion tokens
+    spend, refused = await spend_until_refused(concurrency, Budget(max_dollars=dollars_cap), seed=1)
+    assert refused > 0 and spend.dollars >= dollars_cap
+    assert spend.dollars <= dollars_cap + max(concurrency * 1, 1 + 3 * 8) / 1e6, spend
+
+
+async def test_a_waiting_call_is_admitted_when_a_reservation_frees_room():
+    # Two calls, each estimated at 1 + 8 = 9 tokens, against a 12-token cap: the second waits for the first
+    # (which spends only 2 tokens), then fits, rather than being refused while spend is still below the cap.
+    running = {"now": 0, "most": 0}
+
+    async def handler(request, index):
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        await asyncio.sleep(0.02)
+        running["now"] -= 1
+        return "w"
+
+    config = EngineConfig(budget=Budget(max_tokens=12), max_concurrency=8)
+    async with Engine(ScriptedModel(handler), config) as engine:
+        await asyncio.gather(*(engine.generate(GenerationRequest(prompt=f"p{i}", max_tokens=8)) for i in range(2)))
+        assert engine.spend.calls == 2 and engine.spend.total_tokens == 4
+    assert running["most"] == 1  # the second call waited for the first's reservation to be released
 
 
 async def test_call_log_is_jsonl_and_has_no_key(tmp_path):
