@@ -1,7 +1,13 @@
 """Async LLM reasoning orchestration: one engine in front of any model, for tree-of-thought search, parallel
 decoding, small-model plug-ins and chain-of-thought faithfulness audits."""
 
-from .backends import LanguageModel, OpenAICompatibleModel, embedded_model, fastest_embedded_backend
+from .backends import (
+    EndpointPool,
+    LanguageModel,
+    OpenAICompatibleModel,
+    embedded_model,
+    fastest_embedded_backend,
+)
 from .embedded import EMBEDDED_MODEL, embedded_gguf, embedded_hf_dir
 from .engine import (
     Budget,
@@ -48,6 +54,7 @@ __all__ = [
     "ConfigurationError",
     "DecodingConfig",
     "DecodingStats",
+    "EndpointPool",
     "Engine",
     "EngineConfig",
     "GenerationRequest",

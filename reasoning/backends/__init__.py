@@ -6,8 +6,16 @@ from typing import Any
 
 from .base import LanguageModel
 from .openai_compat import OpenAICompatibleModel
+from .pool import EndpointPool, EndpointStats
 
-__all__ = ["LanguageModel", "OpenAICompatibleModel", "embedded_model", "fastest_embedded_backend"]
+__all__ = [
+    "EndpointPool",
+    "EndpointStats",
+    "LanguageModel",
+    "OpenAICompatibleModel",
+    "embedded_model",
+    "fastest_embedded_backend",
+]
 
 
 def fastest_embedded_backend() -> str:
