@@ -3,11 +3,16 @@ replaced atomically.
 
 A results file is appended one whole record at a time, each flushed to disk before the next; a process killed
 mid-write leaves at most a partial last line, which `repair_tail` drops so a rerun redoes just that record.
+Summaries and reports are replaced whole (`write_atomic`): a reader, or a rerun after a crash, sees the old file
+or the new one, never a mix.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -44,10 +49,40 @@ def append_lines(path: Path, lines: Iterable[str]) -> None:
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`: readers see old or new, whole."""
+    """Write `text` to a temporary file beside `path`, then rename it over `path`: readers see old or new, whole.
+
+    The temporary file has a name of its own (two writers never share one), is on disk (fsync) before the rename,
+    keeps the mode of the file it replaces, and is removed if anything fails before the rename. Only a process
+    killed between the write and the rename leaves one behind: `.NAME.PID.RANDOM.tmp`, hidden and never read.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask, as open() gives
+        with open(fd, "w", encoding="utf-8") as f:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))  # a report the user made private stays so
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())  # else a crash soon after the rename can leave the new name on an empty file
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync_dir(target.parent)
     return target
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make a rename durable; best effort, as some file systems cannot sync a directory."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -2,7 +2,8 @@
 
     ReasoningError
      ├── ConfigurationError          bad options, an unknown backend
-     │    └── ModelFileError         the embedded model is missing or its sha256 differs
+     │    ├── ModelFileError         the embedded model is missing or its sha256 differs
+     │    └── CacheError             the response cache file is damaged or not ours (`path`); never trusted
      ├── BudgetExceededError         a hard token / dollar / call budget was reached; no new calls
      └── BackendError                a model call failed (after the engine's retries, `attempts` says how many)
           ├── APIConnectionError     the connection failed or dropped mid-response
@@ -26,6 +27,7 @@ __all__ = [
     "BackendError",
     "BadRequestError",
     "BudgetExceededError",
+    "CacheError",
     "ConfigurationError",
     "MalformedResponseError",
     "ModelFileError",
@@ -45,6 +47,15 @@ class ConfigurationError(ReasoningError):
 
 class ModelFileError(ConfigurationError):
     """A model file is missing, incomplete, or fails its sha256 check."""
+
+
+class CacheError(ConfigurationError):
+    """The response cache file cannot be trusted: not SQLite, damaged, another schema, or a row that fails its
+    checksum. The message names the file and what to do; the file is never overwritten."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class BudgetExceededError(ReasoningError):

@@ -1,11 +1,15 @@
 """A self-contained HTML report: the success / cost table and each puzzle's search tree, browsable offline.
 
 No network, no CDN: the tree is nested `<details>` elements (interactive without script); a few lines of inline
-script add expand/collapse-all and a solved/unsolved filter. All model and data text is escaped.
+script add expand/collapse-all and a solved/unsolved filter. All model and data text is escaped, and the
+Content-Security-Policy lets only that one script (by its hash) run: no event-handler attributes, no other script,
+no network request.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from collections import defaultdict
@@ -14,7 +18,7 @@ from typing import Any
 
 from ..files import write_atomic
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["CSP", "render_report", "write_report"]
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;max-width:1200px}
@@ -29,11 +33,18 @@ tr.no td:first-child{border-left:4px solid #c33}
 button{margin-right:6px}
 """
 
+# Wired by data attributes, not onclick="...": inline handlers would need 'unsafe-inline' (or 'unsafe-hashes'),
+# which would also let any markup that slipped through escaping run. The buttons stay hidden where script is off.
 _JS = """
-function setAll(open){document.querySelectorAll('.tree details').forEach(d=>d.open=open)}
-function show(which){document.querySelectorAll('.puzzle').forEach(p=>{
- p.style.display=(which==='all'||p.dataset.solved===which)?'':'none'})}
+document.getElementById('controls').hidden=false;
+document.querySelectorAll('button[data-open]').forEach(b=>b.addEventListener('click',()=>{
+ document.querySelectorAll('.tree details').forEach(d=>{d.open=b.dataset.open==='yes'})}));
+document.querySelectorAll('button[data-show]').forEach(b=>b.addEventListener('click',()=>{
+ const which=b.dataset.show;document.querySelectorAll('.puzzle').forEach(p=>{
+ p.style.display=(which==='all'||p.dataset.solved===which)?'':'none'})}));
 """
+_JS_HASH = base64.b64encode(hashlib.sha256(_JS.encode()).digest()).decode()
+CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{_JS_HASH}'"
 
 
 def _e(value: Any) -> str:
@@ -78,10 +89,10 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
     for r in records:
         best = r["outputs"][0] if r["outputs"] else ""
         rows.append(
-            f'<tr class="{"ok" if r["any_correct"] else "no"}"><td><a href="#p{r["idx"]}">{r["idx"]}</a></td>'
+            f'<tr class="{"ok" if r["any_correct"] else "no"}"><td><a href="#p{_e(r["idx"])}">{_e(r["idx"])}</a></td>'
             f"<td>{_e(r['puzzle'])}</td><td>{r['success']:.2f}</td><td>{'yes' if r['first_correct'] else 'no'}</td>"
             f"<td><code>{_e(best.strip().splitlines()[-1] if best.strip() else '')}</code></td>"
-            f"<td>{r['calls']}</td><td>{r['prompt_tokens']}</td><td>{r['completion_tokens']}</td>"
+            f"<td>{_e(r['calls'])}</td><td>{_e(r['prompt_tokens'])}</td><td>{_e(r['completion_tokens'])}</td>"
             f"<td>{r['dollars']:.4f}</td><td>{r['seconds']:.2f}</td><td>{_e(r['stopped'])}</td></tr>"
         )
     sections = []
@@ -93,10 +104,10 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
         )
         tree = _tree_html(r["tree"], correct) if r.get("tree") else ""
         sections.append(
-            f'<div class="puzzle" id="p{r["idx"]}" data-solved="{"yes" if r["any_correct"] else "no"}">'
-            f"<h2>Puzzle {r['idx']}: {_e(r['puzzle'])} — {'solved' if r['any_correct'] else 'not solved'}</h2>"
-            f"<p>{r['calls']} calls, {r['prompt_tokens']} prompt + {r['completion_tokens']} completion tokens, "
-            f"{r['seconds']:.2f} s, stopped: {_e(r['stopped'])}</p><ol>{outputs}</ol>{tree}</div>"
+            f'<div class="puzzle" id="p{_e(r["idx"])}" data-solved="{"yes" if r["any_correct"] else "no"}">'
+            f"<h2>Puzzle {_e(r['idx'])}: {_e(r['puzzle'])} — {'solved' if r['any_correct'] else 'not solved'}</h2>"
+            f"<p>{_e(r['calls'])} calls, {_e(r['prompt_tokens'])} prompt + {_e(r['completion_tokens'])} completion "
+            f"tokens, {r['seconds']:.2f} s, stopped: {_e(r['stopped'])}</p><ol>{outputs}</ol>{tree}</div>"
         )
     summary_rows = "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(f'{v:.4g}' if isinstance(v, float) else v)}</td></tr>" for k, v in summary.items()
@@ -104,18 +115,18 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
     meta_json = _e(json.dumps(meta, indent=1, default=str))
     rate = 100 * summary.get("success", 0.0)
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Game of 24 — {_e(summary.get("method", ""))}</title>
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<title>Game of 24 — {_e(summary.get("method", ""))}</title>
 <style>{_CSS}</style></head><body>
 <h1>Game of 24 — {_e(summary.get("method", ""))} on {_e(summary.get("model", ""))}</h1>
 <p>Success {rate:.1f}% <span class="bar" style="width:{rate * 3:.0f}px"></span></p>
 <table id="summary">{summary_rows}</table>
 <details><summary>Run configuration</summary><pre>{meta_json}</pre></details>
 <h2>Puzzles</h2>
-<p><button onclick="setAll(true)">expand all</button><button onclick="setAll(false)">collapse all</button>
-<button onclick="show('all')">all</button><button onclick="show('yes')">solved</button>
-<button onclick="show('no')">not solved</button></p>
+<p id="controls" hidden><button data-open="yes">expand all</button><button data-open="no">collapse all</button>
+<button data-show="all">all</button><button data-show="yes">solved</button>
+<button data-show="no">not solved</button></p>
 <table id="puzzles"><tr><th>#</th><th>puzzle</th><th>success</th><th>first</th><th>first output</th><th>calls</th>
 <th>prompt tok</th><th>compl tok</th><th>$</th><th>s</th><th>stopped</th></tr>{"".join(rows)}</table>
 {"".join(sections)}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import openai
+import pydantic
 
 from ..errors import (
     APIConnectionError,
@@ -23,6 +25,13 @@ from ..types import Completion, DecodingStats, FinishReason, GenerationRequest, 
 from .base import LanguageModel
 
 __all__ = ["OpenAICompatibleModel", "parse_retry_after"]
+
+REDACTED = "[redacted]"
+# A key this long cannot turn up in honest model output by chance; shorter "keys" (a local server's "EMPTY") are
+# not secrets and are left alone in completions, where replacing them would garble real text.
+_MIN_SECRET_IN_TEXT = 16
+# A bearer token a server echoes back, whoever's it is; the digit keeps prose ("bearer tokens") readable.
+_BEARER = re.compile(r"(?i)(bearer\s+)(?=[^\s\"',;]*\d)[^\s\"',;]{8,}")
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -68,7 +77,10 @@ class OpenAICompatibleModel(LanguageModel):
     base_url:
         The server's `/v1` URL; `None` means OpenAI itself.
     api_key:
-        Sent as a bearer token and never logged. Local servers accept any string.
+        Sent as a bearer token and never logged. Local servers accept any string. Wherever a server sends it back
+        (an error body that echoes the request's headers, a completion's text), it is replaced by `[redacted]`
+        before it reaches an error, the cache, a log or a report; in completions only a key of 16 characters or
+        more, so that a placeholder like "EMPTY" does not garble real text.
     timeout:
         Seconds for one HTTP request. The client's own retries are off: the `Engine` retries.
     n_per_request:
@@ -90,6 +102,7 @@ class OpenAICompatibleModel(LanguageModel):
         self.base_url = base_url
         self._n_per_request = n_per_request
         self._extra_body = dict(extra_body or {})
+        self._secret = api_key or ""
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -158,6 +171,9 @@ class OpenAICompatibleModel(LanguageModel):
             options["messages"] = [m.model_dump() for m in request.messages or ()]
         else:
             options["prompt"] = request.prompt or ""
+        # The failure is raised after the `except` block, not inside it: an exception raised there would keep the
+        # `openai` error as its `__context__`, and that error holds the request, Authorization header included.
+        failure: BackendError
         try:
             # The client's generic `post` (its documented route for any endpoint) skips the typed request
             # transform and response models, which cost ~1 ms per call; we validate the JSON ourselves.
@@ -168,22 +184,21 @@ class OpenAICompatibleModel(LanguageModel):
         except BackendError:
             raise
         except openai.APIStatusError as exc:
-            raise self._status_error(exc) from None
+            failure = self._status_error(exc)
         except openai.APITimeoutError:
-            raise APITimeoutError("request timed out", model=self.name) from None
+            failure = APITimeoutError("request timed out", model=self.name)
         except openai.APIConnectionError as exc:
-            raise APIConnectionError(
-                f"connection failed: {type(exc.__cause__ or exc).__name__}", model=self.name
-            ) from None
+            failure = APIConnectionError(f"connection failed: {type(exc.__cause__ or exc).__name__}", model=self.name)
         except (ValueError, TypeError, AttributeError, KeyError, openai.APIResponseValidationError) as exc:
             # json.JSONDecodeError is a ValueError: the body was not the JSON it claimed to be.
-            raise MalformedResponseError(
-                f"unparseable response: {type(exc).__name__}: {exc}"[:300], model=self.name
-            ) from None
+            failure = MalformedResponseError(
+                self._redact(f"unparseable response: {_describe(exc)}")[:300], model=self.name
+            )
+        raise failure
 
     def _status_error(self, exc: openai.APIStatusError) -> APIStatusError:
         status = exc.status_code
-        body = _short_body(exc)
+        body = self._short_body(exc)
         message = f"HTTP {status} from server"
         if status == 429:
             return RateLimitError(
@@ -192,6 +207,20 @@ class OpenAICompatibleModel(LanguageModel):
         if status >= 500:
             return ServerError(message, model=self.name, status=status, body=body)
         return BadRequestError(message, model=self.name, status=status, body=body)
+
+    def _redact(self, text: str) -> str:
+        """`text` without our API key, nor any bearer token a server echoed back."""
+        if self._secret:
+            text = text.replace(self._secret, REDACTED)
+        return _BEARER.sub(rf"\g<1>{REDACTED}", text)
+
+    def _short_body(self, exc: openai.APIStatusError) -> str | None:
+        body = exc.body
+        if body is None:
+            return None
+        text = body if isinstance(body, str) else json.dumps(body, default=str)
+        # Redacted before it is cut: a cut through the key would leave a prefix no replacement would find.
+        return self._redact(text)[:500]
 
     def _parse(self, response: Any, *, chat: bool) -> GenerationResult:
         choices = response.get("choices") if isinstance(response, dict) else None
@@ -207,6 +236,9 @@ class OpenAICompatibleModel(LanguageModel):
                 text = choice.get("text")
             if not isinstance(text, str):
                 raise MalformedResponseError("a choice has no text", model=self.name)
+            if len(self._secret) >= _MIN_SECRET_IN_TEXT:
+                # A server that echoes the key into its output must not get it into our cache and reports.
+                text = text.replace(self._secret, REDACTED)
             finish = _FINISH.get(str(choice.get("finish_reason") or ""), "unknown")
             stats = choice.get("decoding")  # our server reports how it decoded; others send nothing
             decoding = DecodingStats.model_validate(stats) if isinstance(stats, dict) else None
@@ -225,9 +257,14 @@ class OpenAICompatibleModel(LanguageModel):
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=prompt_tokens)
 
 
-def _short_body(exc: openai.APIStatusError) -> str | None:
-    body = exc.body
-    if body is None:
-        return None
-    text = body if isinstance(body, str) else json.dumps(body, default=str)
-    return text[:500]
+def _describe(exc: BaseException) -> str:
+    """What went wrong parsing a response, without the response's values: a message that quotes them could
+    carry whatever the server put there (a secret, a prefix of one that no redaction would recognise)."""
+    name = type(exc).__name__
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{name}: {exc.msg} at line {exc.lineno} column {exc.colno}"
+    if isinstance(exc, pydantic.ValidationError):
+        return f"{name}: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    if isinstance(exc, KeyError | TypeError | AttributeError):
+        return f"{name}: {exc}"  # about our code's view of the JSON's shape (a field name, a type), not its values
+    return f"{name} in a response field"  # e.g. int() of a usage count: its message quotes the value

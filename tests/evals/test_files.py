@@ -1,0 +1,133 @@
+"""`write_atomic` never leaves a half-written file: a write that fails midway, a process killed before the rename
+and a reader racing the writers all see the old content or the new, whole."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import evals.files
+from evals.files import write_atomic
+
+OLD = "old report\n" * 1000
+NEW = "new report, much longer\n" * 50_000
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_writes_and_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "report.html"
+    assert write_atomic(target, OLD) == target and target.read_text() == OLD
+    write_atomic(str(target), NEW)
+    assert target.read_text() == NEW and leftovers(target.parent) == []
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path: Path, monkeypatch: Any) -> None:
+    target = tmp_path / "summary.json"
+    write_atomic(target, OLD)
+    real_open = open
+
+    class DiskFull:
+        """The file object of a disk that fills up half way through the text."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.file = real_open(*args, **kwargs)
+
+        def __enter__(self) -> DiskFull:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()
+
+        def write(self, text: str) -> int:
+            self.file.write(text[: len(text) // 2])
+            self.file.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.file, name)
+
+    monkeypatch.setattr(evals.files, "open", DiskFull, raising=False)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, NEW)
+    assert target.read_text() == OLD and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("step", ["fsync", "replace"])
+def test_a_failure_before_the_rename_leaves_the_old_file(tmp_path: Path, monkeypatch: Any, step: str) -> None:
+    target = tmp_path / "run.json"
+    write_atomic(target, OLD)
+
+    def broken(*args: object) -> None:
+        raise OSError(errno.EIO, f"{step} failed")
+
+    monkeypatch.setattr(evals.files.os, step, broken)
+    with pytest.raises(OSError, match=f"{step} failed"):
+        write_atomic(target, NEW)
+    monkeypatch.undo()
+    assert target.read_text() == OLD and leftovers(tmp_path) == []
+
+
+def test_a_process_killed_before_the_rename_leaves_the_old_file(tmp_path: Path) -> None:
+    """Killed (SIGKILL: no cleanup runs) right after the new text is on disk, before the rename."""
+    target = tmp_path / "report.html"
+    write_atomic(target, OLD)
+    script = (
+        "import os, signal, sys\n"
+        "import evals.files\n"
+        "evals.files.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "evals.files.write_atomic(sys.argv[1], 'new' * 100000)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(target)], capture_output=True, timeout=60)
+    assert out.returncode == -9
+    assert target.read_text() == OLD
+    # The temporary file is all that is left: hidden, and never read as the report.
+    assert [name.startswith(".report.html.") for name in leftovers(tmp_path)] == [True]
+
+
+def test_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    write_atomic(target, OLD)
+    target.chmod(0o600)
+    write_atomic(target, NEW)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    fresh = write_atomic(tmp_path / "fresh.html", OLD)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+
+
+def test_readers_racing_two_writers_see_whole_files(tmp_path: Path) -> None:
+    target = tmp_path / "summary.json"
+    texts = ("A" * 300_000, "B" * 200_000)
+    write_atomic(target, texts[0])
+    stop = threading.Event()
+    seen: set[str] = set()
+
+    def writer(text: str) -> None:
+        while not stop.is_set():
+            write_atomic(target, text)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(300):
+            content = target.read_text()
+            seen.add("A" if content == texts[0] else "B" if content == texts[1] else f"partial {len(content)}")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert seen <= {"A", "B"}, seen
+    assert leftovers(tmp_path) == []
