@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 import pydantic
@@ -39,6 +40,19 @@ _FINISH: dict[str, FinishReason] = {
     "eos": "stop",
     "content_filter": "stop",
 }
+
+
+def redact_url(url: str | None) -> str | None:
+    """`url` without any `user:password@` part."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"[redacted]@{host}"))
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -110,8 +124,8 @@ class OpenAICompatibleModel(LanguageModel):
             max_retries=0,
         )
 
-    def __repr__(self) -> str:  # no api key in reprs
-        return f"OpenAICompatibleModel(model={self.name!r}, base_url={self.base_url!r})"
+    def __repr__(self) -> str:  # no api key in reprs, nor credentials written into the URL
+        return f"OpenAICompatibleModel(model={self.name!r}, base_url={redact_url(self.base_url)!r})"
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -18,6 +18,7 @@ from ..errors import (
 )
 from ..types import GenerationRequest, GenerationResult
 from .base import LanguageModel
+from .openai_compat import redact_url
 
 __all__ = ["EndpointPool", "EndpointStats"]
 
@@ -215,5 +216,5 @@ class EndpointPool(LanguageModel):
 
 
 def _label(model: LanguageModel, index: int) -> str:
-    url = getattr(model, "base_url", None)
+    url = redact_url(getattr(model, "base_url", None))
     return f"{index}:{url}" if url else f"{index}:{model.name}"

@@ -104,7 +104,14 @@ class Engine:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the backend, and the cache and log if the engine opened them from paths."""
+        """Cancel calls nobody waits for any more, then close the backend, and the cache and log if the engine
+        opened them from paths."""
+        # Calls are shielded from their callers' cancellation; ones still running when the engine closes (their
+        # callers failed or were cancelled) would otherwise go on to use a closed client.
+        orphans = [task for task in self._inflight.values() if not task.done()]
+        for task in orphans:
+            task.cancel()
+        await asyncio.gather(*orphans, return_exceptions=True)
         await self.model.aclose()
         for resource in self._owned:
             resource.close()

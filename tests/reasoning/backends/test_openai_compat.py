@@ -181,3 +181,15 @@ async def test_request_body_is_what_we_asked(stub):
         "seed": 3,
     }
     assert result.completions[0].finish_reason == "length"
+
+
+def test_credentials_in_the_url_never_reach_reprs():
+    from reasoning.backends.openai_compat import redact_url
+    from reasoning.backends.pool import EndpointPool
+
+    url = "http://bob:s3cret-pass@10.0.0.5:8000/v1"
+    model = OpenAICompatibleModel("m", base_url=url)
+    pool = EndpointPool([model])
+    assert "s3cret" not in repr(model) + repr(pool) + str(pool.stats)
+    assert redact_url(url) == "http://[redacted]@10.0.0.5:8000/v1"
+    assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1" and redact_url(None) is None

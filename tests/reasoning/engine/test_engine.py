@@ -326,3 +326,24 @@ async def test_sample_k_is_drawn_with_seed_plus_k_however_fetched():
     assert two.texts == ["seed 10", "seed 11"]
     assert five.texts == [f"seed {10 + k}" for k in range(5)] and five.cached == 2
     assert later.text == "seed 17"
+
+
+async def test_closing_the_engine_cancels_calls_whose_callers_are_gone():
+    started, finished = asyncio.Event(), []
+
+    async def handler(request, index):
+        started.set()
+        await asyncio.sleep(5)
+        finished.append(request.prompt)
+        return "late"
+
+    model = ScriptedModel(handler)
+    engine = Engine(model)
+    caller = asyncio.ensure_future(engine.generate(GenerationRequest(prompt="slow")))
+    await started.wait()
+    caller.cancel()  # the call is shielded from its caller, so it is still running
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert engine._inflight
+    await asyncio.wait_for(engine.aclose(), timeout=1)
+    assert not engine._inflight and finished == []
