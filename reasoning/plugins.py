@@ -22,6 +22,7 @@ import importlib
 import importlib.util
 import inspect
 import math
+import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -178,7 +179,13 @@ class SklearnPlugin:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         blob = {"estimator": self.estimator, "name": self.name, "label_names": self.label_names}
-        target.write_bytes(pickle.dumps(blob))
+        # Written beside the target and renamed over it: a run killed mid-save leaves the old file or the new one.
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(pickle.dumps(blob))
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
         return target
 
     @classmethod
