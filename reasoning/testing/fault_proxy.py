@@ -8,7 +8,10 @@ real model.
         proxy.inject(Fault.http(429, retry_after=1), Fault.reset())
         model = OpenAICompatibleModel("m", base_url=proxy.url + "/v1")
 
-Faults are consumed one per incoming request, in order; requests with no fault queued pass through untouched.
+Faults are consumed one per incoming request, in order; requests with no fault queued pass through untouched,
+unless `inject_at_rate` set a standing rule (each such request then gets a fault with a seeded probability).
+`down()` and `up()` kill the endpoint mid-run (listening socket and open connections) and bring it back on the
+same port.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
+import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +31,7 @@ from urllib.parse import urlsplit
 from .._http import read_message as _read_message
 from .._http import write_response as _write_response
 
-__all__ = ["Fault", "FaultProxy", "ProxyStats"]
+__all__ = ["Fault", "FaultProxy", "ProxyEvent", "ProxyStats"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,23 @@ class Fault:
         """Forward, then answer 200 with a body that is not valid JSON."""
         return cls("malformed")
 
+    @classmethod
+    def truncated(cls) -> Fault:
+        """Forward, then answer 200 with the first half of the JSON body, its Content-Length matching the cut.
+
+        Unlike `reset`, the HTTP exchange is complete and well-formed; only the JSON parser can notice."""
+        return cls("truncated")
+
+    @property
+    def label(self) -> str:
+        """A short name for stats and reports: `http 429 retry-after=1`, `slow 2s`, `reset`, ..."""
+        if self.kind == "status":
+            after = f" retry-after={self.retry_after:g}" if self.retry_after is not None else ""
+            return f"http {self.status}{after}"
+        if self.kind == "slow":
+            return f"slow {self.seconds:g}s"
+        return self.kind
+
 
 @dataclass
 class ProxyStats:
@@ -66,6 +89,22 @@ class ProxyStats:
     in_flight: int = 0
     max_in_flight: int = 0
     paths: list[str] = field(default_factory=list)
+    injected: dict[str, int] = field(default_factory=dict)  # faults applied, by `Fault.label`
+    outages: int = 0  # times `down()` took the endpoint away
+    dropped: int = 0  # connections open when it went down, aborted
+
+
+@dataclass
+class ProxyEvent:
+    """One request as the proxy saw it (kept only with `record=True`): monotonic times, the fault applied, and the
+    status sent (`None` when no complete response went out: a reset, or the endpoint went down)."""
+
+    start: float
+    path: str
+    body: bytes
+    fault: str | None = None
+    status: int | None = None
+    end: float | None = None
 
 
 Responder = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -105,6 +144,7 @@ class FaultProxy:
         latency: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        record: bool = False,
     ) -> None:
         self.upstream = urlsplit(upstream) if upstream else None
         self.responder = responder
@@ -112,9 +152,17 @@ class FaultProxy:
         self.host = host
         self.port = port
         self.stats = ProxyStats()
+        self.events: list[ProxyEvent] = []
+        self._record = record
         self._faults: list[Fault] = []
+        self._rate_faults: tuple[Fault, ...] = ()
+        self._rate = 0.0
+        self._rng = random.Random(0)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()  # set while no request is being handled
+        self._idle.set()
 
     @property
     def url(self) -> str:
@@ -123,14 +171,59 @@ class FaultProxy:
     def inject(self, *faults: Fault) -> None:
         self._faults.extend(faults)
 
+    def inject_at_rate(self, faults: Fault | tuple[Fault, ...], rate: float, *, seed: int = 0) -> None:
+        """From now on, each request that finds no queued fault gets one with probability `rate` (one of `faults`,
+        picked uniformly), drawn from a generator seeded with `seed`. `rate=0` turns the rule off.
+
+        Retries are requests like any other, so a request can meet the fault again on its next attempt."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be in [0, 1], got {rate}")
+        self._rate_faults = (faults,) if isinstance(faults, Fault) else tuple(faults)
+        if rate and not self._rate_faults:
+            raise ValueError("inject_at_rate needs at least one fault")
+        self._rate = rate
+        self._rng = random.Random(seed)
+
     @property
     def pending_faults(self) -> int:
         return len(self._faults)
 
+    @property
+    def is_up(self) -> bool:
+        return self._server is not None
+
+    async def wait_idle(self) -> None:
+        """Wait until no request is being handled (a stalled one may still forward after its client gave up)."""
+        await self._idle.wait()
+
     async def start(self) -> FaultProxy:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port, backlog=2048)
+        # reuse_address: `up()` rebinds the port `down()` left, even with connections still in TIME_WAIT.
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, backlog=2048, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    async def down(self) -> None:
+        """The endpoint dies: stop listening (new connections are refused) and abort every open connection, idle
+        or mid-request, without a response. Requests the proxy was handling are cancelled; any already forwarded
+        may still have reached the upstream, as when a real server dies mid-request."""
+        if self._server is None:
+            return
+        self._server.close()
+        self.stats.outages += 1
+        for writer in list(self._writers):
+            self.stats.dropped += 1
+            # Closed at once, unsent data dropped, as the kernel closes a killed process's sockets.
+            writer.transport.abort()
+        for task in list(self._handlers):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self._server.wait_closed()
+        self._server = None
+
+    async def up(self) -> None:
+        """The endpoint comes back on the same port (after `down()`; a no-op while up)."""
+        if self._server is None:
+            await self.start()
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -149,6 +242,9 @@ class FaultProxy:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             while True:  # keep-alive: many requests per connection
                 request = await _read_message(reader, is_request=True)
@@ -165,8 +261,17 @@ class FaultProxy:
             return  # the proxy is stopping; a handler mid-fault just ends
         finally:
             self._writers.discard(writer)
+            if task is not None:
+                self._handlers.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
+
+    def _next_fault(self) -> Fault | None:
+        if self._faults:
+            return self._faults.pop(0)
+        if self._rate and self._rng.random() < self._rate:
+            return self._rate_faults[self._rng.randrange(len(self._rate_faults))]
+        return None
 
     async def _handle(
         self, method: str, path: str, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter
@@ -176,14 +281,20 @@ class FaultProxy:
         stats.paths.append(path)
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        self._idle.clear()
+        fault = self._next_fault()
+        event = ProxyEvent(start=time.monotonic(), path=path, body=body, fault=fault.label if fault else None)
+        if self._record:
+            self.events.append(event)
         try:
-            fault = self._faults.pop(0) if self._faults else None
             if fault is not None:
                 stats.faults += 1
+                stats.injected[fault.label] = stats.injected.get(fault.label, 0) + 1
             if fault is not None and fault.kind == "status":
                 extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
                 payload = json.dumps({"error": {"message": f"injected {fault.status}", "code": fault.status}})
                 await _write_response(writer, fault.status, payload.encode(), extra)
+                event.status, event.end = fault.status, time.monotonic()
                 return True
             if fault is not None and fault.kind == "slow":
                 await asyncio.sleep(fault.seconds)
@@ -194,15 +305,24 @@ class FaultProxy:
                 ).encode()
                 writer.write(head + content[: len(content) // 2])
                 await writer.drain()
-                transport = writer.transport
-                transport.abort()
+                sock = writer.get_extra_info("socket")
+                if sock is not None:
+                    # Linger 0: close() then sends a TCP RST, a real "connection reset by peer", not a FIN.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                writer.transport.abort()
+                event.end = time.monotonic()
                 return False
             if fault is not None and fault.kind == "malformed":
                 content = content[: max(1, len(content) // 3)] + b"\x00not json"
+            if fault is not None and fault.kind == "truncated":
+                content = content[: len(content) // 2]
             await _write_response(writer, status, content)
+            event.status, event.end = status, time.monotonic()
             return True
         finally:
             stats.in_flight -= 1
+            if stats.in_flight == 0:
+                self._idle.set()
 
     async def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if self.latency:
