@@ -157,7 +157,17 @@ class OpenAICompatibleModel(LanguageModel):
 
     async def _fan_out(self, request: GenerationRequest, start: int = 0) -> GenerationResult:
         seeds = [None if request.seed is None else request.seed + i for i in range(start, request.n)]
-        results = await asyncio.gather(*(self._call(request, 1, seed) for seed in seeds))
+        # A task group, not gather: when one sample fails the others are cancelled, so none keeps running (and
+        # spending, past the engine's concurrency limit) while the engine retries the whole request.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._call(request, 1, seed)) for seed in seeds]
+        except BaseExceptionGroup as failed:
+            first = next((e for e in failed.exceptions if isinstance(e, BackendError)), None)
+            if first is None:
+                raise
+            raise first from None
+        results = [task.result() for task in tasks]
         completions = tuple(c for r in results for c in r.completions)
         prompt_tokens = results[0].prompt_tokens if results else 0
         return GenerationResult(model=self.name, completions=completions, prompt_tokens=prompt_tokens)

@@ -193,3 +193,23 @@ def test_credentials_in_the_url_never_reach_reprs():
     assert "s3cret" not in repr(model) + repr(pool) + str(pool.stats)
     assert redact_url(url) == "http://[redacted]@10.0.0.5:8000/v1"
     assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1" and redact_url(None) is None
+
+
+async def test_a_failed_sample_of_a_fan_out_cancels_its_siblings():
+    # One HTTP request per sample; one fails at once while its three siblings stall for 5 s. They must not keep
+    # running (and spending, past the engine's concurrency limit) while the engine retries all four.
+    def one_choice(path, body):
+        return {"choices": [{"index": 0, "text": f"seed {body.get('seed')}", "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 2, "completion_tokens": 1}}  # fmt: skip
+
+    async with FaultProxy(responder=one_choice) as proxy:
+        model = OpenAICompatibleModel("m", base_url=proxy.url + "/v1", n_per_request=False)
+        config = EngineConfig(max_concurrency=1, retry=RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.01))
+        async with Engine(model, config) as engine:
+            proxy.inject(Fault.http(500), Fault.slow(5), Fault.slow(5), Fault.slow(5))
+            result = await asyncio.wait_for(
+                engine.generate(GenerationRequest(prompt="p", n=4, seed=0, temperature=1.0)), timeout=4
+            )
+            left = [t for t in asyncio.all_tasks() if "OpenAICompatibleModel" in repr(t.get_coro())]
+    assert result.texts == ["seed 0", "seed 1", "seed 2", "seed 3"] and engine.spend.calls == 1
+    assert left == []  # no sample of the failed attempt still running

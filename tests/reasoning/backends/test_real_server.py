@@ -51,7 +51,7 @@ FAULTS = {
     "429": (Fault.http(429), RateLimitError, 0),
     "500": (Fault.http(500), ServerError, 0),
     "503": (Fault.http(503), ServerError, 0),
-    "slow": (Fault.slow(3.0), APITimeoutError, 0),  # the client gives up before the proxy forwards
+    "slow": (Fault.slow(8.0), APITimeoutError, 0),  # the client gives up before the proxy forwards
     "reset": (Fault.reset(), APIConnectionError, 1),
     "malformed": (Fault.malformed(), MalformedResponseError, 1),
 }
@@ -62,8 +62,10 @@ async def test_fault_then_retried_success(llama_server, name):
     fault, _, upstream_extra = FAULTS[name]
     cache = ResponseCache()
     config = EngineConfig(retry=RetryPolicy(max_attempts=3, initial_delay=0.05, max_delay=0.1))
+    # The retry must beat the timeout on a busy 2-core machine; the slow fault stalls longer than the timeout.
+    timeout = 6.0 if name == "slow" else 2.0
     async with FaultProxy(upstream=llama_server.removesuffix("/v1")) as proxy:
-        model = OpenAICompatibleModel("embedded", base_url=proxy.url + "/v1", timeout=2.0)
+        model = OpenAICompatibleModel("embedded", base_url=proxy.url + "/v1", timeout=timeout)
         async with Engine(model, config, cache=cache) as engine:
             proxy.inject(fault)
             result = await engine.generate(QUESTION)
