@@ -106,6 +106,7 @@ class EndpointPool(LanguageModel):
         self._endpoints = [_Endpoint(m, _label(m, i)) for i, m in enumerate(endpoints)]
         self._turn = itertools.count()
         self._changed = asyncio.Event()  # set when an endpoint may have become available
+        self.failovers = 0  # requests sent to another endpoint after one failed them, within one call
 
     def __repr__(self) -> str:
         return f"EndpointPool({[e.stats.name for e in self._endpoints]!r})"
@@ -130,6 +131,8 @@ class EndpointPool(LanguageModel):
                 continue
             index = self._endpoints.index(endpoint)
             tried.add(index)
+            if error is not None:
+                self.failovers += 1
             try:
                 result = await self._send(endpoint, request)
             except BackendError as exc:

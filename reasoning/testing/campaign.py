@@ -43,6 +43,7 @@ from pathlib import Path
 
 from ..backends.base import LanguageModel
 from ..backends.openai_compat import OpenAICompatibleModel
+from ..backends.pool import EndpointPool
 from ..engine import CallLog, Engine, EngineConfig, RetryPolicy
 from ..errors import (
     APIConnectionError,
@@ -67,9 +68,11 @@ __all__ = [
     "Outage",
     "RowResult",
     "Scenario",
+    "describe_pool",
     "expected_error",
     "markdown_table",
     "openai_endpoint",
+    "pool_endpoints",
     "run_campaign",
     "run_scenario",
 ]
@@ -96,6 +99,27 @@ def openai_endpoint(*, timeout: float = 5.0) -> ModelFactory:
         return OpenAICompatibleModel(MODEL_NAME, base_url=urls[0], timeout=timeout)
 
     return build
+
+
+def pool_endpoints(*, timeout: float = 5.0, cooldown: float = 0.2) -> ModelFactory:
+    """An `EndpointPool` over one `OpenAICompatibleModel` per endpoint."""
+
+    def build(urls: Sequence[str]) -> LanguageModel:
+        return EndpointPool(
+            [OpenAICompatibleModel(MODEL_NAME, base_url=url, timeout=timeout) for url in urls], cooldown=cooldown
+        )
+
+    return build
+
+
+def describe_pool(model: LanguageModel) -> str:
+    """Failovers within a call, and per endpoint: requests sent, ejections, re-admissions."""
+    if not isinstance(model, EndpointPool):
+        return ""
+    return f"{model.failovers} failovers; " + "; ".join(
+        f"endpoint {i}: {s.sent} sent, {s.ejections} ejected, {s.readmissions} re-admitted"
+        for i, s in enumerate(model.stats)
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,18 @@ class Scenario:
 
 _SLOW_TIMEOUT = 0.5  # the client timeout of the timeout rows; their fault stalls twice that
 
+_MIXED = (
+    Fault.http(429, retry_after=0.25),
+    Fault.http(429),
+    Fault.http(500),
+    Fault.http(502),
+    Fault.http(503),
+    Fault.slow(2 * _SLOW_TIMEOUT),
+    Fault.reset(),
+    Fault.malformed(),
+    Fault.truncated(),
+)
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("429 with Retry-After 0.25 s", (Fault.http(429, retry_after=0.25),)),
     Scenario("429 without Retry-After", (Fault.http(429),)),
@@ -158,24 +194,37 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("connection reset mid-body", (Fault.reset(),)),
     Scenario("malformed JSON", (Fault.malformed(),)),
     Scenario("truncated JSON (valid HTTP)", (Fault.truncated(),)),
-    Scenario(
-        "all of the above, mixed",
-        (
-            Fault.http(429, retry_after=0.25),
-            Fault.http(429),
-            Fault.http(500),
-            Fault.http(502),
-            Fault.http(503),
-            Fault.slow(2 * _SLOW_TIMEOUT),
-            Fault.reset(),
-            Fault.malformed(),
-            Fault.truncated(),
-        ),
-        model=openai_endpoint(timeout=_SLOW_TIMEOUT),
-    ),
+    Scenario("all of the above, mixed", _MIXED, model=openai_endpoint(timeout=_SLOW_TIMEOUT)),
     Scenario("endpoint down 1 s, fast retries", outage=Outage()),
     Scenario("endpoint down 1 s, patient retries", outage=Outage(), retry=PATIENT_RETRY),
     Scenario("503 at 60% (retries exhausted)", (Fault.http(503),), rate=0.6),
+    # Several endpoints of one model: the pool fails over within an engine attempt (up to one send per endpoint).
+    # A short outage early, so that the run sees the endpoint come back and be re-admitted.
+    Scenario(
+        "2-endpoint pool, one down 0.3 s, fast retries",
+        outage=Outage(at=0.1, seconds=0.3),
+        endpoints=2,
+        model=pool_endpoints(),
+        sends_per_attempt=2,
+        describe=describe_pool,
+    ),
+    Scenario(
+        "2-endpoint pool, one with every fault above at 20%",
+        _MIXED,
+        endpoints=2,
+        faulty_endpoints=(0,),
+        model=pool_endpoints(timeout=_SLOW_TIMEOUT),
+        sends_per_attempt=2,
+        describe=describe_pool,
+    ),
+    Scenario(
+        "3-endpoint pool, 503 at 20% on all",
+        (Fault.http(503),),
+        endpoints=3,
+        model=pool_endpoints(),
+        sends_per_attempt=3,
+        describe=describe_pool,
+    ),
 )
 
 
