@@ -67,6 +67,11 @@ The faults:
   connection (requests in flight get no response; new connections are refused) and comes back on the same port
   1 s later. Once with the fast policy (its retries span ~0.1 s, far less than the outage), once with the patient one.
 - **503 at 60%**: a rate high enough that many requests exhaust their retries.
+- **endpoint pools** (`EndpointPool`, least outstanding requests, failover within a call, ejection and probe
+  re-admission; cooldown 0.2 s): two endpoints of which one goes down for 0.3 s early in the run and comes back;
+  two endpoints of which one meets every fault above at 20%; three endpoints all meeting 503 at 20%. A pool may
+  send one engine attempt to each endpoint once (failover), so "duplicated" there means more sends than attempts ×
+  endpoints; the notes count failovers and, per endpoint, requests sent, ejections and re-admissions.
 
 ## Results
 
@@ -88,23 +93,111 @@ request's next attempt, as the proxy saw it.
 
 {reading}
 
+## Budget caps under concurrency
+
+{budget}
+
+## Load
+
+{load}
+
 ## Not covered here
 
 - Streaming responses (the backend does not stream).
 - Requests with `n > 1` fanned out as one HTTP request per sample (`OpenAICompatibleModel` with a server that
-  ignores `n`): every row sends `n = 1`. Probing that path while building this campaign found that when one
-  sample's request fails, the others are not cancelled: they run on, unawaited, while the engine's retry sends
-  them again, so HTTP requests in flight can exceed `max_concurrency`, and samples the server answered are
-  discarded without reaching the ledger.
-- Several endpoints behind one model: the campaign takes a model factory of the endpoints' URLs
-  (`Scenario.model`), so pool rows ("2 endpoints, one dies and comes back") slot in.
+  ignores `n`): every row sends `n = 1`. Probing that path while building this campaign found that a failed
+  sample left its siblings running while the engine retried; fixed (a task group cancels them; test in
+  `tests/reasoning/backends/test_openai_compat.py`). Samples answered before a sibling failed are still discarded
+  and asked again on the retry.
 
 ## Rerun
 
     python benchmarks/reliability.py --requests {requests} --write RELIABILITY.md
 
 The CI test runs the same rows with fewer requests: `python -m pytest tests/reasoning/testing/test_campaign.py`.
+`--skip-load` leaves out the load rows (about a minute).
 """
+
+KEPT = "<!-- Sections below are written by hand and kept when benchmarks/reliability.py rewrites the file. -->"
+
+BUDGET_INTRO = """\
+The engine reserves each call's estimate (prompt characters / 4 + `max_tokens` per sample) before sending it and
+waits while spend plus the reservations of the calls in flight could pass a limit. So `max_calls` is never passed;
+the token and dollar limits are passed only by what calls in flight spend beyond their estimates, or by one call
+admitted alone when nothing else is in flight. Below: {requests} requests fired at once through the real HTTP
+stack (`OpenAICompatibleModel` to the stand-in server, which reports 5 prompt tokens and 3 completion tokens per
+call; a prompt like `budget request 17` is estimated at 4 prompt tokens, `max_tokens` is 8, so each call beats its
+estimate by 1 prompt token and the bound is concurrency × 1 token). Tests: `tests/reasoning/engine/test_engine.py`
+(concurrency 1–256, calls, tokens, dollars).
+
+| concurrency | limit | spent | over the limit | bound | refused |
+|---:|---|---:|---:|---:|---:|
+"""
+
+
+async def budget_rows(requests: int = 600) -> str:
+    from reasoning import Budget, Engine, EngineConfig, GenerationRequest, OpenAICompatibleModel
+    from reasoning.errors import BudgetExceededError
+    from reasoning.testing import FaultProxy
+
+    lines = [BUDGET_INTRO.format(requests=requests).rstrip("\n")]
+    for concurrency in (1, 4, 16, 64, 256):
+        for kind, budget in (("calls", Budget(max_calls=200)), ("tokens", Budget(max_tokens=2004))):
+            async with FaultProxy(latency=0.002) as server:
+                model = OpenAICompatibleModel("stub", base_url=server.url + "/v1")
+                async with Engine(model, EngineConfig(max_concurrency=concurrency, budget=budget)) as engine:
+                    results = await asyncio.gather(
+                        *(
+                            engine.generate(GenerationRequest(prompt=f"budget request {i}", max_tokens=8))
+                            for i in range(requests)
+                        ),
+                        return_exceptions=True,
+                    )
+            refused = sum(isinstance(r, BudgetExceededError) for r in results)
+            if kind == "calls":
+                limit, spent, bound = 200, engine.spend.calls, 0
+            else:
+                limit, spent, bound = 2004, engine.spend.total_tokens, max(concurrency, 8 + 5)
+            lines.append(
+                f"| {concurrency} | {limit} {kind} | {spent} | {max(0, spent - limit)} | {bound} | {refused} |"
+            )
+    return "\n".join(lines)
+
+
+LOAD_INTRO = """\
+`reasoning.testing.load.run_load`: distinct requests from as many concurrent callers as the engine's
+`max_concurrency`, through an `Engine` (disk cache on) and an `EndpointPool` of two stand-in OpenAI-compatible
+servers running in a child process. Counted from `/proc/self/fd` and `asyncio.all_tasks()` before the run, at the
+peak (sampled every 0.25 s) and after the engine is closed. **Engine overhead** is a request's time in
+`Engine.generate` less its HTTP call's time (measured around each endpoint's client, so the pool counts as
+engine); at concurrency 500 it is mostly waiting for the one event loop that 500 callers and their HTTP clients
+share, at concurrency 1 it is the engine's own cost (cache lookup and write, accounting, log). CI runs the
+10,000 × 500 row and fails on any leak (`tests/reasoning/testing/test_load.py`).
+
+"""
+LOAD_HEADER = (
+    "| requests | concurrency | ok | failed | seconds | req/s | engine overhead p50 / p99 | HTTP call p50 "
+    "| tasks / sockets / fds before | peak sockets | after |\n|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|"
+)
+
+
+async def load_rows() -> str:
+    import tempfile
+
+    from reasoning.testing.load import run_load
+
+    lines = [LOAD_INTRO + LOAD_HEADER]
+    for requests, concurrency in ((2000, 1), (10_000, 500)):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = await run_load(requests=requests, concurrency=concurrency, servers=2, cache=Path(tmp) / "cache.sqlite")
+        b, a = r.before, r.after
+        lines.append(
+            f"| {r.requests} | {r.concurrency} | {r.succeeded} | {r.failed} | {r.seconds:.1f} "
+            f"| {r.requests / r.seconds:.0f} | {r.overhead_p50_ms:.2f} / {r.overhead_p99_ms:.2f} ms "
+            f"| {r.backend_p50_ms:.2f} ms | {b.tasks} / {b.sockets} / {b.fds} | {r.peak_sockets} "
+            f"| {a.tasks} / {a.sockets} / {a.fds} |"
+        )
+    return "\n".join(lines)
 
 
 def _policy(policy: object) -> str:
@@ -175,7 +268,7 @@ def reading(rows: list[RowResult], rate: float, concurrency: int) -> str:
                     )
                     + "."
                 )
-    outages = [r for r in rows if r.outages]
+    outages = [r for r in rows if r.outages and "pool" not in r.scenario]
     for row in outages:
         lines.append(
             f"- **{row.scenario}**: down {row.outage_seconds or 0:.2f} s, {row.dropped} connections cut "
@@ -192,6 +285,13 @@ def reading(rows: list[RowResult], rate: float, concurrency: int) -> str:
             + ("nothing failed." if not patient.failed_total else f"{patient.failed_total} still failed.")
             + " On one endpoint retries can only wait; serving through an outage needs a second endpoint."
         )
+    for row in rows:
+        if "pool" in row.scenario:
+            lines.append(
+                f"- **{row.scenario}**: {row.succeeded} succeeded, {row.failed_total} failed"
+                + (f" ({', '.join(sorted(row.failed))})" if row.failed else "")
+                + f". {row.notes[-1] if row.notes else ''}."
+            )
     heavy = [r for r in rows if "60%" in r.scenario]
     for row in heavy:
         lines.append(
@@ -207,6 +307,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", type=Path, help="write the report (e.g. RELIABILITY.md) here")
+    parser.add_argument("--skip-load", action="store_true", help="leave out the load rows")
     args = parser.parse_args()
     machine = describe()
     print(f"machine: {machine}; requests per row: {args.requests}; concurrency {args.concurrency}", flush=True)
@@ -223,8 +324,17 @@ async def main() -> None:
     total = time.monotonic() - started
     table = markdown_table(rows)
     print(table)
+    budget = await budget_rows()
+    print(budget)
+    load = "(not run: --skip-load)" if args.skip_load else await load_rows()
+    print(load)
     if args.write:
         rate = SCENARIOS[0].rate
+        kept = ""
+        if args.write.exists():
+            old = args.write.read_text(encoding="utf-8")
+            if KEPT in old:
+                kept = old[old.index(KEPT) :]
         args.write.write_text(
             INTRO.format(
                 rate_pct=round(rate * 100),
@@ -238,7 +348,10 @@ async def main() -> None:
                 total=total,
                 table=table,
                 reading=reading(rows, rate, args.concurrency),
-            ),
+                budget=budget,
+                load=load,
+            )
+            + ("\n" + kept if kept else ""),
             encoding="utf-8",
         )
         print(f"wrote {args.write}")
