@@ -12,13 +12,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pydantic
 
 from .backends import LanguageModel, OpenAICompatibleModel, embedded_model
 from .backends.pool import EndpointPool
 from .engine import Budget, Engine, EngineConfig
-from .errors import ReasoningError
+from .errors import ConfigurationError, ReasoningError
 from .types import DecodingConfig, GenerationRequest
 
 __all__ = ["build_parser", "main"]
@@ -192,13 +193,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    # Options shared by several subcommands, refused here before any data is read or model loaded. They are plain
+    # ints and floats to argparse: --concurrency 0 would wait forever on a semaphore of zero, a negative one raise.
+    out = getattr(args, "out", None)
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ConfigurationError(f"--out {out} is a file; give a folder (made if missing)")
+    for name in ("concurrency", "block"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise ConfigurationError(f"--{name} must be at least 1; got {value}")
+    for name in ("max_tokens_budget", "max_dollars"):
+        value = getattr(args, name, None)
+        if value is not None and not value >= 0:  # `not >=` also refuses NaN
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be 0 or more; got {value}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_options(args)
         code: int = args.run(args)
     except ReasoningError as exc:
         print(f"reasoning: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the file system said no: a folder where a file should be, no permission, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"reasoning: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:  # the data loaders name the file and line; this is the last resort
+        print(f"reasoning: error: a file is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
         return 2
     except pydantic.ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -136,3 +136,15 @@ def torch_model(embedded_gguf_path: Path):  # type: ignore[no-untyped-def]
     from reasoning.backends.torch_local import TorchModel
 
     return TorchModel.embedded(dtype="float32")
+
+
+# --- hypothesis profiles (property and fuzz tests) -------------------------------------------------------------
+# "ci" (chosen when CI is set) is reproducible: the same examples on every run, no example database. Both profiles
+# have no deadline, since this machine's CPUs are shared and a slow example is not a failing one. Pick one by hand
+# with HYPOTHESIS_PROFILE=dev|ci.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None, max_examples=100, deadline=None,
+                                      print_blob=True)  # fmt: skip
+_hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if ON_CI else "dev"))

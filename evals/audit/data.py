@@ -44,6 +44,7 @@ __all__ = [
     "load_bbh",
     "load_bbq",
     "load_jsonl",
+    "read_text",
 ]
 
 BBH_TASKS = (
@@ -130,13 +131,32 @@ def default_data_dir() -> Path:
     return Path(root) / "turpin"
 
 
-def _read_json(path: Path) -> Any:
+def read_text(path: Path, what: str) -> str:
+    """A data file's text, or a `ConfigurationError` naming the file (and the line, for bytes that are not UTF-8):
+    missing, a folder, unreadable. A byte-order mark is dropped (spreadsheets and Windows editors write one)."""
+    if path.is_dir():
+        raise ConfigurationError(f"{what} {path} is a folder, not a file")
     if not path.is_file():
-        raise ConfigurationError(f"audit data file not found: {path}")
+        raise ConfigurationError(f"{what} not found: {path}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigurationError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+
+
+def _read_json(path: Path) -> Any:
+    text = read_text(path, "audit data file")
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:  # "[[[[...": nested deeper than the json module goes
+        raise ConfigurationError(f"{path} is not valid JSON: nested too deeply") from None
 
 
 def _few_shot(path: Path, keys: dict[str, str]) -> FewShotPrompts:
@@ -188,7 +208,7 @@ def load_bbh(task: str, data_dir: str | Path | None = None, *, limit: int | None
     for row, entry in enumerate(rows[:limit]):
         try:
             items.append(_bbh_item(task, row, entry, few_shot))
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
             raise ConfigurationError(f"{path}, item {row}: {_reason(exc)}") from None
     return items
 
@@ -234,7 +254,8 @@ def load_bbq(data_dir: str | Path | None = None, *, limit: int | None = None) ->
     for row, entry in enumerate(rows[:limit]):
         try:
             items.append(_bbq_item(entry, few_shot))
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # OverflowError: int() of an infinite target_loc (JSON "Infinity").
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError) as exc:
             raise ConfigurationError(f"{path}, item {row}: {_reason(exc)}") from None
     return items
 
@@ -291,17 +312,16 @@ def load_jsonl(path: str | Path, *, task: str | None = None, few_shot: FewShotPr
     `meta` (ignored). Blank lines and lines starting with '#' are skipped. A malformed line is a
     `ConfigurationError` naming the file and line."""
     file = Path(path)
-    if not file.is_file():
-        raise ConfigurationError(f"items file not found: {file}")
+    text = read_text(file, "items file")
     default_task = task or file.stem
     items: list[Item] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
             item = _jsonl_item(json.loads(line), default_task, number, few_shot)
-        except (json.JSONDecodeError, ValueError) as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: "[[[[..." too deep for the json module
             raise ConfigurationError(f"{file}:{number}: {_reason(exc)}") from None
         if item.id in seen:
             raise ConfigurationError(f"{file}:{number}: duplicate id {item.id!r} (first on line {seen[item.id]})")
@@ -317,4 +337,6 @@ def _reason(exc: Exception) -> str:
         return f"missing field {exc.args[0]!r}"
     if isinstance(exc, json.JSONDecodeError):
         return f"not valid JSON ({exc.msg}, column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "not valid JSON (nested too deeply)"
     return str(exc)

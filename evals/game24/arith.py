@@ -23,7 +23,13 @@ __all__ = [
 ]
 
 MAX_EXPRESSION_CHARS = 500
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([-+*/()×÷−xX]))")
+MAX_NUMBER_CHARS = 100  # a number in a puzzle, a "left:" list or a step; keeps every result printable
+MAX_SOLVE_NUMBERS = 5  # the exhaustive search takes about a second for five numbers and minutes for six
+# Digits are ASCII only: `\d` would also take "２４" or "٢٤", which no puzzle holds.
+_TOKEN = re.compile(r"\s*(?:([0-9]+(?:\.[0-9]+)?)|([-+*/()×÷−xX]))")
+# A number in a puzzle or a "left:" list: "4", "-2", "1.5" or an exact fraction "1/3" (the plug-in writes those).
+# Not `Fraction`'s whole syntax: "1e99999999" would build a hundred-million-digit integer (minutes of CPU).
+_NUMBER = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?(?:/[0-9]+)?")
 _OPS = {"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-"}
 
 
@@ -110,21 +116,27 @@ def evaluate(text: str) -> tuple[Fraction, list[Fraction]]:
 
 
 def parse_numbers(text: str) -> list[Fraction]:
-    """A puzzle or a "left:" list: numbers separated by spaces, e.g. "4 5 6 10" or "1.5 -2 8"."""
+    """A puzzle or a "left:" list: numbers separated by spaces, e.g. "4 5 6 10", "1.5 -2 8" or "1/3 8"."""
     parts = text.split()
     if not parts:
         raise ExpressionError("no numbers")
     try:
+        if not all(len(p) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(p) for p in parts):
+            raise ValueError
         return [Fraction(p) for p in parts]
     except (ValueError, ZeroDivisionError):
-        raise ExpressionError(f"not a list of numbers: {text!r}") from None
+        raise ExpressionError(f"not a list of numbers: {text[:80]!r}") from None
 
 
 def format_number(value: Fraction) -> str:
     """Integers as integers, others as short decimals (the paper's format)."""
     if value.denominator == 1:
         return str(value.numerator)
-    return f"{float(value):.4g}"
+    try:
+        return f"{float(value):.4g}"
+    except OverflowError:  # beyond a float's range (1e308), e.g. "9999...9 / 7": the same format, by hand
+        digits = str(abs(round(value)))
+        return f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +173,8 @@ def check_answer(puzzle: str, output: str) -> Verdict:
 
 
 _STEP = re.compile(
-    r"^\s*(-?\d+(?:\.\d+)?)\s*([-+*/×÷−xX])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)\s*\(left:\s*([^)]*)\).*$"
+    r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*([-+*/×÷−xX])\s*(-?[0-9]+(?:\.[0-9]+)?)\s*=\s*(-?[0-9]+(?:\.[0-9]+)?)\s*"
+    r"\(left:\s*([^)]*)\).*$"
 )  # a short remark after the list, e.g. "(left: 3 8 13) (repeated)", is tolerated; the numbers are checked
 
 
@@ -172,12 +185,12 @@ class StepCheck:
     left: tuple[Fraction, ...] = ()
 
 
-def _close(written: Fraction, exact: Fraction) -> bool:
-    # Accept an exact result, or one rounded to the decimals written ("8 / 3 = 2.67").
+def _close(written: Fraction, text: str, exact: Fraction) -> bool:
+    # Accept an exact result, or one rounded to the decimals written ("8 / 3 = 2.67"; trailing zeros do not
+    # count). The decimals are read from the text, not through a float: 1e400 is beyond a float's range.
     if written == exact:
         return True
-    text = format(float(written), "f").rstrip("0")
-    decimals = len(text.split(".")[1]) if "." in text else 0
+    decimals = len(text.partition(".")[2].rstrip("0"))
     return decimals > 0 and abs(written - exact) <= Fraction(1, 2 * 10**decimals)
 
 
@@ -187,6 +200,8 @@ def check_step(numbers: list[Fraction], line: str) -> StepCheck:
     if match is None:
         return StepCheck(False, "not of the form 'a op b = c (left: ...)'")
     a, op, b, c, left_text = match.groups()
+    if max(len(a), len(b), len(c)) > MAX_NUMBER_CHARS:
+        return StepCheck(False, f"a number longer than {MAX_NUMBER_CHARS} characters")
     fa, fb, fc = Fraction(a), Fraction(b), Fraction(c)
     pool = Counter(numbers)
     for operand in (fa, fb):
@@ -197,7 +212,7 @@ def check_step(numbers: list[Fraction], line: str) -> StepCheck:
     if op == "/" and fb == 0:
         return StepCheck(False, "division by zero")
     exact = {"+": fa + fb, "-": fa - fb, "*": fa * fb, "/": fa / fb if fb else Fraction(0)}[op]
-    if not _close(fc, exact):
+    if not _close(fc, c, exact):
         return StepCheck(False, f"{a} {op} {b} is {format_number(exact)}, not {c}")
     try:
         left = parse_numbers(left_text)
@@ -237,8 +252,11 @@ def _search(items: tuple[tuple[Fraction, str], ...], target: Fraction) -> str | 
 
 
 def solve(numbers: list[Fraction] | str, target: int = 24) -> str | None:
-    """One expression using every number once that equals `target` exactly, or `None` if there is none."""
+    """One expression using every number once that equals `target` exactly, or `None` if there is none.
+    At most `MAX_SOLVE_NUMBERS` numbers (an `ExpressionError` otherwise: the search grows factorially)."""
     values = parse_numbers(numbers) if isinstance(numbers, str) else list(numbers)
+    if len(values) > MAX_SOLVE_NUMBERS:
+        raise ExpressionError(f"the solver takes at most {MAX_SOLVE_NUMBERS} numbers; got {len(values)}")
     found = _solve(tuple(sorted(values)), Fraction(target))
     if found is not None and found.startswith("(") and found.endswith(")") and len(values) > 1:
         inner = found[1:-1]

@@ -100,14 +100,18 @@ def _check(args: argparse.Namespace) -> int:
         pairs = [(args.puzzle, args.output)]
     else:
         pairs = []
-        for number, line in enumerate(sys.stdin, start=1):
-            if not line.strip():
-                continue
+        # Bytes, decoded line by line, so that a line which is not UTF-8 is reported by its number.
+        for number, raw in enumerate(sys.stdin.buffer, start=1):
             try:
+                line = raw.decode("utf-8")
+                if not line.strip():
+                    continue
                 item = json.loads(line)
                 pairs.append((str(item["puzzle"]), str(item["output"])))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise ConfigurationError(f'stdin line {number}: expected {{"puzzle": ..., "output": ...}}') from None
+            # ValueError: not UTF-8, or not JSON; RecursionError: "[[[[..." nested too deep for the json module.
+            except (ValueError, KeyError, TypeError, RecursionError):
+                expected = '{"puzzle": ..., "output": ...} (one JSON object a line, UTF-8)'
+                raise ConfigurationError(f"stdin line {number}: expected {expected}") from None
     for puzzle, output in pairs:
         verdict = check_answer(puzzle, output)
         print(json.dumps({"puzzle": puzzle, **verdict.__dict__}))
@@ -215,15 +219,22 @@ def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: li
     path = Path(args.replay_log) if args.replay_log else default_data_dir() / "tot" / REPLAY_LOG
     if not path.is_file():
         raise ConfigurationError(f"replay log not found: {path}")
-    log = {record["idx"]: record for record in load_log(path)}
+    try:
+        log = {record["idx"]: record for record in load_log(path)}
+        logged = {p.idx: log[p.idx]["steps"][0]["x"] for p in puzzles if p.idx in log}
+        covered = f"puzzles {min(log)}-{max(log)}" if log else "no puzzle"
+    # ValueError: not UTF-8 or not JSON; the others: not a list of {"idx", "steps": [{"x"}, ...]} records.
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+        reason = f"missing field {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+        raise ConfigurationError(f"{path} is not a replay log of the published run ({reason})") from None
     missing = [p.idx for p in puzzles if p.idx not in log]
     if missing:
-        raise ConfigurationError(f"the replay covers puzzles {min(log)}-{max(log)}; not {missing[:5]}")
+        raise ConfigurationError(f"the replay covers {covered}; not {missing[:5]}")
 
     def engine_for(puzzle: Puzzle) -> Engine:
         record = log[puzzle.idx]
-        if record["steps"][0]["x"] != puzzle.numbers:
-            raise ConfigurationError(f"puzzle {puzzle.idx} is {puzzle.numbers}, the log has {record['steps'][0]['x']}")
+        if logged[puzzle.idx] != puzzle.numbers:
+            raise ConfigurationError(f"puzzle {puzzle.idx} is {puzzle.numbers}, the log has {logged[puzzle.idx]}")
         from .task import Game24Config, Game24Task
 
         task = Game24Task(puzzle.numbers, Game24Config(zero_unfinished=not args.paper_values))

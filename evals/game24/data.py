@@ -40,32 +40,61 @@ def parse_range(text: str) -> range:
     return range(start, end + 1)
 
 
+def _read_text(path: Path, what: str) -> str:
+    """A data file's text, or a `ConfigurationError` naming the file (and the line, for bytes that are not UTF-8).
+    A byte-order mark is dropped (spreadsheets write one)."""
+    if path.is_dir():
+        raise ConfigurationError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise ConfigurationError(f"{what} not found: {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigurationError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+
+
+def _rows(path: Path, text: str) -> list[tuple[int, str]]:
+    # (line number, puzzle text) for each puzzle of the file, in order.
+    lines = text.splitlines()
+    if lines and "Puzzles" in (c.strip() for c in lines[0].split(",")):
+        reader = csv.DictReader(lines)
+        try:
+            # A short row has no Puzzles cell (None): the puzzle check reports it with its line.
+            return [(reader.line_num, row["Puzzles"] or "") for row in reader]
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise ConfigurationError(f"{path}:{reader.reader.line_num}: not a CSV row ({exc})") from None
+    return [(n, line) for n, line in enumerate(lines, start=1) if line.strip() and not line.lstrip().startswith("#")]
+
+
 def load_puzzles(
     *, literals: list[str] | None = None, file: str | Path | None = None, rows: range | None = None
 ) -> list[Puzzle]:
     """Literal puzzles win; else rows of a file: a CSV with a `Puzzles` column (the paper's), or one puzzle per
-    line. Every puzzle is validated; a malformed one is a clear error naming its line."""
+    line. Every puzzle is validated; a malformed one is a clear error naming its file and line."""
     if literals:
         try:
             return [Puzzle(i, normalize_puzzle(p)) for i, p in enumerate(literals)]
         except ExpressionError as exc:
             raise ConfigurationError(str(exc)) from None
     path = Path(file) if file is not None else default_data_dir() / "tot" / "24.csv"
-    if not path.is_file():
+    if file is None and not path.is_file():
         raise ConfigurationError(f"puzzle file not found: {path} (give --puzzles-file or --puzzle)")
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    if lines and "Puzzles" in lines[0].split(","):
-        raw = [row["Puzzles"] for row in csv.DictReader(lines)]
-    else:
-        raw = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    raw = _rows(path, _read_text(path, "puzzle file"))
+    if not raw:
+        raise ConfigurationError(f"{path} holds no puzzles")
     wanted = rows if rows is not None else range(len(raw))
     out = []
     for idx in wanted:
         if idx >= len(raw):
             raise ConfigurationError(f"{path} has {len(raw)} puzzles; row {idx} is out of range")
+        line, text = raw[idx]
         try:
-            out.append(Puzzle(idx, normalize_puzzle(raw[idx])))
+            out.append(Puzzle(idx, normalize_puzzle(text)))
         except ExpressionError as exc:
-            raise ConfigurationError(f"{path}, puzzle {idx}: {exc}") from None
+            raise ConfigurationError(f"{path}:{line}: puzzle {idx}: {exc}") from None
     return out

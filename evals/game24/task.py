@@ -16,11 +16,17 @@ from .arith import ExpressionError, check_answer, check_step, parse_numbers, sol
 __all__ = ["Game24Config", "Game24Task", "normalize_puzzle", "solver_evaluator"]
 
 
+MAX_PUZZLE_DIGITS = 6  # the paper's puzzles use 1 to 13; longer numbers are a mistake in the input
+
+
 def normalize_puzzle(text: str) -> str:
-    """ "4 5 6 10" from user input; four positive whole numbers (a clear error otherwise)."""
+    """ "4 5 6 10" from user input; four whole numbers of up to six ASCII digits (a clear error otherwise)."""
     parts = text.replace(",", " ").split()
-    if len(parts) != 4 or not all(p.isdigit() for p in parts):
-        raise ExpressionError(f"a puzzle is four whole numbers, e.g. '4 5 6 10'; got {text!r}")
+    # isdigit() alone is true for "²" and "２", which are not numbers the checker reads.
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() and len(p) <= MAX_PUZZLE_DIGITS for p in parts):
+        shown = text if len(text) <= 60 else text[:60] + "..."
+        raise ExpressionError(f"a puzzle is four whole numbers of up to {MAX_PUZZLE_DIGITS} digits, e.g. '4 5 6 10'; "
+                              f"got {shown!r}")  # fmt: skip
     return " ".join(parts)
 
 
@@ -154,6 +160,8 @@ def solver_evaluator(task: Game24Task) -> Heuristic[str]:
         try:
             numbers = parse_numbers(task.current_numbers(node.state))
         except ExpressionError:
+            return 0.0
+        if len(numbers) > 4:  # more numbers than a puzzle has: a wrong "left:" list (and a slow search)
             return 0.0
         return 20.0 if solve(numbers) is not None else 0.001
 

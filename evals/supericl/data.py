@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.audit.data import load_bbh
+from evals.audit.data import load_bbh, read_text
 from reasoning.errors import ConfigurationError
 
 __all__ = [
@@ -116,10 +116,12 @@ def load_tsv(
     """Examples from a GLUE-style TSV file (see the module docstring). An empty file, a missing column or a row
     with the wrong number of fields is a `ConfigurationError` naming the file (and line)."""
     file = Path(path)
-    if not file.is_file():
-        raise ConfigurationError(f"data file not found: {file}")
-    lines = file.read_text(encoding="utf-8-sig").splitlines()
-    rows = list(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
+    lines = read_text(file, "data file").splitlines()
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a field over the csv module's size limit (128 KiB)
+        raise ConfigurationError(f"{file}:{reader.line_num}: {exc}") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ConfigurationError(f"{file} is empty: expected a header row and one example a line")
     header = [c.strip() for c in rows[0]]

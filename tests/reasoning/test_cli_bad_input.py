@@ -1,0 +1,228 @@
+"""User mistakes on the command line: unknown subcommands and options, bad option values, and malformed, missing or
+odd game-of-24 data. Each exits non-zero with one clear line on stderr and never a traceback; no model is loaded
+(the data errors come first, and --base-url points at a closed port)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reasoning.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOSED = ["--base-url", "http://127.0.0.1:9/v1", "--model", "m"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str]:
+    """The exit status (argparse's SystemExit too) and everything printed."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exit:
+        code = exit.code  # type: ignore[assignment]
+    captured = capsys.readouterr()
+    return int(code or 0), captured.out + captured.err
+
+
+def assert_one_line(code: int, output: str, message: str) -> None:
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert output.strip().count("\n") == 0, output
+    assert output.startswith("reasoning: error: "), output
+    assert message in output, output
+
+
+# -- argparse: unknown subcommands and options, values of the wrong type ---------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "the following arguments are required: command"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["game24", "frobnicate"], "invalid choice: 'frobnicate'"),
+        (["audit", "frobnicate"], "invalid choice: 'frobnicate'"),
+        (["supericl", "frobnicate"], "invalid choice: 'frobnicate'"),
+        (["generate"], "the following arguments are required: prompt"),
+        (["generate", "hi", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["game24", "run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["audit", "run", "--frobnicate", "1"], "unrecognized arguments: --frobnicate 1"),
+        (["supericl", "run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["generate", "hi", "--backend", "gpt5"], "argument --backend: invalid choice: 'gpt5'"),
+        (["game24", "run", "--backend", "gpt5"], "argument --backend: invalid choice: 'gpt5'"),
+        (["audit", "run", "--backend", "replay"], "argument --backend: invalid choice: 'replay'"),
+        (["supericl", "run", "--backend", ""], "argument --backend: invalid choice: ''"),
+        (["generate", "hi", "--concurrency", "many"], "argument --concurrency: invalid int value: 'many'"),
+        (["game24", "run", "--method", "magic"], "argument --method: invalid choice: 'magic'"),
+        (["game24", "run", "--temperature", "hot"], "argument --temperature: invalid float value: 'hot'"),
+        (["audit", "run", "--cot", "maybe"], "argument --cot: invalid choice: 'maybe'"),
+        (["supericl", "run", "--shots", "1.5"], "argument --shots: invalid int value: '1.5'"),
+    ],
+)
+def test_usage_errors(capsys, argv, message):
+    code, output = run(capsys, *argv)
+    assert code == 2 and "Traceback" not in output
+    last = output.strip().splitlines()[-1]
+    assert output.startswith("usage: ") and ": error: " in last and message in last, output
+
+
+# -- values argparse takes but that cannot work ---------------------------------------------------------------------
+COMMANDS = [["generate", "hi"], ["game24", "run", "--puzzle", "4 5 6 10"], ["audit", "run", "--items", "x.jsonl"],
+            ["supericl", "run"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--concurrency", "0"], "--concurrency must be at least 1; got 0"),  # waited forever before
+        (["--concurrency", "-3"], "--concurrency must be at least 1; got -3"),  # a ValueError traceback before
+        (["--block", "0"], "--block must be at least 1"),
+        (["--max-dollars", "-1"], "--max-dollars must be 0 or more; got -1.0"),
+        (["--max-dollars", "nan"], "--max-dollars must be 0 or more; got nan"),
+        (["--max-tokens-budget", "-5"], "--max-tokens-budget must be 0 or more"),
+    ],
+)
+def test_shared_model_options_are_checked_first(capsys, tmp_path, command, option, message):
+    code, output = run(capsys, *command, "--out" if command[0] != "generate" else "--log", str(tmp_path / "o"),
+                       *option, *CLOSED)  # fmt: skip
+    assert_one_line(code, output, message)
+
+
+@pytest.mark.parametrize("command", COMMANDS[1:], ids=lambda c: c[0])
+def test_out_that_is_a_file(capsys, tmp_path, command):
+    (tmp_path / "taken").write_text("mine\n")
+    code, output = run(capsys, *command, "--out", str(tmp_path / "taken"), *CLOSED)  # FileExistsError before
+    assert_one_line(code, output, f"--out {tmp_path / 'taken'} is a file")
+    assert (tmp_path / "taken").read_text() == "mine\n"
+
+
+def test_a_file_system_error_is_one_line(capsys, tmp_path):
+    (tmp_path / "file").write_text("")
+    code, output = run(capsys, "generate", "hi", "--cache", str(tmp_path / "file" / "cache.sqlite"), *CLOSED)
+    assert code == 2 and "Traceback" not in output and output.startswith("reasoning: error: ")
+
+
+@pytest.mark.parametrize("command", ["audit", "supericl"])
+def test_a_run_folder_whose_run_json_is_not_text(capsys, tmp_path, command):
+    # The run folder's reader (runner.py) does not name the file yet; main still makes it one line, no traceback.
+    (tmp_path / "run.json").write_bytes(b"\xff\xfe\x00")
+    code, output = run(capsys, command, "report", str(tmp_path))
+    assert_one_line(code, output, "not UTF-8 text")
+
+
+# -- game-of-24 data: the puzzle file, literal puzzles, the replay log, stdin of `check` ------------------------------
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "puzzles.txt holds no puzzles"),
+        (b"# only a comment\n\n", "puzzles.txt holds no puzzles"),
+        (bytes(range(128, 256)), "puzzles.txt:1: not UTF-8 text (byte 0x80)"),
+        (b"4 5 6 10\ncaf\xe9 1 2 3\n", "puzzles.txt:2: not UTF-8 text (byte 0xe9)"),
+        (b"4 5 6 10\n1 2 3\n", "puzzles.txt:2: puzzle 1: a puzzle is four whole numbers"),
+        (b"1 2 3 4 5\n", "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers"),
+        (b"a b c d\n", "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers"),
+        (b"1.5 2 3 4\n", "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers"),
+        (b"-1 2 3 4\n", "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers"),
+        ("２ 4 6 8\n".encode(), "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers"),
+        (b"4 5 6 10\x00\n", "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers"),
+        (b"1 1 1 " + b"9" * 5000 + b"\n", "puzzles.txt:1: puzzle 0: a puzzle is four whole numbers of up to 6 digits"),
+        (b"Rank,Puzzles\n1,4 5 6 10\n2\n", "puzzles.txt:3: puzzle 1: a puzzle is four whole numbers"),
+        (b"Rank,Puzzles\n1,\n", "puzzles.txt:2: puzzle 0: a puzzle is four whole numbers"),
+        (b"Rank,Puzzles\n1," + b"x" * 200_000 + b"\n", "puzzles.txt:2: not a CSV row"),
+    ],
+)
+def test_malformed_puzzle_file(capsys, tmp_path, content, message):
+    path = tmp_path / "puzzles.txt"
+    path.write_bytes(content)
+    code, output = run(capsys, "game24", "run", "--puzzles-file", str(path), "--range", "0-1",
+                       "--out", str(tmp_path / "o"), *CLOSED)  # fmt: skip
+    assert_one_line(code, output, message)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--puzzles-file", "{folder}"], "is a folder, not a file"),
+        (["--puzzles-file", "{missing}"], "puzzle file not found: "),
+        (["--puzzles-file", "{good}", "--range", "5"], "has 1 puzzles; row 5 is out of range"),
+        (["--puzzles-file", "{good}", "--range", "-3"], "a range is START-END"),
+        (["--puzzles-file", "{good}", "--range", "3-1"], "bad range '3-1'"),
+        (["--puzzle", "4 5 6"], "a puzzle is four whole numbers"),
+        (["--puzzle", "4 5 6 10 11"], "a puzzle is four whole numbers"),
+        (["--puzzle", "² 5 6 10"], "a puzzle is four whole numbers"),  # went on to the model before
+        (["--puzzle", "4 5 6 10", "--parallel", "0"], "--parallel must be at least 1"),
+        (["--puzzle", "4 5 6 10", "--samples", "-1"], "--samples must be at least 1"),
+        (["--backend", "replay", "--replay-log", "{missing}", "--range", "900"], "replay log not found"),
+        (["--backend", "replay", "--replay-log", "{good}", "--range", "900"], "is not a replay log"),
+        (["--backend", "replay", "--replay-log", "{list}", "--range", "900"], "is not a replay log"),
+        (["--backend", "replay", "--replay-log", "{nosteps}", "--range", "900"], "missing field 'steps'"),
+        (["--backend", "replay", "--replay-log", "{empty_log}", "--range", "900"], "the replay covers no puzzle"),
+    ],
+)
+def test_bad_puzzle_options(capsys, tmp_path, monkeypatch, args, message):
+    (tmp_path / "good.txt").write_text("4 5 6 10\n")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "nosteps.json").write_text(json.dumps([{"idx": 900}]))
+    (tmp_path / "empty_log.json").write_text("[]")
+    (tmp_path / "folder").mkdir()
+    names = ("good.txt", "list.json", "nosteps.json", "empty_log.json", "folder", "missing.csv")
+    paths = {name.split(".")[0]: tmp_path / name for name in names}
+    # The replay's puzzles are the paper's file: a tiny one stands in, so the test needs no shared data.
+    monkeypatch.setenv("REASONING_SHARED_DATA", str(tmp_path / "data"))
+    (tmp_path / "data" / "tot").mkdir(parents=True)
+    (tmp_path / "data" / "tot" / "24.csv").write_text("Puzzles\n" + "1 1 4 6\n" * 1000)
+    argv = [a.format(**paths) for a in args]
+    code, output = run(capsys, "game24", "run", "--out", str(tmp_path / "o"), *argv, *CLOSED)
+    assert_one_line(code, output, message)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        (b"not json\n", "stdin line 1: expected"),
+        (b'{"puzzle": "4 5 6 10", "output": "x"}\n[1, 2]\n', "stdin line 2: expected"),
+        (b'{"puzzle": "4 5 6 10"}\n', "stdin line 1: expected"),
+        (b'"a string"\n', "stdin line 1: expected"),
+        (b'\n{"puzzle": "4 5 6 10", "output": "x"}\n\xff\xfe\n', "stdin line 3: expected"),  # a traceback before
+        (b"[" * 100_000 + b"\n", "stdin line 1: expected"),  # a RecursionError traceback before
+    ],
+)
+def test_check_reads_bad_stdin_as_a_clear_error(capsys, monkeypatch, stdin, message):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code, output = run(capsys, "game24", "check")
+    assert code == 2 and "Traceback" not in output
+    assert output.strip().splitlines()[-1].startswith("reasoning: error: ") and message in output
+
+
+def test_check_and_solve_refuse_hostile_puzzles_quickly(capsys):
+    # "1e99999999" made Fraction build a hundred-million-digit number; twelve numbers made the solver run for ever.
+    code, output = run(capsys, "game24", "check", "1e99999999 1 1 1", "Answer: 24")
+    assert code == 0 and json.loads(output)["reason"].startswith("bad puzzle: not a list of numbers")
+    code, output = run(capsys, "game24", "solve", "1 2 3 4 5 6 7 8 9 10 11 12")
+    assert_one_line(code, output, "the solver takes at most 5 numbers; got 12")
+    code, output = run(capsys, "game24", "solve", "1e99999999 1 1 1")
+    assert_one_line(code, output, "not a list of numbers")
+
+
+# -- the real console script: no traceback reaches the terminal -------------------------------------------------------
+def test_the_console_script_prints_no_traceback(tmp_path):
+    script = Path(sys.executable).parent / "reasoning"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "reasoning.cli"]
+    (tmp_path / "bad.bin").write_bytes(bytes(range(128, 256)) * 16)
+    env = dict(os.environ, REASONING_SHARED_DATA=str(tmp_path))
+    for argv in (
+        ["game24", "run", "--puzzles-file", str(tmp_path / "bad.bin"), "--out", str(tmp_path / "o"), *CLOSED],
+        ["audit", "run", "--items", str(tmp_path / "bad.bin"), "--out", str(tmp_path / "o"), *CLOSED],
+        ["supericl", "run", "--train-file", str(tmp_path / "bad.bin"), "--test-file", str(tmp_path / "bad.bin"),
+         "--out", str(tmp_path / "o"), *CLOSED],
+        ["generate", "hi", "--concurrency", "0", *CLOSED],
+    ):  # fmt: skip
+        out = subprocess.run(command + argv, capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+        assert out.returncode == 2, out.stderr
+        assert "Traceback" not in out.stdout + out.stderr
+        assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith("reasoning: error: "), out.stderr
+        assert ("bad.bin:1: not UTF-8" in out.stderr) or ("--concurrency" in out.stderr), out.stderr
