@@ -4,7 +4,8 @@ replaced atomically.
 A results file is appended one whole record at a time, each flushed to disk before the next; a process killed
 mid-write leaves at most a partial last line, which `repair_tail` drops so a rerun redoes just that record.
 Summaries and reports are replaced whole (`write_atomic`): a reader, or a rerun after a crash, sees the old file
-or the new one, never a mix.
+or the new one, never a mix. Data files are read whole by `read_text`, which turns every way a file can be
+wrong (missing, a folder, unreadable, not UTF-8) into one `ConfigurationError` naming it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["append_lines", "numbered_lines", "repair_tail", "write_atomic"]
+from reasoning.errors import ConfigurationError
+
+__all__ = ["append_lines", "numbered_lines", "read_text", "repair_tail", "write_atomic"]
 
 
 def repair_tail(path: Path) -> bool:
@@ -86,3 +89,21 @@ def _sync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def read_text(path: Path, what: str) -> str:
+    """A data file's text, or a `ConfigurationError` naming the file (and the line, for bytes that are not UTF-8):
+    missing, a folder, unreadable. A byte-order mark is dropped (spreadsheets and Windows editors write one)."""
+    if path.is_dir():
+        raise ConfigurationError(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise ConfigurationError(f"{what} not found: {path}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigurationError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None

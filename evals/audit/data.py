@@ -35,6 +35,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from prompts.audit import answer_block
 from reasoning.errors import ConfigurationError
 
+from ..files import read_text
+
 __all__ = [
     "BBH_TASKS",
     "BBQInfo",
@@ -129,24 +131,6 @@ def default_data_dir() -> Path:
     """`$REASONING_SHARED_DATA/turpin`, else `../shared/data/turpin` (the project's layout)."""
     root = os.environ.get("REASONING_SHARED_DATA") or Path.cwd().parent / "shared" / "data"
     return Path(root) / "turpin"
-
-
-def read_text(path: Path, what: str) -> str:
-    """A data file's text, or a `ConfigurationError` naming the file (and the line, for bytes that are not UTF-8):
-    missing, a folder, unreadable. A byte-order mark is dropped (spreadsheets and Windows editors write one)."""
-    if path.is_dir():
-        raise ConfigurationError(f"{what} {path} is a folder, not a file")
-    if not path.is_file():
-        raise ConfigurationError(f"{what} not found: {path}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigurationError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
 
 
 def _read_json(path: Path) -> Any:

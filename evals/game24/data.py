@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reasoning.errors import ConfigurationError
 
+from ..files import read_text
 from .arith import ExpressionError
 from .task import normalize_puzzle
 
@@ -40,24 +41,6 @@ def parse_range(text: str) -> range:
     return range(start, end + 1)
 
 
-def _read_text(path: Path, what: str) -> str:
-    """A data file's text, or a `ConfigurationError` naming the file (and the line, for bytes that are not UTF-8).
-    A byte-order mark is dropped (spreadsheets write one)."""
-    if path.is_dir():
-        raise ConfigurationError(f"{what} {path} is a folder, not a file")
-    if not path.is_file():
-        raise ConfigurationError(f"{what} not found: {path}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigurationError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
-
-
 def _rows(path: Path, text: str) -> list[tuple[int, str]]:
     # (line number, puzzle text) for each puzzle of the file, in order.
     lines = text.splitlines()
@@ -84,7 +67,7 @@ def load_puzzles(
     path = Path(file) if file is not None else default_data_dir() / "tot" / "24.csv"
     if file is None and not path.is_file():
         raise ConfigurationError(f"puzzle file not found: {path} (give --puzzles-file or --puzzle)")
-    raw = _rows(path, _read_text(path, "puzzle file"))
+    raw = _rows(path, read_text(path, "puzzle file"))
     if not raw:
         raise ConfigurationError(f"{path} holds no puzzles")
     wanted = rows if rows is not None else range(len(raw))

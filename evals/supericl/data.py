@@ -24,7 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.audit.data import load_bbh, read_text
+from evals.audit.data import load_bbh
+from evals.files import read_text
 from reasoning.errors import ConfigurationError
 
 __all__ = [
