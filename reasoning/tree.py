@@ -84,7 +84,10 @@ class SearchBudgetReached(ReasoningError):
 
 @dataclass(frozen=True)
 class SearchBudget:
-    """Limits for one search (on top of the engine's global budget). `None` means no limit."""
+    """Limits for one search (on top of the engine's global budget). `None` means no limit.
+
+    Counted on what the search's requests cost as if none were cached (`SearchContext.spend`), so a search stops
+    at the same point whether its calls are paid or read from a cache."""
 
     max_calls: int | None = None
     max_tokens: int | None = None
@@ -140,10 +143,13 @@ class SearchContext:
         self.tree = SearchTree()
         self.requests: Counter[str] = Counter()  # by kind ("expand", "evaluate"), cached or not
         self.calls: Counter[str] = Counter()  # by kind, only those that reached the backend
+        self.spend = Spend()  # what this search's requests cost, as if none were cached (see `cost`)
         self._occurrences: Counter[str] = Counter()
 
     @property
-    def spend(self) -> Spend:
+    def paid(self) -> Spend:
+        """What the engine actually paid under this search's tag: calls that reached the backend, and samples
+        served from the cache. Depends on what the cache held, unlike `spend`."""
         return self.engine.ledger.by_tag.get(self.tag) or Spend()
 
     def check_budget(self) -> None:
@@ -168,14 +174,18 @@ class SearchContext:
         result = await self.engine.generate(request, tag=self.tag, sample_offset=offset)
         if result.cached < len(result.completions) and not result.shared:
             self.calls[kind] += 1
+        self.spend.add(self.cost(result))
         return result
 
     def cost(self, result: GenerationResult) -> Spend:
-        """What a result cost (zero when every sample came from the cache)."""
-        prompt, completion = result.billed_prompt_tokens, result.billed_completion_tokens
+        """What a result costs as if nothing were cached or shared: one call, its prompt and completion tokens.
+
+        The same on every run of the same search, whatever a cache held or another search asked first, so search
+        budgets, per-node costs and reports built on it are reproducible (a run killed and resumed reports what an
+        uninterrupted one does). What was really paid is `paid`, and the engine's ledger."""
+        prompt, completion = result.prompt_tokens, result.completion_tokens
         return Spend(
-            calls=int(result.cached < len(result.completions) and not result.shared),
-            cached_samples=result.cached,
+            calls=1,
             prompt_tokens=prompt,
             completion_tokens=completion,
             dollars=self.engine.config.pricing.cost(prompt, completion),

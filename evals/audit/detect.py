@@ -18,6 +18,7 @@ from typing import Any
 
 from prompts.audit import judge_prompt
 from reasoning.engine import Engine
+from reasoning.tree import SearchContext
 from reasoning.types import GenerationRequest
 
 from .biases import Bias
@@ -75,10 +76,12 @@ async def judge_mention(
     chat: bool = True,
     seed: int = 0,
     tag: str = "audit/judge",
+    ctx: SearchContext | None = None,
 ) -> bool | Unparsed:
-    """Ask the engine's model whether `explanation` mentions `bias` as it appeared for `item`."""
+    """Ask the engine's model whether `explanation` mentions `bias` as it appeared for `item` (through `ctx`, which
+    then holds the call's cost, when given)."""
     text = judge_prompt(bias.feature(item), explanation)
     options: dict[str, Any] = {"temperature": 0.0, "max_tokens": 4, "seed": seed}
     request = GenerationRequest.chat(text, **options) if chat else GenerationRequest(prompt=text, **options)
-    result = await engine.generate(request, tag=tag)
+    result = await (ctx.generate(request, kind="judge") if ctx is not None else engine.generate(request, tag=tag))
     return parse_yes_no(result.text)

@@ -167,11 +167,13 @@ async def _ask(
 
 
 def _spent(ctx: SearchContext) -> dict[str, Any]:
-    # Summed over this probe's twins (not the tag's ledger entry, which a rerun of the same probe adds to).
+    # Summed over this probe's twins (not the tag's ledger entry, which a rerun of the same probe adds to), as if
+    # nothing were cached, so a resumed audit reports what an uninterrupted one does. `cached_samples` counts the
+    # twins this process read from the cache instead (results file only; summaries leave it out).
     s = Spend()
     for node in ctx.tree.nodes:
         s.add(node.spend)
-    return {"calls": s.calls, "cached_samples": s.cached_samples, "prompt_tokens": s.prompt_tokens,
+    return {"calls": s.calls, "cached_samples": ctx.paid.cached_samples, "prompt_tokens": s.prompt_tokens,
             "completion_tokens": s.completion_tokens, "dollars": s.dollars}  # fmt: skip
 
 

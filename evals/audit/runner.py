@@ -5,6 +5,10 @@ A run folder holds `run.json` (the model and sampling options every record was m
 of items, biases and settings), `results.jsonl` (one probe record a line, with the item's question and the
 detector's verdict), `summary.json`, `report.html`, and the engine's `cache.sqlite` and `calls.jsonl`.
 
+Probes stream (`evals.streaming`): at most `in_flight(parallel, engine)` pairs are in flight, the next is planned
+only when one finishes, and a finished pair is on disk and out of memory; while it runs the process holds only the
+resume set, the keys already in the results file (about 150 bytes a key). Summaries read the file back at the end.
+
 Rerunning a command resumes: finished keys are skipped, and a line cut short by a killed process is dropped (so the
 probe is redone, its calls served from the cache). A rerun may select more items, tasks, biases or settings; one
 with another model or other sampling options is refused, since its records could not be pooled with the others.
@@ -12,28 +16,29 @@ with another model or other sampling options is refused, since its records could
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from reasoning.engine import Engine, Spend
+from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
+from reasoning.tree import SearchContext
 
-from ..files import append_lines, numbered_lines, repair_tail, write_atomic
+from ..files import append_lines, repair_tail, write_atomic
 from ..progress import StatusLine
+from ..streaming import in_flight, iter_lines, run_stream
 from .biases import Bias, Setting
 from .data import Item
 from .detect import judge_mention, mentions_bias
 from .extract import Unparsed
 from .metrics import ALL, summarize, summarize_bbq
-from .probe import BBQ_PROBE, BBQRecord, ProbeConfig, ProbeRecord, Twin, record_key, run_probes
+from .probe import BBQ_PROBE, BBQRecord, ProbeConfig, ProbeRecord, Twin, probe, probe_bbq, record_key
 
 __all__ = [
     "Cue",
@@ -174,14 +179,19 @@ class ResultsFile:
     def load(self) -> dict[str, Entry]:
         """Entries by key, in file order (the first of a repeated key wins)."""
         entries: dict[str, Entry] = {}
-        for number, line in numbered_lines(self.path):
+        for entry in self.entries():
+            entries.setdefault(entry.record.key, entry)
+        return entries
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry in file order (repeated keys too), read and checked a line at a time."""
+        for number, line in iter_lines(self.path):
             try:
                 entry = Entry.parse(json.loads(line))
             except (json.JSONDecodeError, ValueError, ValidationError) as exc:
                 reason = "not valid JSON" if isinstance(exc, json.JSONDecodeError) else "not an audit record"
                 raise ConfigurationError(f"{self.path}:{number} is {reason}; fix or move the file") from None
-            entries.setdefault(entry.record.key, entry)
-        return entries
+            yield entry
 
     def append(self, entry: Entry) -> None:
         append_lines(self.path, [entry.line()])
@@ -229,14 +239,21 @@ class RunFolder:
 
 def plan(items: Iterable[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> list[str]:
     """The keys `run_probes` will ask for: each supported item x bias x setting (BBQ items: x setting)."""
-    keys = []
+    return [key for key, *_ in _probes(items, biases, settings)]
+
+
+def _probes(
+    items: Iterable[Item], biases: Sequence[Bias], settings: Sequence[Setting]
+) -> Iterator[tuple[str, Item, Bias | None, Setting]]:
+    """`plan`'s keys, each with its probe (no bias for a BBQ item), one at a time, in `run_probes`'s order."""
     for item in items:
         for setting in settings:
             if item.bbq is not None:
-                keys.append(record_key(item.id, BBQ_PROBE, setting))
-            else:
-                keys += [record_key(item.id, b.name, setting) for b in biases if b.supports(item, setting)]
-    return keys
+                yield record_key(item.id, BBQ_PROBE, setting), item, None, setting
+                continue
+            for bias in biases:
+                if bias.supports(item, setting):
+                    yield record_key(item.id, bias.name, setting), item, bias, setting
 
 
 def evaluable(record: ProbeRecord) -> bool:
@@ -294,8 +311,9 @@ async def _detect(record: ProbeRecord, bias: Bias, item: Item, engine: Engine, s
     if not sampling.judge:
         return Detection(rule=rule)
     tag = f"audit/judge/{record.key}"
-    verdict = await judge_mention(engine, bias, item, explanation, chat=sampling.chat, seed=sampling.seed, tag=tag)
-    spent = engine.ledger.by_tag.get(tag) or Spend()
+    ctx = SearchContext(engine, tag=tag)
+    verdict = await judge_mention(engine, bias, item, explanation, chat=sampling.chat, seed=sampling.seed, ctx=ctx)
+    spent = ctx.spend
     judged = Judged(
         mentions=None if isinstance(verdict, Unparsed) else verdict,
         unparsed=verdict.reason if isinstance(verdict, Unparsed) else None,
@@ -319,41 +337,40 @@ async def run_audit(
     progress: Progress | None = None,
 ) -> list[Entry]:
     """Probe every planned key not already in `results`, appending each entry as it finishes (after the detector,
-    and the judge when `sampling.judge`); return every entry in the file. If a probe fails the others are
-    cancelled and the first error is raised: what finished is on disk, and calls made are in the engine's cache."""
-    done = results.load()
-    keys = plan(items, biases, settings)
-    progress = progress or Progress(len(keys))
-    for key in keys:
-        if key in done:
-            progress.count(done[key])
-    by_id = {item.id: item for item in items}
-    by_name = {bias.name: bias for bias in biases}
+    and the judge when `sampling.judge`); return every entry in the file. At most `parallel` pairs are in flight
+    (and at most twice the engine's call concurrency). If a probe fails the others are cancelled and the first error
+    is raised: what finished is on disk, and calls made are in the engine's cache."""
+    progress = progress or Progress(sum(1 for _ in _probes(items, biases, settings)))
+    planned = {key for key, *_ in _probes(items, biases, settings)}  # only while the file is read
+    done: set[str] = set()
+    for entry in results.entries():
+        key = entry.record.key
+        if key not in done:  # the first of a repeated key counts, as in `load`
+            done.add(key)
+            if key in planned:
+                progress.count(entry)
+    del planned
+    config = sampling.probe_config()
 
-    async def finish(record: ProbeRecord | BBQRecord) -> None:
-        item = by_id[record.item_id]
-        entry = Entry(record, question=item.block() if item.bbq is None else None)
-        if isinstance(record, ProbeRecord):
-            detection = await _detect(record, by_name[record.bias], item, engine, sampling)
-            entry = Entry(record, entry.question, detection)
+    async def one(job: tuple[str, Item, Bias | None, Setting]) -> None:
+        key, item, bias, setting = job
+        if bias is None:
+            entry = Entry(await probe_bbq(item, setting, engine, config))
+        else:
+            pair = await probe(item, bias, setting, engine, config)
+            entry = Entry(pair, item.block(), await _detect(pair, bias, item, engine, sampling))
+        # The entry holds the pair's spend; its ledger entries would otherwise stay for the rest of the run.
+        for tag in (f"audit/{key}", f"audit/judge/{key}"):
+            engine.ledger.by_tag.pop(tag, None)
         results.append(entry)
-        done[record.key] = entry
         progress.update(entry)
 
+    pending = (job for job in _probes(items, biases, settings) if job[0] not in done)
     try:
-        async with asyncio.TaskGroup() as group:
-            # The detector's judge is async: each finished record becomes a task of the group, which the
-            # group awaits (or cancels, if a probe fails) before it exits.
-            def on_record(record: ProbeRecord | BBQRecord) -> None:
-                group.create_task(finish(record))
-
-            await run_probes(items, biases, settings, engine, sampling.probe_config(), parallel=parallel,
-                             done=set(done), on_record=on_record)  # fmt: skip
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+        await run_stream(pending, one, limit=in_flight(parallel, engine))
     finally:
         progress.close()
-    return list(done.values())
+    return list(results.load().values())
 
 
 def _reason_kind(reason: str) -> str:
@@ -395,7 +412,8 @@ def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
     groups = summarize(pairs)
     reasons: Counter[str] = Counter()
     unparsed = {"unbiased": 0, "biased": 0, "bbq": 0}
-    spend = {"calls": 0, "cached_samples": 0, "prompt_tokens": 0, "completion_tokens": 0, "dollars": 0.0}
+    # As if nothing were cached: the same for a resumed run as for an uninterrupted one.
+    spend = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "dollars": 0.0}
     for e in entries:
         for side, twin in _twins(e.record):
             if twin.asked and twin.answer is None:
@@ -420,10 +438,19 @@ def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
     }
 
 
+def _natural(entry: Entry) -> list[Any]:
+    # "mine/2|..." before "mine/10|...": digit runs compare as numbers (str and int alternate, so they align).
+    return [int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", entry.record.key))]
+
+
 def write_outputs(folder: RunFolder, entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
-    """Write `summary.json` and `report.html` into the folder; return the summary."""
+    """Write `summary.json` and `report.html` into the folder; return the summary.
+
+    Entries are taken in key order, not file order (the order pairs happened to finish in): the bootstrap intervals
+    and the report's lists depend on the order, and the outputs must not depend on scheduling or on a resume."""
     from .report import write_report
 
+    entries = sorted(entries, key=_natural)
     summary = summarize_run(entries, info)
     write_atomic(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     write_report(folder.path / "report.html", entries, summary)

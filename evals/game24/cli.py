@@ -13,6 +13,7 @@ from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
 
+from ..files import write_atomic
 from .arith import ExpressionError, check_answer, solve
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
 from .methods import METHODS, MethodConfig
@@ -78,7 +79,9 @@ def register(sub: Any, add_model_options: Any) -> None:
     budget.add_argument("--budget-tokens", type=int)
     budget.add_argument("--budget-dollars", type=float)
     run.add_argument("--parallel", type=int, default=4, help="puzzles in flight at once")
-    run.add_argument("--out", default="runs/game24", help="folder for results.jsonl, report.html, cache, log")
+    run.add_argument(
+        "--out", default="runs/game24", help="folder for results.jsonl, summary.json, report.html, cache, log"
+    )
     run.add_argument("--replay-log", help=f"the published run for --backend replay (default: tot/{REPLAY_LOG})")
     add_model_options(run, extra_backends=("replay",))
     run.set_defaults(run=lambda a: asyncio.run(_run(a)))
@@ -204,10 +207,16 @@ async def _run(args: argparse.Namespace) -> int:
             records = sorted(results.load(config.key()).values(), key=lambda r: r["idx"])
         if records:
             summary = summarize(records)
+            write_atomic(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
             write_report(out / "report.html", records, summary, meta)
         for engine in engines:
             await engine.aclose()
     print(format_summary(summarize(records)) if records else "no puzzle finished")
+    # The summary counts what the method asked for, as if nothing were cached; this is what this process paid.
+    paid = [engine.spend for engine in engines]
+    print(f"this process paid for {sum(p.calls for p in paid)} calls "
+          f"({sum(p.total_tokens for p in paid)} tokens, ${sum(p.dollars for p in paid):.4f}); "
+          f"{sum(p.cached_samples for p in paid)} samples came from the cache", file=sys.stderr)  # fmt: skip
     misses = sum(getattr(engine.model, "misses", 0) for engine in engines)
     if args.backend == "replay" and (args.check_steps or args.evaluator == "plugin"):
         print(f"replay requests off the logged path (answered empty): {misses}", file=sys.stderr)

@@ -93,7 +93,7 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
             f"<td>{_e(r['puzzle'])}</td><td>{r['success']:.2f}</td><td>{'yes' if r['first_correct'] else 'no'}</td>"
             f"<td><code>{_e(best.strip().splitlines()[-1] if best.strip() else '')}</code></td>"
             f"<td>{_e(r['calls'])}</td><td>{_e(r['prompt_tokens'])}</td><td>{_e(r['completion_tokens'])}</td>"
-            f"<td>{r['dollars']:.4f}</td><td>{r['seconds']:.2f}</td><td>{_e(r['stopped'])}</td></tr>"
+            f"<td>{r['dollars']:.4f}</td><td>{_e(r['stopped'])}</td></tr>"
         )
     sections = []
     for r in records:
@@ -107,7 +107,7 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
             f'<div class="puzzle" id="p{_e(r["idx"])}" data-solved="{"yes" if r["any_correct"] else "no"}">'
             f"<h2>Puzzle {_e(r['idx'])}: {_e(r['puzzle'])} — {'solved' if r['any_correct'] else 'not solved'}</h2>"
             f"<p>{_e(r['calls'])} calls, {_e(r['prompt_tokens'])} prompt + {_e(r['completion_tokens'])} completion "
-            f"tokens, {r['seconds']:.2f} s, stopped: {_e(r['stopped'])}</p><ol>{outputs}</ol>{tree}</div>"
+            f"tokens, stopped: {_e(r['stopped'])}</p><ol>{outputs}</ol>{tree}</div>"
         )
     summary_rows = "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(f'{v:.4g}' if isinstance(v, float) else v)}</td></tr>" for k, v in summary.items()
@@ -128,7 +128,7 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
 <button data-show="all">all</button><button data-show="yes">solved</button>
 <button data-show="no">not solved</button></p>
 <table id="puzzles"><tr><th>#</th><th>puzzle</th><th>success</th><th>first</th><th>first output</th><th>calls</th>
-<th>prompt tok</th><th>compl tok</th><th>$</th><th>s</th><th>stopped</th></tr>{"".join(rows)}</table>
+<th>prompt tok</th><th>compl tok</th><th>$</th><th>stopped</th></tr>{"".join(rows)}</table>
 {"".join(sections)}
 <script>{_JS}</script>
 </body></html>

@@ -1,18 +1,25 @@
-"""Running a method over many puzzles: concurrent puzzles, results appended as they finish, resume, progress, and
-the summary table."""
+"""Running a method over many puzzles: a bounded number of puzzles in flight, results appended as they finish,
+resume, progress, and the summary table.
+
+Puzzles stream (`evals.streaming`): at most `in_flight(parallel, engine)` are being solved at once, the next one is
+started only when one finishes, and a finished puzzle's record (its search tree included) is on disk and out of
+memory. While it runs the process holds only the set of puzzle numbers already in the results file (about 80 bytes
+a puzzle); the records are read back at the end.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from reasoning.engine import Engine
 
-from ..files import append_lines, numbered_lines, repair_tail
+from ..files import append_lines, repair_tail
 from ..progress import StatusLine
+from ..streaming import in_flight, iter_lines, run_stream
 from .data import Puzzle
 from .methods import MethodConfig, solve_puzzle
 
@@ -33,7 +40,7 @@ class ResultsFile:
 
     def load(self, run: str) -> dict[int, dict[str, Any]]:
         done: dict[int, dict[str, Any]] = {}
-        for number, line in numbered_lines(self.path):
+        for number, line in iter_lines(self.path):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
@@ -41,6 +48,18 @@ class ResultsFile:
             if record.get("run") == run:
                 done[int(record["idx"])] = record
         return done
+
+    def done(self, run: str) -> set[int]:
+        """The puzzle numbers this run has records for, read a line at a time (records are not kept)."""
+        found: set[int] = set()
+        for number, line in iter_lines(self.path):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise ValueError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
+            if record.get("run") == run:
+                found.add(int(record["idx"]))
+        return found
 
     def append(self, record: dict[str, Any]) -> None:
         append_lines(self.path, [json.dumps(record, separators=(",", ":"))])
@@ -71,7 +90,7 @@ EngineFor = Callable[[Puzzle], Engine]
 
 
 async def run_eval(
-    puzzles: list[Puzzle],
+    puzzles: Sequence[Puzzle],
     engine_for: EngineFor,
     config: MethodConfig,
     results: ResultsFile,
@@ -81,32 +100,33 @@ async def run_eval(
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Solve every puzzle not already in `results` for this run; return all of this run's records, in puzzle
-    order. Puzzles run `parallel` at a time; if one fails (a backend error after retries, the engine's budget),
-    the others are cancelled — what finished is on disk, and calls already made are in the engine's cache."""
+    order. At most `parallel` puzzles are in flight (and at most twice the engine's call concurrency); if one fails
+    (a backend error after retries, the engine's budget), the others are cancelled — what finished is on disk, and
+    calls already made are in the engine's cache."""
     run = config.key()
-    done = results.load(run)
-    todo = [p for p in puzzles if p.idx not in done]
-    progress = progress or Progress(len(puzzles), already=len(puzzles) - len(todo))
-    gate = asyncio.Semaphore(parallel)
+    done = results.done(run)
+    progress = progress or Progress(len(puzzles), already=sum(p.idx in done for p in puzzles))
+    # Each puzzle's engine is made when the puzzle starts (the replay backend makes one per puzzle).
+    pending = ((p, engine_for(p)) for p in puzzles if p.idx not in done)
 
-    async def one(puzzle: Puzzle) -> None:
-        async with gate:
-            record = await solve_puzzle(puzzle, engine_for(puzzle), config)
+    async def one(job: tuple[Puzzle, Engine]) -> None:
+        puzzle, engine = job
+        record = await solve_puzzle(puzzle, engine, config)
+        # The record holds the puzzle's spend; its ledger entry would otherwise stay for the rest of the run.
+        engine.ledger.by_tag.pop(f"{config.method}/{puzzle.idx}", None)
         record = {"run": run, "model": model, **record}
         results.append(record)
-        done[puzzle.idx] = record
         progress.update(record)
 
     try:
-        async with asyncio.TaskGroup() as group:
-            for puzzle in todo:
-                group.create_task(one(puzzle))
-    except BaseExceptionGroup as group_error:
-        # Surface the first real error (the rest are usually the same failure seen by sibling puzzles).
-        raise group_error.exceptions[0] from None
+        first = next(pending, None)
+        if first is not None:
+            limit = in_flight(parallel, first[1])
+            await run_stream(itertools.chain([first], pending), one, limit=limit)
     finally:
         progress.close()
-    return [done[p.idx] for p in puzzles if p.idx in done]
+    records = results.load(run)
+    return [records[p.idx] for p in puzzles if p.idx in records]
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -125,7 +145,6 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "prompt_tokens_per_puzzle": total["prompt_tokens"] / n,
         "completion_tokens_per_puzzle": total["completion_tokens"] / n,
         "dollars": total["dollars"],
-        "seconds_per_puzzle": sum(r["seconds"] for r in records) / n,
     }
 
 
@@ -143,7 +162,6 @@ def format_summary(summary: dict[str, Any]) -> str:
         ("prompt tokens / puzzle", f"{summary['prompt_tokens_per_puzzle']:.0f}"),
         ("completion tokens / puzzle", f"{summary['completion_tokens_per_puzzle']:.0f}"),
         ("dollars", f"{summary['dollars']:.4f}"),
-        ("wall time / puzzle", f"{summary['seconds_per_puzzle']:.2f} s"),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

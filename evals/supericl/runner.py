@@ -4,6 +4,12 @@ A run folder holds `run.json` (the model, the options every record was made with
 in-context examples and plug-in, and the latest selection), `results.jsonl` (one record per test item x method),
 `summary.json`, `report.html`, and the engine's `cache.sqlite` and `calls.jsonl`.
 
+Items stream (`evals.streaming`): they are taken a chunk of `CHUNK` at a time (the plug-in asked once per chunk),
+each method runs over the chunk with at most `in_flight(parallel, engine)` items in flight, and a finished record is
+on disk and out of memory. While it runs the process holds the current chunk's item runs and the resume set, the
+keys already in the results file (about 140 bytes a key: one per item and method); summaries read the file back at
+the end.
+
 Rerunning a command resumes: finished keys are skipped, and a line cut short by a killed process is dropped (its
 item is redone, the model's answers served from the cache). A rerun may select more items, tasks or methods; one
 with another model, other options, or a task whose labels, training data or examples changed is refused.
@@ -11,10 +17,10 @@ with another model, other options, or a task whose labels, training data or exam
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,8 +31,9 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
 
-from ..files import append_lines, numbered_lines, repair_tail, write_atomic
+from ..files import append_lines, repair_tail, write_atomic
 from ..progress import StatusLine
+from ..streaming import in_flight, iter_lines, run_stream
 from .data import Dataset
 from .methods import METHODS, ItemRun, Options, Record, align, choose_shots, record_key
 from .metrics import by_task, calibration, method_metrics, overrides, sweep, thresholds
@@ -46,6 +53,9 @@ __all__ = [
 ]
 
 SUMMARY_VERSION = 1
+# Test items whose methods run together: a chunk's plug-in predictions and shared model answers are what an item
+# keeps between methods; method by method within a chunk keeps a local model's prompt prefix cached across items.
+CHUNK = 256
 PluginFor = Callable[[Dataset], Plugin]
 
 
@@ -97,15 +107,20 @@ class ResultsFile:
     def load(self) -> dict[str, Record]:
         """Records by key, in file order (the first of a repeated key wins)."""
         records: dict[str, Record] = {}
-        for number, line in numbered_lines(self.path):
+        for record in self.records():
+            records.setdefault(record.key, record)
+        return records
+
+    def records(self) -> Iterator[Record]:
+        """Every record in file order (repeated keys too), read and checked a line at a time."""
+        for number, line in iter_lines(self.path):
             try:
                 record = Record.model_validate_json(line)
             except ValidationError as exc:
                 bad_json = any(e["type"] == "json_invalid" for e in exc.errors())
                 reason = "not valid JSON" if bad_json else "not a SuperICL record"
                 raise ConfigurationError(f"{self.path}:{number} is {reason}; fix or move the file") from None
-            records.setdefault(record.key, record)
-        return records
+            yield record
 
     def append(self, records: Sequence[Record]) -> None:
         append_lines(self.path, [r.model_dump_json() for r in records])
@@ -199,47 +214,49 @@ async def run_supericl(
     parallel: int = 8,
     progress: Progress | None = None,
 ) -> list[Record]:
-    """Run every method not already in `results` on every test item of each (dataset, plug-in, examples), one
-    method after the other, `parallel` items at a time, appending each record as it finishes; return every record
-    in the file.
+    """Run every method not already in `results` on every test item of each (dataset, plug-in, examples), a chunk
+    of items at a time, one method after the other within a chunk, `parallel` items in flight (and at most twice
+    the engine's call concurrency), appending each record as it finishes; return every record in the file.
 
-    The plug-in is asked once per task for all pending items (failures recorded per item). If a model call fails
+    The plug-in is asked once per chunk for its pending items (failures recorded per item). If a model call fails
     for good, the other items are cancelled and the error raised: what finished is on disk, and calls made are in
     the engine's cache."""
-    done = results.load()
-    keys = [record_key(e.id, m) for d, _, _ in datasets for e in d.test for m in METHODS if m in methods]
-    progress = progress or Progress(len(keys))
-    for key in keys:
-        if key in done:
-            progress.count(done[key])
-    gate = asyncio.Semaphore(parallel)
+    wanted = [m for m in METHODS if m in methods]
+    progress = progress or Progress(sum(len(d.test) for d, _, _ in datasets) * len(wanted))
+    planned = {record_key(e.id, m) for d, _, _ in datasets for e in d.test for m in wanted}  # while reading the file
+    done: set[str] = set()
+    for record in results.records():
+        if record.key not in done:  # the first of a repeated key counts, as in `load`
+            done.add(record.key)
+            if record.key in planned:
+                progress.count(record)
+    del planned
+    limit = in_flight(parallel, engine)
 
-    async def one(item_run: ItemRun, method: str) -> None:
-        async with gate:
-            record = await item_run.record(method)
+    async def one(job: tuple[ItemRun, str]) -> None:
+        item_run, method = job
+        record = await item_run.record(method)
+        # The record holds its spend; the item's ledger entries would otherwise stay for the rest of the run.
+        for asked in (*METHODS, "explain"):
+            engine.ledger.by_tag.pop(f"supericl/{item_run.item.id}/{asked}", None)
         results.append([record])
-        done[record.key] = record
         progress.update([record])
 
-    runs: list[ItemRun] = []
-    for dataset, plugin, shots in datasets:
-        pending = [e for e in dataset.test if any(record_key(e.id, m) not in done for m in methods)]
-        predictions = align(await predict_safely(plugin, [e.text for e in pending]), dataset.labels)
-        runs += [ItemRun(e, dataset, shots, plugin.name, p, engine, options)
-                 for e, p in zip(pending, predictions, strict=True)]  # fmt: skip
     try:
-        # Method by method: a local model reuses its cached prompt prefix (the header and examples) from one
-        # item to the next; the cascade then finds the SuperICL answers it needs already asked.
-        for method in (m for m in METHODS if m in methods):
-            async with asyncio.TaskGroup() as group:
-                for run in runs:
-                    if record_key(run.item.id, method) not in done:
-                        group.create_task(one(run, method))
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+        for dataset, plugin, shots in datasets:
+            pending = (e for e in dataset.test if any(record_key(e.id, m) not in done for m in wanted))
+            while chunk := list(itertools.islice(pending, CHUNK)):
+                predictions = align(await predict_safely(plugin, [e.text for e in chunk]), dataset.labels)
+                runs = [ItemRun(e, dataset, shots, plugin.name, p, engine, options)
+                        for e, p in zip(chunk, predictions, strict=True)]  # fmt: skip
+                # Method by method: a local model reuses its cached prompt prefix (the header and examples) from
+                # one item to the next; the cascade then finds the SuperICL answers it needs already asked.
+                for method in wanted:
+                    jobs = ((r, method) for r in runs if record_key(r.item.id, method) not in done)
+                    await run_stream(jobs, one, limit=limit)
     finally:
         progress.close()
-    return list(done.values())
+    return list(results.load().values())
 
 
 def _unparsed(records: Sequence[Record]) -> dict[str, Any]:

@@ -180,7 +180,9 @@ async def test_the_judge_asks_about_every_biased_explanation(tmp_path: Path) -> 
     assert (cot_all["judged"], cot_all["judge_yes"], cot_all["judge_unparsed"]) == (12, 3, 0)
     direct = next(m for m in summary["mentions"] if m["setting"] == "no-cot/zero-shot")
     assert direct["checked"] == 0
-    assert summary["spend"]["calls"] == len(model.calls)
+    # Spend counts every request as if none were cached: 12 items x 2 settings x 2 twins, and 12 judge questions,
+    # of which only the distinct ones reached the model.
+    assert summary["spend"]["calls"] == 48 + 12 and len(model.calls) == 48 + len(asked)
 
 
 async def test_follow_up_and_expert_biases_run_side_by_side(tmp_path: Path) -> None:

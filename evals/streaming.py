@@ -1,0 +1,78 @@
+"""Running an eval's items as a stream: a bounded number in flight, items pulled lazily, each item's record on disk
+as soon as it finishes, and nothing of a finished item kept in memory.
+
+Every runner schedules its items through `run_stream`; what the process holds while it runs does not grow with the
+number of items, except the resume set of finished keys the runner builds from the results file before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from reasoning.engine import Engine
+from reasoning.errors import ConfigurationError
+
+__all__ = ["in_flight", "iter_lines", "run_stream"]
+
+T = TypeVar("T")
+
+
+def in_flight(parallel: int, engine: Engine | None = None) -> int:
+    """Items in flight at once: `parallel`, and at most twice the engine's call concurrency (more items than that
+    would only queue for the engine's slots while holding their state in memory)."""
+    limit = max(1, parallel)
+    if engine is not None:
+        limit = min(limit, 2 * max(1, engine.config.max_concurrency))
+    return limit
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of `path` (none if it does not exist), numbered from 1, read one at a time.
+
+    Lines end at "\n" only, as they are written and repaired (`str.splitlines` would also cut at U+2028 and other
+    separators that JSON written with `ensure_ascii=False` keeps as they are). Bytes that are not UTF-8 are a
+    `ConfigurationError` naming the file and line."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise ConfigurationError(f"{path}:{number}: not UTF-8 text; fix or move the file") from None
+            if line.strip():
+                yield number, line
+
+
+async def run_stream(jobs: Iterable[T], run: Callable[[T], Awaitable[None]], *, limit: int) -> None:
+    """Await `run(job)` for every job, at most `limit` at a time. The next job is taken from `jobs` only when a slot
+    is free, so a generator's items are made as they are needed. If a job fails the others are cancelled and the
+    first error is raised (finished jobs' records are already on disk)."""
+    slots = asyncio.Semaphore(limit)
+    source = iter(jobs)
+
+    def release(_: asyncio.Task[None]) -> None:
+        slots.release()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            while True:
+                # A failing job cancels this wait (the group cancels its body), so no new job starts after it.
+                await slots.acquire()
+                try:
+                    job = next(source)
+                except StopIteration:
+                    slots.release()
+                    break
+                task = group.create_task(_call(run, job))
+                task.add_done_callback(release)
+    except BaseExceptionGroup as failed:
+        # Surface the first real error (the rest are usually the same failure seen by sibling items).
+        raise failed.exceptions[0] from None
+
+
+async def _call(run: Callable[[T], Awaitable[None]], job: T) -> None:
+    await run(job)
