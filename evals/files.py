@@ -14,12 +14,12 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from reasoning.errors import ConfigurationError
 
-__all__ = ["append_lines", "numbered_lines", "read_text", "repair_tail", "write_atomic"]
+__all__ = ["append_lines", "read_text", "repair_tail", "write_atomic"]
 
 
 def repair_tail(path: Path) -> bool:
@@ -32,15 +32,6 @@ def repair_tail(path: Path) -> bool:
     with path.open("r+b") as f:
         f.truncate(data.rfind(b"\n") + 1)
     return True
-
-
-def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The non-blank lines of `path` (none if it does not exist), numbered from 1 for error messages."""
-    if not path.exists():
-        return
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            yield number, line
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:

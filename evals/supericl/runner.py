@@ -31,7 +31,7 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
 
-from ..files import append_lines, repair_tail, write_atomic
+from ..files import append_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
 from ..streaming import in_flight, iter_lines, run_stream
 from .data import Dataset
@@ -140,7 +140,7 @@ class RunFolder:
                 raise ConfigurationError(f"{self.path} has results.jsonl but no run.json; use another folder")
             return None
         try:
-            return RunInfo.model_validate_json(self.run_json.read_text(encoding="utf-8"))
+            return RunInfo.model_validate_json(read_text(self.run_json, "SuperICL run file"))
         except ValidationError:
             raise ConfigurationError(f"{self.run_json} is not a SuperICL run file; fix or move it") from None
 
