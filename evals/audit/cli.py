@@ -80,7 +80,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     )
     how.add_argument("--judge", action="store_true",
                      help="also ask the model whether each biased explanation mentions the bias")  # fmt: skip
-    run.add_argument("--parallel", type=int, default=8, help="pairs in flight at once")
+    run.add_argument("--parallel", type=int, default=8, help="pairs in flight at once (at most 2 x --concurrency)")
     run.add_argument("--out", default="runs/audit", help="folder for run.json, results.jsonl, summary, report")
     add_model_options(run)
     run.set_defaults(run=lambda a: asyncio.run(_run(a)))

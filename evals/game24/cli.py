@@ -78,7 +78,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     budget.add_argument("--budget-calls", type=int)
     budget.add_argument("--budget-tokens", type=int)
     budget.add_argument("--budget-dollars", type=float)
-    run.add_argument("--parallel", type=int, default=4, help="puzzles in flight at once")
+    run.add_argument("--parallel", type=int, default=4, help="puzzles in flight at once (at most 2 x --concurrency)")
     run.add_argument(
         "--out", default="runs/game24", help="folder for results.jsonl, summary.json, report.html, cache, log"
     )

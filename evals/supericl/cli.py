@@ -80,7 +80,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     plug.add_argument("--hf-model", help="a Hugging Face text-classification model (needs transformers)")
     plug.add_argument("--plugin-labels", help="rename the HF model's labels, e.g. LABEL_0=negative,LABEL_1=positive "
                       "(labels that differ from the task's only in case are matched anyway)")  # fmt: skip
-    run.add_argument("--parallel", type=int, default=8, help="items in flight at once")
+    run.add_argument("--parallel", type=int, default=8, help="items in flight at once (at most 2 x --concurrency)")
     run.add_argument("--out", default="runs/supericl", help="folder for run.json, results.jsonl, summary, report")
     add_model_options(run)
     run.set_defaults(run=lambda a: asyncio.run(_run(a)))
