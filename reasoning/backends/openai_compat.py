@@ -159,6 +159,7 @@ class OpenAICompatibleModel(LanguageModel):
         seeds = [None if request.seed is None else request.seed + i for i in range(start, request.n)]
         # A task group, not gather: when one sample fails the others are cancelled, so none keeps running (and
         # spending, past the engine's concurrency limit) while the engine retries the whole request.
+        first: BackendError | None = None
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self._call(request, 1, seed)) for seed in seeds]
@@ -166,7 +167,8 @@ class OpenAICompatibleModel(LanguageModel):
             first = next((e for e in failed.exceptions if isinstance(e, BackendError)), None)
             if first is None:
                 raise
-            raise first from None
+        if first is not None:
+            raise first  # outside the handler, so the error carries no context (the group) with it
         results = [task.result() for task in tasks]
         completions = tuple(c for r in results for c in r.completions)
         prompt_tokens = results[0].prompt_tokens if results else 0
