@@ -112,6 +112,10 @@ class ResponseCache:
         except sqlite3.Error as exc:
             if "not a database" in str(exc).lower():
                 self._fail("is not a usable SQLite database", exc)
+            if _damaged(exc):  # the check itself tripped over the damage: the same verdict as a failed check
+                raise CacheError(
+                    f"response cache {self.path} is damaged (integrity check: {exc}); {_ADVICE}", path=self.path
+                ) from exc
             self._fail("failed its integrity check", exc)
         if verdict != ["ok"]:
             found = "; ".join(" ".join(str(v).split()) for v in verdict[:3])[:400]
