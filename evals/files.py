@@ -14,12 +14,12 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from reasoning.errors import ConfigurationError
 
-__all__ = ["append_lines", "read_text", "repair_tail", "write_atomic"]
+__all__ = ["append_lines", "iter_lines", "read_text", "repair_tail", "write_atomic"]
 
 
 def repair_tail(path: Path) -> bool:
@@ -98,3 +98,21 @@ def read_text(path: Path, what: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ConfigurationError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of `path` (none if it does not exist), numbered from 1, read one at a time.
+
+    Lines end at "\n" only, as they are written and repaired (`str.splitlines` would also cut at U+2028 and other
+    separators that JSON written with `ensure_ascii=False` keeps as they are). Bytes that are not UTF-8 are a
+    `ConfigurationError` naming the file and line."""
+    if not path.exists():
+        return
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError:
+                raise ConfigurationError(f"{path}:{number}: not UTF-8 text; fix or move the file") from None
+            if line.strip():
+                yield number, line

@@ -8,14 +8,12 @@ number of items, except the resume set of finished keys the runner builds from t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from reasoning.engine import Engine
-from reasoning.errors import ConfigurationError
 
-__all__ = ["in_flight", "iter_lines", "run_stream"]
+__all__ = ["in_flight", "run_stream"]
 
 T = TypeVar("T")
 
@@ -27,24 +25,6 @@ def in_flight(parallel: int, engine: Engine | None = None) -> int:
     if engine is not None:
         limit = min(limit, 2 * max(1, engine.config.max_concurrency))
     return limit
-
-
-def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The non-blank lines of `path` (none if it does not exist), numbered from 1, read one at a time.
-
-    Lines end at "\n" only, as they are written and repaired (`str.splitlines` would also cut at U+2028 and other
-    separators that JSON written with `ensure_ascii=False` keeps as they are). Bytes that are not UTF-8 are a
-    `ConfigurationError` naming the file and line."""
-    if not path.exists():
-        return
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                raise ConfigurationError(f"{path}:{number}: not UTF-8 text; fix or move the file") from None
-            if line.strip():
-                yield number, line
 
 
 async def run_stream(jobs: Iterable[T], run: Callable[[T], Awaitable[None]], *, limit: int) -> None:

@@ -30,9 +30,9 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchContext
 
-from ..files import append_lines, read_text, repair_tail, write_atomic
+from ..files import append_lines, iter_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
-from ..streaming import in_flight, iter_lines, run_stream
+from ..streaming import in_flight, run_stream
 from .biases import Bias, Setting
 from .data import Item
 from .detect import judge_mention, mentions_bias

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from reasoning.engine import Engine
 
-from ..files import append_lines, repair_tail
+from ..files import append_lines, iter_lines, repair_tail
 from ..progress import StatusLine
-from ..streaming import in_flight, iter_lines, run_stream
+from ..streaming import in_flight, run_stream
 from .data import Puzzle
 from .methods import MethodConfig, solve_puzzle
 
@@ -38,28 +38,22 @@ class ResultsFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         repair_tail(self.path)
 
-    def load(self, run: str) -> dict[int, dict[str, Any]]:
-        done: dict[int, dict[str, Any]] = {}
+    def records(self, run: str) -> Iterator[dict[str, Any]]:
+        """This run's records, read a line at a time."""
         for number, line in iter_lines(self.path):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 raise ValueError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
             if record.get("run") == run:
-                done[int(record["idx"])] = record
-        return done
+                yield record
+
+    def load(self, run: str) -> dict[int, dict[str, Any]]:
+        return {int(r["idx"]): r for r in self.records(run)}
 
     def done(self, run: str) -> set[int]:
-        """The puzzle numbers this run has records for, read a line at a time (records are not kept)."""
-        found: set[int] = set()
-        for number, line in iter_lines(self.path):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise ValueError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
-            if record.get("run") == run:
-                found.add(int(record["idx"]))
-        return found
+        """The puzzle numbers this run has records for (records are not kept)."""
+        return {int(r["idx"]) for r in self.records(run)}
 
     def append(self, record: dict[str, Any]) -> None:
         append_lines(self.path, [json.dumps(record, separators=(",", ":"))])

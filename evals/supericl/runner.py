@@ -31,9 +31,9 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
 
-from ..files import append_lines, read_text, repair_tail, write_atomic
+from ..files import append_lines, iter_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
-from ..streaming import in_flight, iter_lines, run_stream
+from ..streaming import in_flight, run_stream
 from .data import Dataset
 from .methods import METHODS, ItemRun, Options, Record, align, choose_shots, record_key
 from .metrics import by_task, calibration, method_metrics, overrides, sweep, thresholds
