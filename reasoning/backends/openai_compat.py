@@ -52,7 +52,7 @@ def redact_url(url: str | None) -> str | None:
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"[redacted]@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
