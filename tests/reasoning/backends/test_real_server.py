@@ -51,7 +51,9 @@ FAULTS = {
     "429": (Fault.http(429), RateLimitError, 0),
     "500": (Fault.http(500), ServerError, 0),
     "503": (Fault.http(503), ServerError, 0),
-    "slow": (Fault.slow(8.0), APITimeoutError, 0),  # the client gives up before the proxy forwards
+    # The proxy stalls far longer than any client timeout below, so the client always gives up first; the stalled
+    # handler is cancelled when the test takes the proxy down, so it never forwards later.
+    "slow": (Fault.slow(600.0), APITimeoutError, 0),
     "reset": (Fault.reset(), APIConnectionError, 1),
     "malformed": (Fault.malformed(), MalformedResponseError, 1),
 }
@@ -62,13 +64,16 @@ async def test_fault_then_retried_success(llama_server, name):
     fault, _, upstream_extra = FAULTS[name]
     cache = ResponseCache()
     config = EngineConfig(retry=RetryPolicy(max_attempts=3, initial_delay=0.05, max_delay=0.1))
-    # The retry must beat the timeout on a busy 2-core machine; the slow fault stalls longer than the timeout.
-    timeout = 6.0 if name == "slow" else 2.0
+    # No test waits on how fast the real model answers: the retry that reaches the server gets a timeout no busy
+    # machine comes near (it answers in well under a second when idle). Only the stalled attempt of the slow fault
+    # waits it out, so that case gets a shorter one, still many times what the real answer takes.
+    timeout = 20.0 if name == "slow" else 120.0
     async with FaultProxy(upstream=llama_server.removesuffix("/v1")) as proxy:
         model = OpenAICompatibleModel("embedded", base_url=proxy.url + "/v1", timeout=timeout)
         async with Engine(model, config, cache=cache) as engine:
             proxy.inject(fault)
             result = await engine.generate(QUESTION)
+        await proxy.down()  # cancels a stalled handler still sleeping
     assert result.text.strip() == "9"  # the real answer: nothing corrupted on the way
     assert len(cache) == 1 and engine.spend.calls == 1  # one result, recorded once
     # The server saw the retry, plus the faulted request when the fault came after forwarding.
@@ -79,13 +84,18 @@ async def test_fault_then_retried_success(llama_server, name):
 async def test_persistent_fault_is_a_typed_error(llama_server, name):
     fault, error, _ = FAULTS[name]
     config = EngineConfig(retry=RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.01, max_retry_after=0.01))
+    # Faults that reach the real server (malformed, reset) must not time out waiting for it on a busy machine:
+    # that raised APITimeoutError instead of the expected error. Only the slow fault, whose attempts never reach
+    # the server, needs the client to give up, and it gives up on nothing the server does.
+    timeout = 1.0 if name == "slow" else 120.0
     async with FaultProxy(upstream=llama_server.removesuffix("/v1")) as proxy:
-        model = OpenAICompatibleModel("embedded", base_url=proxy.url + "/v1", timeout=2.0)
+        model = OpenAICompatibleModel("embedded", base_url=proxy.url + "/v1", timeout=timeout)
         async with Engine(model, config, cache=ResponseCache()) as engine:
             proxy.inject(fault, fault)
             with pytest.raises(error) as info:
                 await engine.generate(PROMPT)
             assert len(engine.cache) == 0
+        await proxy.down()
     assert info.value.attempts == 2 and info.value.model == "embedded"
 
 
