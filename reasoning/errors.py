@@ -9,10 +9,13 @@
           ├── APIConnectionError     the connection failed or dropped mid-response
           │    └── APITimeoutError   no complete response in time
           ├── MalformedResponseError the server answered something we cannot parse
-          └── APIStatusError         an HTTP error status (`status`, `body`)
+          └── APIStatusError         an HTTP error status (`status`, `body`, `retry_after`)
                ├── BadRequestError   4xx other than 429: retrying will not help
-               ├── RateLimitError    429 (`retry_after` in seconds, when the server said)
-               └── ServerError       5xx
+               ├── RateLimitError    429
+               └── ServerError       5xx (a 503 from a server loading or overloaded often names its wait)
+
+`retry_after` is the wait in seconds the server named (`Retry-After`, `retry-after-ms`), on any status; `None`
+when it named none.
 
 Backend errors carry `model`, and where they apply `status`, `retry_after` and `attempts`. No error message ever
 includes an API key or request headers.
@@ -102,10 +105,20 @@ class MalformedResponseError(BackendError):
 class APIStatusError(BackendError):
     """The server answered with an HTTP error status."""
 
-    def __init__(self, message: str, *, model: str, status: int, body: str | None = None, attempts: int = 1) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        status: int,
+        body: str | None = None,
+        retry_after: float | None = None,
+        attempts: int = 1,
+    ) -> None:
         super().__init__(message, model=model, attempts=attempts)
         self.status = status
         self.body = body
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return f"{Exception.__str__(self)} (model={self.model!r}, status={self.status}, attempts={self.attempts})"
@@ -130,8 +143,7 @@ class RateLimitError(APIStatusError):
         retry_after: float | None = None,
         attempts: int = 1,
     ) -> None:
-        super().__init__(message, model=model, status=status, body=body, attempts=attempts)
-        self.retry_after = retry_after
+        super().__init__(message, model=model, status=status, body=body, retry_after=retry_after, attempts=attempts)
 
 
 class ServerError(APIStatusError):

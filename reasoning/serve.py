@@ -10,7 +10,7 @@ extra `"decoding"` field (model calls, tokens per call, seconds).
 
 Routes: `GET /v1/models`, `POST /v1/completions`, `POST /v1/chat/completions`, `GET /health`. Errors come back in
 OpenAI's shape, `{"error": {"message", "type", "code"}}`, with the status a client's retry logic expects (400 for a
-bad request, 429 / 5xx passed on from a backend).
+bad request, 429 / 5xx passed on from a backend, with the `Retry-After` and `retry-after-ms` it named).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import pydantic
 
-from ._http import BodyTooLarge, read_message, write_response
+from ._http import BodyTooLarge, read_message, retry_after_headers, write_response
 from .backends.base import LanguageModel
 from .errors import APIStatusError, RateLimitError, ReasoningError
 from .types import GenerationRequest, GenerationResult
@@ -158,12 +158,11 @@ class ModelServer:
         self.requests += 1
         try:
             result = await self.model.generate(request)
-        except RateLimitError as exc:
-            # Passed on with its Retry-After, so the client's backoff waits as the upstream asked.
-            wait = {"Retry-After": f"{exc.retry_after:g}"} if exc.retry_after is not None else {}
-            return 429, _error(str(exc), "rate_limit_error"), wait
         except APIStatusError as exc:
-            return exc.status or 500, _error(str(exc), "upstream_error"), {}
+            # Passed on with the wait the upstream named (a 429, or a 503 while it loads), so the client's backoff
+            # waits as the upstream asked.
+            kind = "rate_limit_error" if isinstance(exc, RateLimitError) else "upstream_error"
+            return exc.status or 500, _error(str(exc), kind), retry_after_headers(exc.retry_after)
         except ReasoningError as exc:
             return 500, _error(str(exc), "server_error"), {}
         except Exception as exc:  # never a dropped connection: the client gets a 500 it can retry

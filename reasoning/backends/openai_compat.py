@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 import pydantic
 
+from .._http import parse_retry_after
 from ..errors import (
     APIConnectionError,
     APIStatusError,
@@ -53,32 +54,6 @@ def redact_url(url: str | None) -> str | None:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
-
-
-def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present."""
-    if not headers:
-        return None
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if "retry-after-ms" in lowered:
-        try:
-            return float(lowered["retry-after-ms"]) / 1000.0
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    import email.utils
-    import time
-
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
 class OpenAICompatibleModel(LanguageModel):
@@ -226,13 +201,13 @@ class OpenAICompatibleModel(LanguageModel):
         status = exc.status_code
         body = self._short_body(exc)
         message = f"HTTP {status} from server"
+        # A wait the server named counts on any status: a 503 from a server that is loading says how long.
+        wait = parse_retry_after(exc.response.headers)
         if status == 429:
-            return RateLimitError(
-                message, model=self.name, body=body, retry_after=parse_retry_after(exc.response.headers)
-            )
+            return RateLimitError(message, model=self.name, body=body, retry_after=wait)
         if status >= 500:
-            return ServerError(message, model=self.name, status=status, body=body)
-        return BadRequestError(message, model=self.name, status=status, body=body)
+            return ServerError(message, model=self.name, status=status, body=body, retry_after=wait)
+        return BadRequestError(message, model=self.name, status=status, body=body, retry_after=wait)
 
     def _redact(self, text: str) -> str:
         """`text` without our API key, nor any bearer token a server echoed back."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import (
     APIConnectionError,
+    APIStatusError,
     BackendError,
     ConfigurationError,
     MalformedResponseError,
@@ -66,8 +68,9 @@ class EndpointPool(LanguageModel):
     a 5xx, a 429 or a malformed response (**failover**, at most once per endpoint per call). A 4xx other than 429
     is the request's fault: it is raised at once and the endpoint stays in.
 
-    An endpoint that fails `eject_after` times in a row is **ejected** for `cooldown` seconds (a 429 ejects at
-    once, for its `Retry-After` when longer); each failed probe doubles the cooldown up to `max_cooldown`. When the
+    An endpoint that fails `eject_after` times in a row is **ejected** for `cooldown` seconds; a 429, or a 5xx that
+    names a wait (`Retry-After` or `retry-after-ms`: a server that is loading), ejects at once, for that wait when
+    longer (capped at `max_cooldown`); each failed probe doubles the cooldown up to `max_cooldown`. When the
     cooldown ends, the endpoint is **probed** with one real request at a time; the first success re-admits it.
     When every endpoint is ejected, a call waits for the first cooldown to end rather than failing at once.
 
@@ -200,22 +203,25 @@ class EndpointPool(LanguageModel):
 
     def _failed(self, endpoint: _Endpoint, exc: BackendError, probe: bool) -> None:
         endpoint.consecutive_failures += 1
-        rate_limited = isinstance(exc, RateLimitError)
-        if not (probe or rate_limited or endpoint.consecutive_failures >= self.eject_after):
+        # The wait the server named, whatever the status (the engine's retry policy reads the same attribute).
+        asked = exc.retry_after if isinstance(exc, APIStatusError) else None
+        told_to_wait = isinstance(exc, RateLimitError) or asked is not None
+        if not (probe or told_to_wait or endpoint.consecutive_failures >= self.eject_after):
             return
         stats = endpoint.stats
-        if stats.healthy or probe:
-            if probe:
-                endpoint.cooldown = min(self.max_cooldown, max(endpoint.cooldown, self.initial_cooldown) * 2)
-            else:
-                endpoint.cooldown = self.initial_cooldown
-            pause = endpoint.cooldown
-            if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-                pause = max(pause, min(exc.retry_after, self.max_cooldown))
-            if stats.healthy:
-                stats.ejections += 1
-            stats.healthy = False
-            endpoint.ejected_until = time.monotonic() + pause
+        wait = min(asked, self.max_cooldown) if asked is not None and not math.isnan(asked) else 0.0
+        if not (stats.healthy or probe):
+            # Already out (a request sent before the ejection failed late): a longer wait it names keeps it out.
+            endpoint.ejected_until = max(endpoint.ejected_until, time.monotonic() + wait)
+            return
+        if probe:
+            endpoint.cooldown = min(self.max_cooldown, max(endpoint.cooldown, self.initial_cooldown) * 2)
+        else:
+            endpoint.cooldown = self.initial_cooldown
+        if stats.healthy:
+            stats.ejections += 1
+        stats.healthy = False
+        endpoint.ejected_until = time.monotonic() + max(endpoint.cooldown, wait)
 
 
 def _label(model: LanguageModel, index: int) -> str:

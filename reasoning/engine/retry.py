@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
-from ..errors import BackendError, RateLimitError
+from ..errors import APIStatusError, BackendError
 
 __all__ = ["RetryPolicy", "should_retry"]
 
@@ -19,8 +20,9 @@ def should_retry(exc: BaseException) -> bool:
 class RetryPolicy:
     """Exponential backoff with full jitter, floored by the server's `Retry-After`.
 
-    Attempt `k` (1-based) waits `uniform(0, min(max_delay, initial_delay * 2**(k-1)))`; after a 429 that named a
-    delay, at least that delay (capped at `max_retry_after`, so a hostile header cannot park a run for hours).
+    Attempt `k` (1-based) waits `uniform(0, min(max_delay, initial_delay * 2**(k-1)))`; after any status that
+    named a wait (a 429, or a 503 from a server that is loading: `Retry-After`, `retry-after-ms`), at least that
+    wait, capped at `max_retry_after` so a hostile header cannot park a run for hours.
     """
 
     max_attempts: int = 5
@@ -31,6 +33,7 @@ class RetryPolicy:
     def delay(self, attempt: int, exc: BaseException | None, rng: random.Random | None = None) -> float:
         uniform = rng.uniform if rng is not None else random.uniform
         backoff = uniform(0.0, min(self.max_delay, self.initial_delay * 2 ** (attempt - 1)))
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return max(min(exc.retry_after, self.max_retry_after), backoff)
+        asked = exc.retry_after if isinstance(exc, APIStatusError) else None
+        if asked is not None and not math.isnan(asked):  # a negative wait loses to the backoff, +inf is capped
+            return max(min(asked, self.max_retry_after), backoff)
         return backoff

@@ -10,28 +10,36 @@ real model.
 
 Faults are consumed one per incoming request, in order; requests with no fault queued pass through untouched,
 unless `inject_at_rate` set a standing rule (each such request then gets a fault with a seeded probability).
-`down()` and `up()` kill the endpoint mid-run (listening socket and open connections) and bring it back on the
-same port.
+`outage(seconds, fault)` answers every request with one fault for a while (a server loading, naming its wait in
+`Retry-After` as seconds or an HTTP date, or in `retry-after-ms`). `down()` and `up()` kill the endpoint mid-run
+(listening socket and open connections) and bring it back on the same port. An upstream's answers are passed on
+with the wait they name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
+import math
 import random
 import socket
 import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from .._http import read_message as _read_message
 from .._http import write_response as _write_response
 
 __all__ = ["Fault", "FaultProxy", "ProxyEvent", "ProxyStats"]
+
+RetryAfterForm = Literal["seconds", "date", "ms"]
+# Headers of an upstream's answer that the proxy passes on: the wait it named.
+_PASSED_ON = ("retry-after", "retry-after-ms")
 
 
 @dataclass(frozen=True)
@@ -42,11 +50,17 @@ class Fault:
     status: int = 200
     retry_after: float | None = None
     seconds: float = 0.0
+    retry_after_as: RetryAfterForm = "seconds"
 
     @classmethod
-    def http(cls, status: int, *, retry_after: float | None = None) -> Fault:
-        """Answer `status` at once (with `Retry-After` if given); the upstream never sees the request."""
-        return cls("status", status=status, retry_after=retry_after)
+    def http(
+        cls, status: int, *, retry_after: float | None = None, retry_after_as: RetryAfterForm = "seconds"
+    ) -> Fault:
+        """Answer `status` at once, naming a wait of `retry_after` seconds if given; the upstream never sees the
+        request. `retry_after_as` is the form servers use: `"seconds"` (`Retry-After: 1`, fractions written as
+        given), `"date"` (`Retry-After` as an HTTP date, rounded up to the next whole second, so the wait is at
+        least `retry_after`) or `"ms"` (OpenAI's `retry-after-ms: 1000`, alone)."""
+        return cls("status", status=status, retry_after=retry_after, retry_after_as=retry_after_as)
 
     @classmethod
     def slow(cls, seconds: float) -> Fault:
@@ -74,11 +88,24 @@ class Fault:
     def label(self) -> str:
         """A short name for stats and reports: `http 429 retry-after=1`, `slow 2s`, `reset`, ..."""
         if self.kind == "status":
-            after = f" retry-after={self.retry_after:g}" if self.retry_after is not None else ""
+            form = {"seconds": "", "date": " (date)", "ms": " (ms)"}[self.retry_after_as]
+            after = f" retry-after={self.retry_after:g}{form}" if self.retry_after is not None else ""
             return f"http {self.status}{after}"
         if self.kind == "slow":
             return f"slow {self.seconds:g}s"
         return self.kind
+
+    def headers(self, now: float | None = None) -> dict[str, str]:
+        """The headers that name this fault's wait (none without `retry_after`); `now` is the Unix time a date
+        counts from (default the clock)."""
+        if self.retry_after is None:
+            return {}
+        if self.retry_after_as == "ms":
+            return {"retry-after-ms": f"{self.retry_after * 1000:g}"}
+        if self.retry_after_as == "date":
+            when = math.ceil((time.time() if now is None else now) + self.retry_after)
+            return {"Retry-After": email.utils.formatdate(when, usegmt=True)}
+        return {"Retry-After": f"{self.retry_after:g}"}
 
 
 @dataclass
@@ -155,6 +182,7 @@ class FaultProxy:
         self.events: list[ProxyEvent] = []
         self._record = record
         self._faults: list[Fault] = []
+        self._outage: tuple[float, Fault | None] = (0.0, None)
         self._rate_faults: tuple[Fault, ...] = ()
         self._rate = 0.0
         self._rng = random.Random(0)
@@ -170,6 +198,11 @@ class FaultProxy:
 
     def inject(self, *faults: Fault) -> None:
         self._faults.extend(faults)
+
+    def outage(self, seconds: float, fault: Fault) -> None:
+        """For the next `seconds`, every request gets `fault` (before any queued one): a server that is loading or
+        overloaded, e.g. `outage(2, Fault.http(503, retry_after=1))`. `seconds=0` ends it."""
+        self._outage = (time.monotonic() + seconds, fault)
 
     def inject_at_rate(self, faults: Fault | tuple[Fault, ...], rate: float, *, seed: int = 0) -> None:
         """From now on, each request that finds no queued fault gets one with probability `rate` (one of `faults`,
@@ -267,6 +300,9 @@ class FaultProxy:
                 writer.close()
 
     def _next_fault(self) -> Fault | None:
+        until, fault = self._outage
+        if fault is not None and time.monotonic() < until:
+            return fault
         if self._faults:
             return self._faults.pop(0)
         if self._rate and self._rng.random() < self._rate:
@@ -291,14 +327,13 @@ class FaultProxy:
                 stats.faults += 1
                 stats.injected[fault.label] = stats.injected.get(fault.label, 0) + 1
             if fault is not None and fault.kind == "status":
-                extra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
                 payload = json.dumps({"error": {"message": f"injected {fault.status}", "code": fault.status}})
-                await _write_response(writer, fault.status, payload.encode(), extra)
+                await _write_response(writer, fault.status, payload.encode(), fault.headers())
                 event.status, event.end = fault.status, time.monotonic()
                 return True
             if fault is not None and fault.kind == "slow":
                 await asyncio.sleep(fault.seconds)
-            status, content = await self._answer(method, path, headers, body)
+            status, content, passed = await self._answer(method, path, headers, body)
             if fault is not None and fault.kind == "reset":
                 head = (
                     f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(content)}\r\n\r\n"
@@ -316,7 +351,7 @@ class FaultProxy:
                 content = content[: max(1, len(content) // 3)] + b"\x00not json"
             if fault is not None and fault.kind == "truncated":
                 content = content[: len(content) // 2]
-            await _write_response(writer, status, content)
+            await _write_response(writer, status, content, passed)
             event.status, event.end = status, time.monotonic()
             return True
         finally:
@@ -324,14 +359,17 @@ class FaultProxy:
             if stats.in_flight == 0:
                 self._idle.set()
 
-    async def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    async def _answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Status, body, and the upstream's headers passed on (`Retry-After`, `retry-after-ms`)."""
         if self.latency:
             await asyncio.sleep(self.latency)
         if self.upstream is None:
             if path.endswith("/models"):
-                return 200, json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode()
+                return 200, json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode(), {}
             parsed = json.loads(body or b"{}")
-            return 200, json.dumps(self.responder(path, parsed)).encode()
+            return 200, json.dumps(self.responder(path, parsed)).encode(), {}
         self.stats.forwarded += 1
         return await _forward(
             self.upstream.hostname or "127.0.0.1", self.upstream.port or 80, method, path, headers, body
@@ -340,7 +378,7 @@ class FaultProxy:
 
 async def _forward(
     host: str, port: int, method: str, path: str, headers: dict[str, str], body: bytes
-) -> tuple[int, bytes]:
+) -> tuple[int, bytes, dict[str, str]]:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         keep = {
@@ -360,7 +398,8 @@ async def _forward(
         message = await _read_message(reader, is_request=False)
         if message is None:
             raise ConnectionError("upstream closed the connection")
-        start_line, _, content = message
-        return int(start_line.split(" ")[1]), content
+        start_line, answered, content = message
+        passed = {k: v for k, v in answered.items() if k in _PASSED_ON}
+        return int(start_line.split(" ")[1]), content, passed
     finally:
         writer.close()

@@ -91,7 +91,8 @@ async def test_backend_errors_map_to_statuses_and_api_key_is_checked():
         assert status == 401
         auth = {"Authorization": "Bearer sk-secret-123"}
         status, payload, headers = await asyncio.to_thread(_post, server.url + "/completions", body, auth)
-        assert status == 429 and headers["Retry-After"] == "2.5"
+        # HTTP's Retry-After is whole seconds (rounded up; strict clients reject a fraction); the exact wait in ms.
+        assert status == 429 and headers["Retry-After"] == "3" and headers["retry-after-ms"] == "2500"
         status, payload, _ = await asyncio.to_thread(
             _post, server.url + "/completions", json.dumps({"prompt": "x"}).encode(), auth
         )
