@@ -55,10 +55,13 @@ class Message(BaseModel):
 class GenerationRequest(BaseModel):
     """What to generate: a prompt *or* chat messages, and how to sample.
 
-    `n` is the number of samples. `seed`, where the backend honours it, makes sampling repeatable; for sample `i`
-    backends that issue one call per sample use `seed + i` so samples stay distinct. `decoding` picks a parallel
-    (Jacobi-family) decoder for greedy requests on backends that have one (the torch backend, our server); it
-    changes the number of model calls, not the output, so it is not part of the cache key.
+    `n` is the number of samples. `seed`, where the backend honours it, makes sampling repeatable. `sample_offset`
+    numbers the samples: they are samples `sample_offset .. sample_offset + n - 1` of this request, and every
+    backend draws sample `k` with seed `seed + k`, so sample `k` is the same however it is fetched (alone, in a
+    run, or after a cache filled the others). `decoding` picks a parallel (Jacobi-family) decoder for greedy
+    requests on backends that have one (the torch backend, our server); it changes the number of model calls, not
+    the output, so it is not part of the cache key, nor is `sample_offset` (the cache keys each sample by its
+    number).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -71,6 +74,7 @@ class GenerationRequest(BaseModel):
     max_tokens: int = Field(default=256, ge=1)
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    sample_offset: int = Field(default=0, ge=0)
     decoding: DecodingConfig | None = None
 
     @field_validator("decoding", mode="before")
@@ -99,12 +103,20 @@ class GenerationRequest(BaseModel):
         return self.messages is not None
 
     def sampling_key(self) -> dict[str, Any]:
-        """Everything that defines one sample's distribution: the request less `n` and `decoding`."""
-        return self.model_dump(mode="json", exclude={"n", "decoding"})
+        """Everything that defines one sample's distribution: the request less `n`, `sample_offset` and
+        `decoding`."""
+        return self.model_dump(mode="json", exclude={"n", "sample_offset", "decoding"})
+
+    def sample_seed(self, index: int) -> int | None:
+        """The seed of the request's `index`-th sample (0-based within this request): `seed + sample_offset +
+        index`, or None without a seed."""
+        return None if self.seed is None else self.seed + self.sample_offset + index
 
     def digest(self) -> str:
         """A stable hash of the whole request (used in logs; never contains secrets)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # `sample_offset` 0 is left out, so a request's hash is what it was before the field existed.
+        dump = self.model_dump(mode="json", exclude={"sample_offset"} if self.sample_offset == 0 else None)
+        blob = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

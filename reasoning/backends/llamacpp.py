@@ -59,7 +59,9 @@ class LlamaCppModel(LanguageModel):
         prompt_tokens = 0
         for i in range(request.n):
             # llama.cpp needs an explicit seed per sample or every sample would repeat the first.
-            seed = request.seed + i if request.seed is not None else random.getrandbits(31)
+            seed = request.sample_seed(i)  # sample k of the whole request: seed + k
+            if seed is None:
+                seed = random.getrandbits(31)
             async with self._lock:
                 try:
                     out = await asyncio.to_thread(self._run, request, seed)

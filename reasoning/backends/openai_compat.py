@@ -109,7 +109,8 @@ class OpenAICompatibleModel(LanguageModel):
         if request.n == 1 or self._n_per_request is False:
             return await self._fan_out(request)
         try:
-            result = await self._call(request, request.n, request.seed)
+            # One seed for the run; servers that honour it draw choice i with seed + i (vLLM's rule), as we do.
+            result = await self._call(request, request.n, request.sample_seed(0))
         except BadRequestError:
             if self._n_per_request:
                 raise
@@ -131,7 +132,7 @@ class OpenAICompatibleModel(LanguageModel):
         )
 
     async def _fan_out(self, request: GenerationRequest, start: int = 0) -> GenerationResult:
-        seeds = [None if request.seed is None else request.seed + i for i in range(start, request.n)]
+        seeds = [request.sample_seed(i) for i in range(start, request.n)]
         # A task group, not gather: when one sample fails the others are cancelled, so none keeps running (and
         # spending, past the engine's concurrency limit) while the engine retries the whole request.
         first: BackendError | None = None

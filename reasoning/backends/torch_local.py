@@ -111,7 +111,9 @@ class TorchModel(LanguageModel):
         prompt_ids = self.encode(request)
         completions = []
         for i in range(request.n):
-            seed = (request.seed if request.seed is not None else time.time_ns() % (2**31)) + i
+            seed = request.sample_seed(i)  # sample k of the whole request: seed + k
+            if seed is None:
+                seed = time.time_ns() % (2**31) + i
             async with self._lock:
                 try:
                     completions.append(await asyncio.to_thread(self._decode, prompt_ids, request, seed))

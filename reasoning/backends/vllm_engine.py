@@ -24,8 +24,9 @@ class VLLMModel(LanguageModel):
     """A Hugging Face model served by vLLM's `AsyncLLM` engine inside this process.
 
     Concurrent `generate` calls are batched by vLLM itself (no lock); `n` samples are one request with
-    `SamplingParams(n=...)`, and with a seed sample `i` uses `seed + i` (vLLM's own rule). Chat requests are
-    rendered with the tokenizer's chat template. Starting the engine takes from tens of seconds (CPU,
+    `SamplingParams(n=...)`, seeded with the first sample's seed (`seed + sample_offset`) so that by vLLM's own
+    rule (choice i: seed + i) sample `k` is drawn with `seed + k`. Chat requests are rendered with the tokenizer's
+    chat template. Starting the engine takes from tens of seconds (CPU,
     `engine_options={"enforce_eager": True}`) to minutes; share one instance. vLLM starts its engine in a
     subprocess by `spawn`, so a script that builds one must do so under `if __name__ == "__main__":`.
 
@@ -116,7 +117,7 @@ class VLLMModel(LanguageModel):
             top_p=request.top_p,
             max_tokens=request.max_tokens,
             stop=list(request.stop) or None,
-            seed=request.seed,
+            seed=request.sample_seed(0),  # vLLM draws sample i with seed + i: sample k gets seed + k
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
         prompt_ids = self.encode(request)

@@ -43,6 +43,17 @@ class EngineConfig:
     budget: Budget | None = None
 
 
+def _runs(indices: list[int]) -> list[tuple[int, int]]:
+    """Sorted indices as `[start, stop)` runs of consecutive numbers: [1, 2, 4] -> [(1, 3), (4, 5)]."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
 def _estimate_tokens(request: GenerationRequest, n: int) -> int:
     chars = len(request.prompt or "") + sum(len(m.content) for m in request.messages or ())
     return chars // 4 + request.max_tokens * n
@@ -125,44 +136,40 @@ class Engine:
     ) -> GenerationResult:
         """Return `request.n` completions, from the cache where it has them and from the backend otherwise.
 
-        Samples are numbered `sample_offset .. sample_offset + n - 1`; calling twice with `n=1` and offsets 0 and
-        1 gives two distinct samples, exactly as one call with `n=2` would. With a `seed`, sample k is drawn with
-        seed `seed + k`.
+        Samples are numbered from `sample_offset` (added to the request's own `sample_offset`): calling twice with
+        `n=1` and offsets 0 and 1 gives two distinct samples, exactly as one call with `n=2` would. With a `seed`,
+        sample k is drawn with seed `seed + k` however it is fetched: the samples the cache lacks are asked for in
+        runs of consecutive numbers, one backend request per run, each numbered from its first sample.
 
         Raises `BudgetExceededError` once the budget is spent, and a `BackendError` (with `attempts`) when the
         last retry fails.
         """
         name = self.model.name
-        keys = [sample_key(name, request, sample_offset + i) for i in range(request.n)]
+        first = request.sample_offset + sample_offset
+        keys = [sample_key(name, request, first + i) for i in range(request.n)]
         hits = self.cache.get_many(keys) if self.cache is not None else {}
-        missing = [k for k in keys if k not in hits]
-        fetched: dict[str, Completion] = {}
+        runs = _runs([i for i, k in enumerate(keys) if k not in hits])
         prompt_tokens = next(iter(hits.values()))[1] if hits else 0
-        billed = (0, 0)
-        shared = False
-        if missing:
-            flight_key = tuple(missing)
-            task = self._inflight.get(flight_key)
-            shared = task is not None
-            if task is None:
-                update: dict[str, Any] = {"n": len(missing)}
-                if request.seed is not None:
-                    # Sample k is always drawn with seed + k, however it is fetched (the backends add i for the
-                    # i-th sample of a request).
-                    update["seed"] = request.seed + sample_offset + keys.index(missing[0])
-                sub = request.model_copy(update=update)
-                task = asyncio.ensure_future(self._call(sub, missing, tag))
-                self._inflight[flight_key] = task
-                task.add_done_callback(lambda _t: self._inflight.pop(flight_key, None))
+        fetched: dict[str, Completion] = {}
+        billed = [0, 0]
+        shared = bool(runs)
+        if runs:
+            flights = [self._flight(request, keys[start:stop], first + start, tag) for start, stop in runs]
             # Shielded: a caller that is cancelled does not cancel a call other callers share, and its result
-            # still reaches the cache.
-            result = await asyncio.shield(task)
-            fetched = dict(zip(missing, result.completions, strict=True))
-            prompt_tokens = result.prompt_tokens
-            billed = (0, 0) if shared else (result.prompt_tokens, result.completion_tokens)
+            # still reaches the cache. Every run finishes (into the cache) before the first error is raised.
+            outcomes = await asyncio.gather(*(asyncio.shield(task) for task, _ in flights), return_exceptions=True)
+            for (start, stop), (_, was_shared), outcome in zip(runs, flights, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                fetched.update(zip(keys[start:stop], outcome.completions, strict=True))
+                prompt_tokens = outcome.prompt_tokens
+                shared = shared and was_shared
+                if not was_shared:
+                    billed[0] += outcome.prompt_tokens
+                    billed[1] += outcome.completion_tokens
         if hits:
             self.ledger.record(tag, Spend(cached_samples=len(hits)))
-            if not missing:
+            if not runs:
                 self._log(request, tag, cached=len(hits), latency=0.0, spend=Spend(), attempts=0)
         completions = tuple(hits[k][0] if k in hits else fetched[k] for k in keys)
         return GenerationResult(
@@ -174,6 +181,21 @@ class Engine:
             billed_completion_tokens=billed[1],
             shared=shared,
         )
+
+    def _flight(
+        self, request: GenerationRequest, keys: list[str], first: int, tag: str | None
+    ) -> tuple[asyncio.Task[GenerationResult], bool]:
+        """The backend call for the consecutive samples `keys` (numbered from `first`), and whether it was already
+        in flight for another caller (then this one shares it)."""
+        flight_key = tuple(keys)
+        task = self._inflight.get(flight_key)
+        if task is not None:
+            return task, True
+        sub = request.model_copy(update={"n": len(keys), "sample_offset": first})
+        task = asyncio.ensure_future(self._call(sub, keys, tag))
+        self._inflight[flight_key] = task
+        task.add_done_callback(lambda _t: self._inflight.pop(flight_key, None))
+        return task, False
 
     async def _call(self, request: GenerationRequest, keys: list[str], tag: str | None) -> GenerationResult:
         policy = self.config.retry

@@ -25,7 +25,9 @@ class ScriptedModel(LanguageModel):
     """Answers from a list of replies (consumed in order, one per sample) or a function of the request.
 
     A reply is a string, a `Completion`, or an exception to raise. A handler is called once per sample as
-    `handler(request, sample_index)` and may be async. `calls` records every request the model received, so tests
+    `handler(request, sample_index)` and may be async; `sample_index` is the sample's number among all samples of
+    the request (`request.sample_offset + i` for the request's `i`-th), so the engine's sample `k` always gets `k`,
+    however it was fetched. `calls` records every request the model received, so tests
     can assert what was (or was not) sent.
 
     >>> model = ScriptedModel(["4 + 5 = 9 (left: 6 9 10)"])
@@ -62,7 +64,7 @@ class ScriptedModel(LanguageModel):
             await asyncio.sleep(self.delay)
         completions = []
         for i in range(request.n):
-            reply = await self._reply(request, i)
+            reply = await self._reply(request, request.sample_offset + i)
             if isinstance(reply, BaseException):
                 raise reply
             if isinstance(reply, str):
