@@ -141,3 +141,18 @@ async def test_torch_draws_sample_k_with_seed_plus_k():
     model._decode = lambda ids, request, seed: Completion(text=f"draw {seed}")  # type: ignore[method-assign]
     result = await model.generate(REQUEST.model_copy(update={"n": 2, "sample_offset": 3}))
     assert result.texts == [f"draw {SEED + 3}", f"draw {SEED + 4}"]
+
+
+
+@pytest.mark.model
+async def test_on_the_real_model_gapped_samples_are_the_samples_drawn_alone(torch_model):
+    """Where the issue was seen ("African elephant." twice). Torch, not llama.cpp: llama.cpp reuses the previous
+    prompt's KV cache, which moves the logits enough that one seed can sample differently from call to call."""
+    request = GenerationRequest.chat("Name one animal.", temperature=1.0, max_tokens=6, seed=7)
+    alone = Engine(torch_model)  # not closed: the model is the session's
+    singles = [(await alone.generate(request, sample_offset=k)).text for k in range(4)]
+    engine = Engine(torch_model, cache=ResponseCache())
+    for k in (0, 2):
+        await engine.generate(request, sample_offset=k)
+    result = await engine.generate(request.model_copy(update={"n": 4}))
+    assert result.texts == singles and result.cached == 2
