@@ -143,7 +143,6 @@ async def test_torch_draws_sample_k_with_seed_plus_k():
     assert result.texts == [f"draw {SEED + 3}", f"draw {SEED + 4}"]
 
 
-
 @pytest.mark.model
 async def test_on_the_real_model_gapped_samples_are_the_samples_drawn_alone(torch_model):
     """Where the issue was seen ("African elephant." twice). Torch, not llama.cpp: llama.cpp reuses the previous
