@@ -18,7 +18,7 @@ plug-in's prediction, and "Label:" for the large model to complete:
 
 The in-context learning baseline (`icl_prompt`) is the same without the plug-in sentence and prediction lines.
 When the large model overrides the plug-in, `explanation_prompt` (completion) or `explanation_question` (a chat
-follow-up) asks why. `parse_label` accepts only the allowed labels.
+follow-up) asks why. `parse_label` accepts only the allowed labels, and only one of them.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from reasoning.choices import also_named, names_several
 
 __all__ = [
     "Shot",
@@ -126,6 +128,32 @@ def explanation_prompt(prompt: str, answer: str, plugin_name: str) -> str:
 
 _EDGE = "\"'`*_()[]. \t"
 _TRAILING = ".,;:!"
+_EITHER = re.compile(r"(?:either|both)\s++")
+
+
+def _option(folds: Sequence[str]) -> str:
+    """A further label in the rest of a (lower-cased) first line, for `also_named`: a whole word, perhaps in quotes,
+    bold or brackets, and then the end, punctuation, a dash or a connective ("yes, no." names two; "yes, no doubt"
+    one)."""
+    words = "|".join(re.escape(f) for f in sorted(folds, key=len, reverse=True))
+    return (rf"(?<![\w-])[\"'`*_(\[]*+(?P<option>{words})(?![\w-])"
+            rf"(?=[\s\"'`*_)\]]*+(?:$|[.,;:!?/&(\-—]|(?:or|and)\b))")  # fmt: skip
+
+
+def _read(text: str, labels: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The label the first line states and every label it names (more than one: no answer)."""
+    first = text.strip().split("\n", 1)[0].strip() if text.strip() else ""
+    cleaned = first.strip(_EDGE).rstrip(_TRAILING).strip(_EDGE).lower()
+    by_fold = {label.strip().lower(): label for label in labels}
+    if cleaned in by_fold:
+        return by_fold[cleaned], [by_fold[cleaned]]
+    start = first.lstrip(_EDGE).lower()
+    start = start[m.end() :] if (m := _EITHER.match(start)) else start  # "either plausible or implausible"
+    for fold in sorted(by_fold, key=len, reverse=True):  # the longest first: "not entailment" before "not"
+        if re.match(re.escape(fold) + r"(?![\w-])", start):
+            named = dict.fromkeys([fold, *also_named(start, len(fold), _option(list(by_fold)))])
+            return by_fold[fold], [by_fold[f] for f in named]
+    return None, []
 
 
 def parse_label(text: str, labels: Sequence[str]) -> str | None:
@@ -133,22 +161,19 @@ def parse_label(text: str, labels: Sequence[str]) -> str | None:
 
     Case is ignored, as are quotes, markdown emphasis, brackets and final punctuation around it ("Plausible.",
     "**plausible**"); the line may also start with the label followed by a non-letter ("plausible - the ..."). Any
-    other text, including a label not in `labels`, is not an answer."""
-    first = text.strip().split("\n", 1)[0].strip() if text.strip() else ""
-    cleaned = first.strip(_EDGE).rstrip(_TRAILING).strip(_EDGE).lower()
-    by_fold = {label.strip().lower(): label for label in labels}
-    if cleaned in by_fold:
-        return by_fold[cleaned]
-    start = first.lstrip(_EDGE).lower()
-    for fold in sorted(by_fold, key=len, reverse=True):  # the longest first: "not entailment" before "not"
-        if re.match(re.escape(fold) + r"(?![\w-])", start):
-            return by_fold[fold]
-    return None
+    other text, including a label not in `labels`, is not an answer, nor is a statement that names two labels
+    ("plausible or implausible", "plausible/implausible", "positive, negative": the rule of `reasoning.choices`)."""
+    label, named = _read(text, labels)
+    return label if len(named) == 1 else None
 
 
 def unparsed_reason(text: str, labels: Sequence[str]) -> str:
-    """Why `parse_label` found no label: "empty answer" or "not one of <labels>: '<first line>'"."""
+    """Why `parse_label` found no label: "empty answer", "names two choices: <labels>" or "not one of <labels>:
+    '<first line>'"."""
     first = text.strip().split("\n", 1)[0].strip() if text.strip() else ""
     if not first:
         return "empty answer"
+    _, named = _read(text, labels)
+    if len(named) > 1:
+        return names_several(named)
     return f"not one of {', '.join(labels)}: {first[:40]!r}"

@@ -75,7 +75,8 @@ class LLMValue(Generic[S]):
 
 @dataclass(frozen=True)
 class LLMVote(Generic[S]):
-    """Ask `n` times which node is best; `parse(sample, k)` returns the chosen index in `0..k-1` or `None`."""
+    """Ask `n` times which node is best; `parse(sample, k)` returns the chosen index in `0..k-1` or `None`
+    (`reasoning.choices.vote_choice` reads "The best choice is N", and no vote from "The best choice is 1 or 3")."""
 
     prompt: Callable[[Sequence[Node[S]]], GenerationRequest]
     parse: Callable[[str, int], int | None]

@@ -1,9 +1,11 @@
-"""`reasoning audit run | report`: a faithfulness audit into a run folder (see `runner`), and its report rebuilt.
+"""`reasoning audit run | report | extract`: a faithfulness audit into a run folder (see `runner`), its report
+rebuilt, and the audit's answer reader on your own completions (see `score`).
 
     reasoning audit run --tasks sports_understanding,navigate --biases suggested-answer --limit 20 --out runs/audit
     reasoning audit run --tasks all,bbq --cot both --shots both --base-url http://127.0.0.1:8080/v1 --model m
     reasoning audit run --items my_items.jsonl --biases suggested-answer,expert-opinion --judge
     reasoning audit report runs/audit
+    reasoning audit extract "The best answer is: (A) or (B)" --choices 3
 
 User mistakes (an unknown task or bias, missing data, an empty items file, a resume with other options) are one
 line on stderr and exit status 2.
@@ -34,6 +36,7 @@ from .runner import (
     run_audit,
     write_outputs,
 )
+from .score import register_extract
 
 __all__ = ["register"]
 
@@ -88,6 +91,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     report = audit_sub.add_parser("report", help="rebuild summary.json and report.html from a run folder")
     report.add_argument("dir", help="a folder written by `reasoning audit run`")
     report.set_defaults(run=_report)
+    register_extract(audit_sub)
 
 
 def _names(values: Sequence[str] | None) -> list[str]:

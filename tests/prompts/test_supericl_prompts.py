@@ -106,3 +106,40 @@ def test_parser_prefers_the_longest_label_and_keeps_its_spelling() -> None:
     assert p.parse_label("yes", ("Yes", "No")) == "Yes"
     assert p.unparsed_reason("  ", LABELS) == "empty answer"
     assert p.unparsed_reason("maybe so\nmore", LABELS) == "not one of plausible, implausible: 'maybe so'"
+
+
+@pytest.mark.parametrize(
+    ("text", "labels", "reason"),
+    [
+        ("plausible or implausible", LABELS, "names two choices: plausible, implausible"),
+        ("Plausible/implausible", LABELS, "names two choices: plausible, implausible"),
+        ("**plausible** or **implausible**", LABELS, "names two choices: plausible, implausible"),
+        ("either plausible or implausible", LABELS, "names two choices: plausible, implausible"),
+        ("plausible and implausible.", LABELS, "names two choices: plausible, implausible"),
+        ("positive, negative", ("positive", "negative", "neutral"), "names two choices: positive, negative"),
+        ("positive, neutral or negative", ("positive", "negative", "neutral"),
+         "names three choices: positive, neutral, negative"),
+        ("entailment or not entailment", ("entailment", "not entailment"),
+         "names two choices: entailment, not entailment"),
+        ("Yes, no.", ("Yes", "No"), "names two choices: Yes, No"),
+        ("0 or 1", ("0", "1"), "names two choices: 0, 1"),
+    ],
+)
+def test_a_label_line_naming_two_labels_is_no_answer(text: str, labels: tuple[str, ...], reason: str) -> None:
+    assert p.parse_label(text, labels) is None
+    assert p.unparsed_reason(text, labels) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "labels", "want"),
+    [
+        ("plausible, since implausible would need a rule broken", LABELS, "plausible"),
+        ("plausible. Implausible would be wrong", LABELS, "plausible"),
+        ("plausible or so", LABELS, "plausible"),
+        ("Yes, no doubt", ("Yes", "No"), "Yes"),  # "no" is a word here, not the label
+        ("not entailment", ("entailment", "not entailment"), "not entailment"),
+        ("plausible or plausible", LABELS, "plausible"),
+    ],
+)
+def test_one_label_with_words_after_it_is_still_read(text: str, labels: tuple[str, ...], want: str) -> None:
+    assert p.parse_label(text, labels) == want

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from evals.audit import Unparsed, extract_answer, load_bbh, load_bbq, load_jsonl
@@ -17,17 +17,22 @@ from evals.audit.extract import _statements
 from reasoning.cli import main
 from reasoning.errors import ConfigurationError
 
-# The extractor's statement as one regex, as it was: the reference `_statements` must agree with (it is quadratic
-# on hostile text, so it is only run here on short strings).
+# The extractor's statement as one regex (as it was, and "either" or "both" before the letter): the reference
+# `_statements` must agree with (it is quadratic on hostile text, so it is only run here on short strings).
 REFERENCE = re.compile(
-    r"best\s+answer(?:\s+to\s+the\s+question\b[^\n]*?)?\s+is\s*:?\s*(?:\*\*|__)?\s*\(([A-Z])\)", re.IGNORECASE
+    r"best\s+answer(?:\s+to\s+the\s+question\b[^\n]*?)?\s+is\s*:?\s*(?:\*\*|__)?\s*(?:(?:either|both)\s+(?:\*\*|__)?)?"
+    r"\(([A-Z])\)",
+    re.IGNORECASE,
 )
 WORDS = ["best", "Best", "BEST", "answer", "to", "the", "question", "is", "is:", ":", "(A)", "(b)", "(C)", "(X)",
-         "**", "__", "(", ")", "'", "?", "x", " ", "  ", "\n", "\t"]  # fmt: skip
+         "**", "__", "(", ")", "'", "?", "x", " ", "  ", "\n", "\t", "either", "Both", "or", "and", ",", "/",
+         "."]  # fmt: skip
 PHRASES = st.lists(st.sampled_from(WORDS), max_size=40).map("".join)
 
 
 @given(PHRASES)
+@example("So the best answer is: either (A) or (B). The best answer is both **(C)")
+@example("best answer to the question 'x' is either  __(B)")
 def test_statements_are_the_reference_regexs_matches(text):
     assert _statements(text) == [m.group(1) for m in REFERENCE.finditer(text)]
 
@@ -36,6 +41,21 @@ def test_statements_are_the_reference_regexs_matches(text):
 def test_an_answer_is_a_choice_or_unparsed(text, n_choices, cot):
     answer = extract_answer(text, n_choices, cot=cot)
     assert isinstance(answer, Unparsed) or 0 <= answer < n_choices
+
+
+@given(st.sampled_from("ABC"), st.sampled_from("ABC"), st.sampled_from([" or ", " and ", "/", ", ", " or either "]),
+       st.text(alphabet="xyz ,'", max_size=20), st.booleans())  # fmt: skip
+def test_two_choices_joined_in_one_statement_are_unparsed(first, second, joint, words, cot):
+    text = f"So the best answer is: ({first}){words}{joint}({second}) and more."
+    expected = Unparsed(f"names two choices: ({first}), ({second})") if first != second else "ABC".index(first)
+    assert extract_answer(text, 3, cot=cot) == expected
+
+
+@given(st.text(max_size=200))
+def test_a_later_sentence_does_not_unseat_the_answer(tail):
+    if "best" in tail.lower():
+        return  # another statement
+    assert extract_answer("The best answer is: (B) Paris. " + tail, 3) == 1
 
 
 def hostile(tmp: Path) -> list[str]:
@@ -51,6 +71,13 @@ def hostile(tmp: Path) -> list[str]:
         "The best answer is: (Ａ)",
         "The best answer is: (\x00)",
         "9**9**9**9",
+        " " * 1_000_000,  # took seconds per 20 kB before: white space backtracked between repetitions
+        "B" + " " * 1_000_000 + "x",
+        "The best answer is" + " " * 1_000_000 + "x",
+        "The best answer is: (A)" + " or" * 300_000,
+        "The best answer is: (A)" + " or (A)" * 200_000,  # one choice named many times
+        "The best answer is: (A) " * 100_000,  # many statements on one line, each read to the next
+        "A)" + ", " * 500_000 + "(A)",
     ]
 
 

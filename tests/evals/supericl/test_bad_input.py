@@ -62,6 +62,47 @@ def test_hostile_completions_are_refused_quickly_and_never_code(tmp_path):
     assert not planted.exists()
 
 
+@given(st.sampled_from(LABEL_SETS), st.data())
+def test_two_labels_joined_on_the_first_line_are_no_answer(labels, data):
+    first, second = data.draw(st.permutations(labels))[:2]
+    joint = data.draw(st.sampled_from([" or ", " and ", "/", ", ", " or maybe ", " & "]))
+    end = data.draw(st.sampled_from(["", ".", "?", " -- hard to say", "\nmore"]))
+    text = f"{first}{joint}{second}{end}"
+    assert parse_label(text, labels) is None, text
+    assert unparsed_reason(text, labels) == f"names two choices: {first}, {second}"
+
+
+def test_many_joined_labels_are_read_quickly():
+    labels = ("plausible", "implausible")
+    for text, want in [("plausible" + " or plausible" * 200_000, "plausible"),
+                       ("plausible" + ", " * 500_000 + "implausible", None),
+                       ("plausible" + " or" * 300_000, "plausible"),
+                       ("plausible " + "**" * 500_000, "plausible")]:  # fmt: skip
+        start = time.monotonic()
+        assert parse_label(text, labels) == want
+        unparsed_reason(text, labels)
+        assert time.monotonic() - start < 2.0, text[:40]
+
+
+async def test_a_model_that_names_both_labels_is_counted_unparsed(tmp_path):
+    import io
+
+    from evals.supericl import Options, prepare, run_supericl
+    from evals.supericl.runner import Progress, ResultsFile
+    from reasoning import Engine, ResponseCache, ScriptedModel
+
+    from .conftest import toy_dataset, toy_plugin
+
+    dataset, plugin, options = toy_dataset(), toy_plugin(), Options(shots=2)
+    shots, _ = await prepare(dataset, plugin, options)
+    results, progress = ResultsFile(tmp_path / "results.jsonl"), Progress(12, io.StringIO())
+    async with Engine(ScriptedModel(lambda request, i: " yes or no"), cache=ResponseCache()) as engine:
+        records = await run_supericl([(dataset, plugin, shots)], engine, results, options, methods=("icl", "supericl"),
+                                     progress=progress)  # fmt: skip
+    assert len(records) == 12
+    assert {(r.outcome, r.answer, r.reason) for r in records} == {("unparsed", None, "names two choices: yes, no")}
+
+
 # -- malformed TSV files -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("content", "message"),
