@@ -29,10 +29,12 @@ from .errors import (
     BudgetExceededError,
     CacheError,
     ConfigurationError,
+    InterfaceError,
     MalformedResponseError,
     ModelFileError,
     RateLimitError,
     ReasoningError,
+    SearchBudgetReached,
     ServerError,
 )
 from .serve import ModelServer
@@ -61,6 +63,7 @@ __all__ = [
     "EngineConfig",
     "GenerationRequest",
     "GenerationResult",
+    "InterfaceError",
     "LanguageModel",
     "MalformedResponseError",
     "Message",
@@ -74,6 +77,7 @@ __all__ = [
     "ResponseCache",
     "RetryPolicy",
     "ScriptedModel",
+    "SearchBudgetReached",
     "ServerError",
     "Spend",
     "__version__",

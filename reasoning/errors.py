@@ -3,8 +3,10 @@
     ReasoningError
      ├── ConfigurationError          bad options, an unknown backend
      │    ├── ModelFileError         the embedded model is missing or its sha256 differs
-     │    └── CacheError             the response cache file is damaged or not ours (`path`); never trusted
+     │    ├── CacheError             the response cache file is damaged or not ours (`path`); never trusted
+     │    └── InterfaceError         a search's Task or Evaluator breaks its interface (names the method)
      ├── BudgetExceededError         a hard token / dollar / call budget was reached; no new calls
+     ├── SearchBudgetReached         a search's own budget has no room for another call; the search stops cleanly
      └── BackendError                a model call failed (after the engine's retries, `attempts` says how many)
           ├── APIConnectionError     the connection failed or dropped mid-response
           │    └── APITimeoutError   no complete response in time
@@ -32,10 +34,12 @@ __all__ = [
     "BudgetExceededError",
     "CacheError",
     "ConfigurationError",
+    "InterfaceError",
     "MalformedResponseError",
     "ModelFileError",
     "RateLimitError",
     "ReasoningError",
+    "SearchBudgetReached",
     "ServerError",
 ]
 
@@ -61,6 +65,12 @@ class CacheError(ConfigurationError):
         self.path = path
 
 
+class InterfaceError(ConfigurationError):
+    """A search's `Task` or `Evaluator` does not keep its interface (`reasoning.tree.Task`,
+    `reasoning.evaluators.Evaluator`): a method missing or not async where it must be, or returning the wrong
+    thing. Raised where the search meets it; the message names the class, the method and what it must return."""
+
+
 class BudgetExceededError(ReasoningError):
     """The engine's hard budget is spent; it refuses new calls."""
 
@@ -69,6 +79,11 @@ class BudgetExceededError(ReasoningError):
         self.kind = kind
         self.spent = spent
         self.limit = limit
+
+
+class SearchBudgetReached(ReasoningError):
+    """A search's own budget (`reasoning.tree.SearchBudget`) has no room for another request; raised inside the
+    search, where the strategies in `search/` catch it and stop cleanly (`SearchResult.stopped == "budget"`)."""
 
 
 class BackendError(ReasoningError):

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from .checks import checked_evaluator
 from .tree import Node, SearchContext, gather_all
 from .types import GenerationRequest
 
@@ -24,7 +25,9 @@ S = TypeVar("S")
 
 
 class Evaluator(Protocol[S]):
-    """Scores nodes: sets `node.value` (and `node.values` where there are samples) and returns the values."""
+    """Scores nodes: sets `node.value` (and `node.values` where there are samples) and returns the values, one
+    number per node in order. The search strategies check this (`reasoning.checks`) and raise `InterfaceError`
+    naming the evaluator when it does not hold."""
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]: ...
 
@@ -127,12 +130,12 @@ class Cascade(Generic[S]):
     unsure: Callable[[Node[S]], bool]
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
-        await self.cheap.evaluate(nodes, ctx)
+        await checked_evaluator(self.cheap).evaluate(nodes, ctx)
         for node in nodes:
             node.info["evaluated_by"] = "cheap"
         escalate = [node for node in nodes if self.unsure(node)]
         if escalate:
-            await self.expensive.evaluate(escalate, ctx)
+            await checked_evaluator(self.expensive).evaluate(escalate, ctx)
             for node in escalate:
                 node.info["evaluated_by"] = "expensive"
         return [node.value if node.value is not None else 0.0 for node in nodes]

@@ -15,8 +15,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import networkx as nx
 
-from .engine import Engine, Spend
-from .errors import ReasoningError
+from .engine import Engine, Spend, estimate_spend
+from .errors import SearchBudgetReached
+from .search_budget import BudgetGate, SearchBudget
 from .types import GenerationRequest, GenerationResult
 
 __all__ = [
@@ -67,7 +68,12 @@ class Node(Generic[S]):
 
 
 class Task(Protocol[S]):
-    """A problem to search: its root, how to expand a node, when a node is terminal, and identity of states."""
+    """A problem to search: its root, how to expand a node, when a node is terminal, and identity of states.
+
+    `expand` is async and returns new children of the node, built with `node.child(state, thought)`; `root`,
+    `is_terminal` and `key` are plain methods, `key` returning something hashable (equal states, equal keys).
+    The search strategies check this (`reasoning.checks`) and raise `InterfaceError` naming the method when it
+    does not hold."""
 
     def root(self) -> Node[S]: ...
 
@@ -76,22 +82,6 @@ class Task(Protocol[S]):
     def is_terminal(self, node: Node[S]) -> bool: ...
 
     def key(self, node: Node[S]) -> Hashable: ...
-
-
-class SearchBudgetReached(ReasoningError):
-    """Raised inside a search when its own budget is spent; strategies catch it and stop cleanly."""
-
-
-@dataclass(frozen=True)
-class SearchBudget:
-    """Limits for one search (on top of the engine's global budget). `None` means no limit.
-
-    Counted on what the search's requests cost as if none were cached (`SearchContext.spend`), so a search stops
-    at the same point whether its calls are paid or read from a cache."""
-
-    max_calls: int | None = None
-    max_tokens: int | None = None
-    max_dollars: float | None = None
 
 
 class SearchTree:
@@ -134,17 +124,24 @@ class SearchContext:
     `generate(..., distinct=True)` numbers repeated identical requests within this search as distinct samples
     (sample offsets 0, 1, 2, ...): two nodes that ask the same propose prompt get two samples, as two calls to a
     sampling model would, while a rerun of the same search reads the same samples from the cache.
+
+    `budget` is a hard limit: `generate` reserves each request against it before the engine sees the request,
+    and raises `SearchBudgetReached` instead of sending one it has no room for (the rule: `SearchBudget`).
     """
 
     def __init__(self, engine: Engine, *, tag: str, budget: SearchBudget | None = None) -> None:
         self.engine = engine
         self.tag = tag
-        self.budget = budget
         self.tree = SearchTree()
         self.requests: Counter[str] = Counter()  # by kind ("expand", "evaluate"), cached or not
         self.calls: Counter[str] = Counter()  # by kind, only those that reached the backend
         self.spend = Spend()  # what this search's requests cost, as if none were cached (see `cost`)
+        self._gate = BudgetGate(budget, lambda: self.spend, name=tag)
         self._occurrences: Counter[str] = Counter()
+
+    @property
+    def budget(self) -> SearchBudget | None:
+        return self._gate.budget
 
     @property
     def paid(self) -> Spend:
@@ -153,28 +150,32 @@ class SearchContext:
         return self.engine.ledger.by_tag.get(self.tag) or Spend()
 
     def check_budget(self) -> None:
-        budget, spent = self.budget, self.spend
-        if budget is None:
-            return
-        if (
-            (budget.max_calls is not None and spent.calls >= budget.max_calls)
-            or (budget.max_tokens is not None and spent.total_tokens >= budget.max_tokens)
-            or (budget.max_dollars is not None and spent.dollars >= budget.max_dollars)
-        ):
-            raise SearchBudgetReached(f"search budget reached for {self.tag}: {spent}")
+        """Raise `SearchBudgetReached` if a limit of the search's budget is already reached."""
+        self._gate.check()
 
     async def generate(self, request: GenerationRequest, *, kind: str, distinct: bool = False) -> GenerationResult:
-        self.check_budget()
+        """Send `request` through the engine under this search's tag, once its budget has room for it.
+
+        `kind` names what the request is for in `requests` and `calls` ("expand", "evaluate", ...). Waits while
+        the requests in flight could pass the budget; raises `SearchBudgetReached` when it has no room (nothing
+        is sent), and whatever the engine raises (`BudgetExceededError`, `BackendError`).
+        """
         offset = 0
-        if distinct:
+        if distinct:  # numbered in the order of the calls, before any wait, so a rerun numbers them alike
             digest = request.digest()
             offset = self._occurrences[digest] * request.n
             self._occurrences[digest] += 1
-        self.requests[kind] += 1
-        result = await self.engine.generate(request, tag=self.tag, sample_offset=offset)
-        if result.cached < len(result.completions) and not result.shared:
-            self.calls[kind] += 1
-        self.spend.add(self.cost(result))
+        estimate = estimate_spend(request, self.engine.config.pricing)
+        reserved = await self._gate.admit(estimate)
+        try:
+            self.requests[kind] += 1
+            result = await self.engine.generate(request, tag=self.tag, sample_offset=offset)
+            if result.cached < len(result.completions) and not result.shared:
+                self.calls[kind] += 1
+            self.spend.add(self.cost(result))  # before the reservation is released: no await in between
+        finally:
+            if reserved:
+                self._gate.release(estimate)
         return result
 
     def cost(self, result: GenerationResult) -> Spend:
@@ -194,11 +195,11 @@ class SearchContext:
 
 async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
     """Like `asyncio.gather`, but every awaitable finishes before the first error is raised, so no call is left
-    running unobserved when a search stops."""
+    running unobserved when a search stops. A real failure is raised before a `SearchBudgetReached`."""
     results = await asyncio.gather(*awaitables, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise next((e for e in errors if not isinstance(e, SearchBudgetReached)), errors[0])
     return results  # type: ignore[return-value]
 
 

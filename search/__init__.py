@@ -7,6 +7,6 @@ Each strategy is one function taking a `Task`, an `Evaluator` and a `SearchConte
 from .best_first import astar, best_first
 from .bfs import bfs
 from .dfs import dfs
-from .result import SearchResult, StepRecord
+from .result import SearchResult, StepRecord, StopReason
 
-__all__ = ["SearchResult", "StepRecord", "astar", "best_first", "bfs", "dfs"]
+__all__ = ["SearchResult", "StepRecord", "StopReason", "astar", "best_first", "bfs", "dfs"]

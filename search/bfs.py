@@ -6,10 +6,12 @@ import random
 from collections.abc import Hashable
 from typing import Literal, TypeVar
 
+from reasoning.checks import checked_evaluator, checked_task
 from reasoning.evaluators import Evaluator
-from reasoning.tree import Node, SearchBudgetReached, SearchContext, Task, gather_all
+from reasoning.tree import Node, SearchContext, Task
 
-from .result import SearchResult, StepRecord
+from ._steps import expand_all, score
+from .result import SearchResult, StepRecord, StopReason
 
 __all__ = ["bfs"]
 
@@ -26,42 +28,56 @@ async def bfs(
     select: Literal["greedy", "sample"] = "greedy",
     rng: random.Random | None = None,
     duplicate_value: float = 0.0,
+    dedupe: bool = True,
 ) -> SearchResult[S]:
     """Keep the `breadth` best states at each depth.
 
     Each step expands every frontier node and then scores every new candidate, each phase issued at once
     through the engine (never one node at a time). Identical candidates in a step (by `task.key`) are scored
-    once; later copies get `duplicate_value` (the paper's rule: 0, which sinks them in the ranking).
+    once; later copies get `duplicate_value` (the paper's rule: 0, which sinks them in the ranking, though they
+    are still selected when fewer than `breadth` others are left, as in the paper).
 
     Parameters
     ----------
     select:
         "greedy" keeps the top `breadth` by value (ties in candidate order, as a stable sort does);
         "sample" draws `breadth` with replacement, with probability proportional to value.
+    dedupe:
+        True (the default): `outputs` lists each state (by `task.key`) once, its first copy in the frontier.
+        False: the frontier as selected, copies included.
 
     Returns
     -------
-    SearchResult whose `outputs` is the last frontier, best first.
+    SearchResult whose `outputs` is the last frontier, best first, and whose `stopped` is "exhausted" (no
+    frontier node left to expand), "max_steps" (`steps` steps done with nodes still open) or "budget" (the
+    search budget refused a call; `outputs` is the last complete frontier).
+
+    Raises
+    ------
+    InterfaceError
+        `task` or `evaluator` breaks its interface (`reasoning.checks`).
     """
+    task, evaluator = checked_task(task), checked_evaluator(evaluator)
     rng = rng or random.Random(0)
     tree = ctx.tree
     frontier: list[Node[S]] = [tree.add(task.root())]
     records: list[StepRecord] = []
-    stopped = "done"
+    stopped: StopReason = "max_steps"
     for step in range(steps):
         live = [n for n in frontier if not task.is_terminal(n)]
         if not live:
+            stopped = "exhausted"
             break
-        try:
-            # 1. Expand every frontier node concurrently.
-            expansions = await gather_all(task.expand(node, ctx) for node in live)
-            children = [tree.add(child) for kids in expansions for child in kids]
-            # 2. Score each distinct candidate once, all concurrently.
-            first: dict[Hashable, Node[S]] = {}
-            for node in children:
-                first.setdefault(task.key(node), node)
-            await evaluator.evaluate(list(first.values()), ctx)
-        except SearchBudgetReached:
+        # 1. Expand every frontier node concurrently.
+        children, refused = await expand_all(task, live, ctx)
+        if refused:
+            stopped = "budget"
+            break
+        # 2. Score each distinct candidate once, all concurrently.
+        first: dict[Hashable, Node[S]] = {}
+        for node in children:
+            first.setdefault(task.key(node), node)
+        if await score(evaluator, list(first.values()), ctx, step):
             stopped = "budget"
             break
         # Terminal nodes already in the frontier compete again with their values; new children follow.
@@ -90,7 +106,17 @@ async def bfs(
             )
         )
         if not frontier:
+            stopped = "exhausted"
             break
+    else:
+        if all(task.is_terminal(n) for n in frontier):
+            stopped = "exhausted"
+    outputs = frontier
+    if dedupe:
+        unique: dict[Hashable, Node[S]] = {}
+        for node in frontier:
+            unique.setdefault(task.key(node), node)
+        outputs = list(unique.values())
     return SearchResult(
-        outputs=frontier, tree=tree, steps=records, stopped=stopped, spend=ctx.spend, requests=dict(ctx.requests)
+        outputs=outputs, tree=tree, steps=records, stopped=stopped, spend=ctx.spend, requests=dict(ctx.requests)
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TypeVar
 
+from reasoning.checks import checked_evaluator, checked_task
 from reasoning.evaluators import Evaluator
 from reasoning.tree import Node, SearchBudgetReached, SearchContext, Task
 
-from .result import SearchResult, StepRecord
+from ._steps import new_states, score
+from .result import SearchResult, StepRecord, StopReason
 
 __all__ = ["dfs"]
 
@@ -15,8 +18,8 @@ S = TypeVar("S")
 
 
 class _Stop(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    def __init__(self, reason: StopReason) -> None:
+        self.reason: StopReason = reason
 
 
 async def dfs(
@@ -28,16 +31,27 @@ async def dfs(
     max_steps: int = 100,
     breadth: int | None = None,
     accept: float | None = None,
+    dedupe: bool = True,
 ) -> SearchResult[S]:
     """Go deep along the best child first; skip children valued below `threshold`; back up when a subtree is
     exhausted.
 
-    A step expands one node and scores all its children at once. The search ends after `max_steps` expansions,
-    when the tree is exhausted, or — if `accept` is given — at the first terminal node valued at least `accept`.
-    `breadth` caps how many children of a node are explored. `outputs` are the terminal nodes reached, best first.
+    A step expands one node and scores all its children at once. `breadth` caps how many children of a node are
+    explored. `outputs` are the terminal nodes reached, best first.
+
+    With `dedupe` (the default) the search keeps a visited set by `task.key`: a state is scored and explored
+    once, the first time it is generated; a later copy (another path to it) stays in the tree marked
+    `info["duplicate"]`, unscored and unexplored, so no state is returned twice. `dedupe=False` treats every
+    path as its own node.
+
+    `stopped` is "accepted" (a terminal node valued at least `accept`, when given), "exhausted" (every subtree
+    explored or pruned), "budget" (the search budget refused a call) or "max_steps" (`max_steps` expansions).
+    Raises `InterfaceError` when `task` or `evaluator` breaks its interface (`reasoning.checks`).
     """
+    task, evaluator = checked_task(task), checked_evaluator(evaluator)
     tree = ctx.tree
     root = tree.add(task.root())
+    seen: set[Hashable] = {task.key(root)}
     terminals: list[Node[S]] = []
     records: list[StepRecord] = []
 
@@ -48,10 +62,12 @@ async def dfs(
                 raise _Stop("accepted")
             return
         if len(records) >= max_steps:
-            raise _Stop("step_limit")
+            raise _Stop("max_steps")
         children = [tree.add(c) for c in await task.expand(node, ctx)]
-        await evaluator.evaluate(children, ctx)
-        ranked = sorted(children, key=lambda c: c.value or 0.0, reverse=True)
+        fresh = new_states(task, children, seen) if dedupe else children
+        if await score(evaluator, fresh, ctx, len(records)):
+            raise SearchBudgetReached("the search budget stopped scoring")
+        ranked = sorted(fresh, key=lambda c: c.value or 0.0, reverse=True)
         keep = [c for c in ranked if (c.value or 0.0) >= threshold][:breadth]
         for child in children:
             tree.update(child, selected=child in keep, step=len(records))
@@ -62,7 +78,7 @@ async def dfs(
         for child in keep:
             await visit(child)
 
-    stopped = "done"
+    stopped: StopReason = "exhausted"
     try:
         await visit(root)
     except _Stop as stop:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from reasoning.engine import Spend
 from reasoning.tree import Node, SearchTree
 
-__all__ = ["SearchResult", "StepRecord"]
+__all__ = ["SearchResult", "StepRecord", "StopReason"]
 
 S = TypeVar("S")
+
+StopReason = Literal["accepted", "max_outputs", "exhausted", "budget", "max_steps"]
 
 
 @dataclass
@@ -29,14 +31,24 @@ class SearchResult(Generic[S]):
     """The outcome of a search.
 
     `outputs` are the final nodes, best first (for BFS the last frontier; for DFS / best-first the terminal nodes
-    reached, by value). `stopped` says why the search ended: "done", "budget", "step_limit" or "accepted" (a
-    terminal node scored at least the acceptance threshold).
+    reached, by value), each state once unless the search ran with `dedupe=False`.
+
+    `stopped` says why the search ended, in one vocabulary for every strategy:
+
+    - "accepted": a terminal node scored at least the `accept` threshold (DFS, best-first, A*);
+    - "max_outputs": `max_outputs` terminal nodes were found (best-first, A*);
+    - "exhausted": nothing was left to expand (every open node finished or pruned, the queue empty);
+    - "budget": the search's `SearchBudget` had no room for another call; `outputs` are what the steps completed
+      before it found (BFS: the last complete frontier);
+    - "max_steps": the step limit (`steps` for BFS, `max_steps` for the others) was reached with nodes still open.
+
+    When two hold at once the first in the order above wins.
     """
 
     outputs: list[Node[S]]
     tree: SearchTree
     steps: list[StepRecord] = field(default_factory=list)
-    stopped: str = "done"
+    stopped: StopReason = "exhausted"
     spend: Spend = field(default_factory=Spend)
     requests: dict[str, int] = field(default_factory=dict)
 

@@ -12,9 +12,9 @@ from typing import Any
 from prompts import game24 as prompts
 from reasoning.engine import Engine
 from reasoning.evaluators import Evaluator
-from reasoning.tree import SearchBudget, SearchContext
+from reasoning.tree import SearchBudget, SearchBudgetReached, SearchContext
 from reasoning.types import GenerationRequest
-from search import astar, bfs, dfs
+from search import StopReason, astar, bfs, dfs
 
 from .arith import check_answer
 from .data import Puzzle
@@ -133,17 +133,19 @@ async def solve_puzzle(puzzle: Puzzle, engine: Engine, config: MethodConfig) -> 
     ctx = SearchContext(engine, tag=tag, budget=config.budget)
     task = _task(puzzle, config)
     started = time.perf_counter()
-    stopped = "done"
+    # The vocabulary of SearchResult.stopped; IO / CoT stop once their samples are in.
+    stopped: StopReason = "max_outputs"
     tree: dict[str, Any] | None = None
     method = config.method
-    if method == "io":
-        # The answer is one line; stopping there keeps chatter off the line the checker reads.
-        outputs = await _sample(puzzle, config, ctx, prompts.io_prompt(puzzle.numbers), _IO_STOP)
-    elif method == "cot":
-        outputs = await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers), _COT_STOP)
-    elif method == "cot-sc":
-        samples = await _sample(puzzle, config, ctx, prompts.cot_prompt(puzzle.numbers), _COT_STOP)
-        outputs = _majority(puzzle.numbers, samples)
+    if method in ("io", "cot", "cot-sc"):
+        # IO's answer is one line; stopping there keeps chatter off the line the checker reads.
+        prompt = prompts.io_prompt(puzzle.numbers) if method == "io" else prompts.cot_prompt(puzzle.numbers)
+        try:
+            outputs = await _sample(puzzle, config, ctx, prompt, _IO_STOP if method == "io" else _COT_STOP)
+        except SearchBudgetReached:  # a budget with no room for the one call (e.g. --budget-calls 0)
+            outputs, stopped = [], "budget"
+        if method == "cot-sc":
+            outputs = _majority(puzzle.numbers, outputs)
     else:
         evaluator = _evaluator(task, config)
         if method == "tot-bfs":

@@ -1,6 +1,6 @@
 """The async engine: limits, retries, cache, accounting, budget and logging in front of any backend."""
 
-from .accounting import Budget, Ledger, Pricing, Spend
+from .accounting import Budget, Ledger, Pricing, Spend, estimate_spend
 from .cache import ResponseCache, sample_key
 from .calllog import CallLog
 from .core import Engine, EngineConfig
@@ -18,6 +18,7 @@ __all__ = [
     "ResponseCache",
     "RetryPolicy",
     "Spend",
+    "estimate_spend",
     "sample_key",
     "should_retry",
 ]

@@ -6,8 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 
 from ..errors import BudgetExceededError
+from ..types import GenerationRequest
 
-__all__ = ["Budget", "Ledger", "Pricing", "Spend"]
+__all__ = ["Budget", "Ledger", "Pricing", "Spend", "estimate_spend"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,18 @@ class Spend:
     def add(self, other: Spend) -> None:
         for field in dataclasses.fields(self):
             setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+def estimate_spend(request: GenerationRequest, pricing: Pricing) -> Spend:
+    """What a request is reserved at before it is sent: one call, prompt characters / 4 prompt tokens (chat
+    messages' contents summed), `max_tokens` completion tokens per sample, and their dollars under `pricing`.
+
+    A bound on completion tokens (a backend stops at `max_tokens`), an approximation of prompt tokens (a chat
+    template or a tokenizer may count more). The estimate the engine reserves for its `Budget`, and a search for
+    its `SearchBudget`."""
+    chars = len(request.prompt or "") + sum(len(m.content) for m in request.messages or ())
+    prompt, completion = chars // 4, request.max_tokens * request.n
+    return Spend(calls=1, prompt_tokens=prompt, completion_tokens=completion, dollars=pricing.cost(prompt, completion))
 
 
 class Ledger:

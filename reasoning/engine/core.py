@@ -16,7 +16,7 @@ from ..backends.base import LanguageModel
 from ..backends.pool import EndpointPool
 from ..errors import APITimeoutError, BackendError, MalformedResponseError
 from ..types import Completion, GenerationRequest, GenerationResult
-from .accounting import Budget, Ledger, Pricing, Spend
+from .accounting import Budget, Ledger, Pricing, Spend, estimate_spend
 from .cache import ResponseCache, sample_key
 from .calllog import CallLog
 from .limits import RateLimiter
@@ -52,11 +52,6 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((i, i + 1))
     return runs
-
-
-def _estimate_tokens(request: GenerationRequest, n: int) -> int:
-    chars = len(request.prompt or "") + sum(len(m.content) for m in request.messages or ())
-    return chars // 4 + request.max_tokens * n
 
 
 class Engine:
@@ -254,14 +249,7 @@ class Engine:
         passed. Raises `BudgetExceededError` once a limit is reached.
         """
         budget = self.config.budget
-        tokens = _estimate_tokens(request, request.n)
-        prompt = tokens - request.max_tokens * request.n
-        estimate = Spend(
-            calls=1,
-            prompt_tokens=prompt,
-            completion_tokens=tokens - prompt,
-            dollars=self.config.pricing.cost(prompt, tokens - prompt),
-        )
+        estimate = estimate_spend(request, self.config.pricing)
         while True:
             self.ledger.check(budget)
             if budget is None or self._reserved.calls == 0 or self._fits(budget, estimate):
@@ -294,7 +282,7 @@ class Engine:
                 if self._rpm is not None:
                     await self._rpm.acquire(1)
                 if self._tpm is not None:
-                    await self._tpm.acquire(_estimate_tokens(request, request.n))
+                    await self._tpm.acquire(estimate.total_tokens)
                 self.in_flight += 1
                 try:
                     if self.config.call_timeout is None:

@@ -28,7 +28,7 @@ async def test_replay_reproduces_the_published_run():
     solved = first = 0
     for record in records:
         task, ctx, result = await replay(record)
-        assert result.stopped == "done" and len(result.steps) == 4
+        assert result.stopped == "exhausted" and len(result.steps) == 4
         for ours, logged in zip(result.steps, record["steps"], strict=True):
             states = [ctx.tree.nodes[i].state for i in ours.candidates]
             assert states == logged["new_ys"], (record["idx"], ours.step)

@@ -1,0 +1,162 @@
+"""Checks where a search meets the user's `Task` and `Evaluator`, so a wrong one fails with an error that names it.
+
+`checked_task(task)` and `checked_evaluator(evaluator)` wrap them (the strategies in `search/` do at their start):
+the wrapper raises `InterfaceError` at once for a missing method, and at the first call for a method that is
+async where it must not be (or the reverse) or returns the wrong thing. The message names the class, the method
+and what it must return, instead of an `AttributeError` or `TypeError` deep inside a strategy.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .errors import InterfaceError
+from .tree import Node, SearchContext, Task
+
+if TYPE_CHECKING:
+    from .evaluators import Evaluator
+
+__all__ = ["CheckedEvaluator", "CheckedTask", "checked_evaluator", "checked_task"]
+
+S = TypeVar("S")
+
+TASK_METHODS = {
+    "root": "root() -> Node, the start (e.g. `Node(state=...)`)",
+    "expand": "async expand(node, ctx) -> list of Node, the children (built with `node.child(state, thought)`)",
+    "is_terminal": "is_terminal(node) -> bool, whether a node is finished",
+    "key": "key(node) -> a hashable identity of the node's state",
+}
+_EXPAND = "must be an async method returning a list of Node"
+_EVALUATE = "must be an async method returning a list of numbers, one per node, each also set as node.value"
+
+
+def describe(value: Any) -> str:
+    """A short description of what a method returned: "list of tuple", "coroutine", "NoneType"."""
+    if isinstance(value, list | tuple):
+        kinds = sorted({type(v).__name__ for v in value})
+        return f"{type(value).__name__} of {' and '.join(kinds)}" if kinds else f"empty {type(value).__name__}"
+    return type(value).__name__
+
+
+def _not_awaited(value: Any) -> bool:
+    # A coroutine a plain method returned by mistake: closed, so Python does not warn it was never awaited.
+    if inspect.iscoroutine(value):
+        value.close()
+    return inspect.isawaitable(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not math.isnan(value)
+
+
+class CheckedTask(Generic[S]):
+    """A `Task` whose methods' answers are checked (see the module docstring).
+
+    Raises `InterfaceError` when the task lacks one of root, expand, is_terminal, key; and when called, if
+    `root` does not return a `Node`, `expand` is not async or returns anything but a list of new children of the
+    node (`node.child(...)`), `is_terminal` or `key` is async, or `key` returns something unhashable.
+    """
+
+    def __init__(self, task: Task[S]) -> None:
+        self.task = task
+        self.name = type(task).__name__
+        missing = [m for m in TASK_METHODS if not callable(getattr(task, m, None))]
+        if missing:
+            needs = "; ".join(TASK_METHODS[m] for m in missing)
+            raise InterfaceError(f"{self.name} is not a Task: it lacks {', '.join(missing)}. A Task needs {needs} "
+                                 "(see reasoning.tree.Task)")  # fmt: skip
+
+    def root(self) -> Node[S]:
+        node = self.task.root()
+        if _not_awaited(node):
+            raise InterfaceError(f"{self.name}.root must be a plain (not async) method returning a Node")
+        if not isinstance(node, Node):
+            raise InterfaceError(f"{self.name}.root must return a Node (got {describe(node)}); "
+                                 "wrap the start state: Node(state=...)")  # fmt: skip
+        return node
+
+    async def expand(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]:
+        out = self.task.expand(node, ctx)
+        if not inspect.isawaitable(out):
+            raise InterfaceError(f"{self.name}.expand {_EXPAND} (it returned {describe(out)} without an await); "
+                                 "declare it `async def expand(self, node, ctx)`")  # fmt: skip
+        children = await out
+        if not isinstance(children, list | tuple) or not all(isinstance(c, Node) for c in children):
+            raise InterfaceError(f"{self.name}.expand {_EXPAND} (got {describe(children)}); "
+                                 "build children with node.child(state, thought)")  # fmt: skip
+        for child in children:
+            if child.parent is not node:
+                raise InterfaceError(f"{self.name}.expand returned a Node that is not a child of the node expanded "
+                                     f"({child!r}); build children with node.child(state, thought)")  # fmt: skip
+            if child.id != -1:
+                raise InterfaceError(f"{self.name}.expand returned a Node already in the search tree ({child!r}); "
+                                     "return new nodes, built with node.child(state, thought)")  # fmt: skip
+        return list(children)
+
+    def is_terminal(self, node: Node[S]) -> bool:
+        out = self.task.is_terminal(node)
+        if _not_awaited(out):
+            raise InterfaceError(f"{self.name}.is_terminal must be a plain (not async) method returning bool")
+        return bool(out)
+
+    def key(self, node: Node[S]) -> Hashable:
+        out = self.task.key(node)
+        if _not_awaited(out):
+            raise InterfaceError(f"{self.name}.key must be a plain (not async) method returning a hashable value")
+        try:
+            hash(out)
+        except TypeError:
+            raise InterfaceError(f"{self.name}.key must return a hashable value (got {describe(out)}); "
+                                 "e.g. a str, or a tuple instead of a list") from None  # fmt: skip
+        return out
+
+
+class CheckedEvaluator(Generic[S]):
+    """An `Evaluator` whose answers are checked.
+
+    Raises `InterfaceError` when it has no `evaluate` method; and when called, if `evaluate` is not async,
+    returns anything but one number (not NaN) per node, or leaves a node's `value` unset or not a number
+    (the strategies rank nodes by `node.value`).
+    """
+
+    def __init__(self, evaluator: Evaluator[S]) -> None:
+        self.evaluator = evaluator
+        self.name = getattr(evaluator, "__name__", None) or type(evaluator).__name__
+        if not callable(getattr(evaluator, "evaluate", None)):
+            raise InterfaceError(f"{self.name} is not an Evaluator: it lacks evaluate(nodes, ctx), which {_EVALUATE} "
+                                 "(see reasoning.evaluators.Evaluator); a function of one node is one when "
+                                 "wrapped: Heuristic(fn)")  # fmt: skip
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        out = self.evaluator.evaluate(nodes, ctx)
+        if not inspect.isawaitable(out):
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (it returned {describe(out)} without an "
+                                 "await); declare it `async def evaluate(self, nodes, ctx)`")  # fmt: skip
+        values = await out
+        if not isinstance(values, Sequence) or isinstance(values, str | bytes):
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)})")
+        if len(values) != len(nodes):
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: it returned {len(values)} values for "
+                                 f"{len(nodes)} nodes")  # fmt: skip
+        for value in values:
+            if not _is_number(value):
+                raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)} with {value!r})")
+        for node in nodes:
+            if not _is_number(node.value):
+                raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: {node!r} was left with value "
+                                     f"{node.value!r}; set node.value on every node scored")  # fmt: skip
+        return [float(v) for v in values]
+
+
+def checked_task(task: Task[S]) -> CheckedTask[S]:
+    """`task` wrapped in `CheckedTask` (itself when it already is one). Raises `InterfaceError` (a method missing)."""
+    return task if isinstance(task, CheckedTask) else CheckedTask(task)
+
+
+def checked_evaluator(evaluator: Evaluator[S]) -> CheckedEvaluator[S]:
+    """`evaluator` wrapped in `CheckedEvaluator` (itself when it already is one). Raises `InterfaceError`."""
+    return evaluator if isinstance(evaluator, CheckedEvaluator) else CheckedEvaluator(evaluator)
