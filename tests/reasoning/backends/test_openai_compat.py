@@ -108,7 +108,7 @@ FAULTS = {
     "429": Fault.http(429),
     "500": Fault.http(500),
     "503": Fault.http(503),
-    "slow": Fault.slow(1.5),
+    "slow": Fault.slow(60),  # far past any client timeout below
     "reset": Fault.reset(),
     "malformed": Fault.malformed(),
 }
@@ -127,7 +127,9 @@ EXPECTED = {
 async def test_each_fault_ends_in_retried_success(stub, fault):
     cache = ResponseCache()
     config = EngineConfig(retry=FAST)
-    async with Engine(model_for(stub, timeout=0.5), config, cache=cache) as engine:
+    # Only the stalled attempt should time out: the stub's real answer gets a timeout no busy machine comes near.
+    timeout = 2.0 if fault.kind == "slow" else 30.0
+    async with Engine(model_for(stub, timeout=timeout), config, cache=cache) as engine:
         stub.inject(fault)
         result = await engine.generate(GenerationRequest(prompt="x", n=2, temperature=1.0))
     assert result.texts == ["stub reply 0", "stub reply 1"]
@@ -139,7 +141,8 @@ async def test_each_fault_ends_in_retried_success(stub, fault):
 async def test_each_fault_ends_in_typed_error_when_it_persists(stub, name):
     fault = FAULTS[name]
     config = EngineConfig(retry=RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.01, max_retry_after=0.01))
-    async with Engine(model_for(stub, timeout=0.5), config, cache=ResponseCache()) as engine:
+    timeout = 0.5 if name == "slow" else 30.0  # the stub's answers never race the client's timeout
+    async with Engine(model_for(stub, timeout=timeout), config, cache=ResponseCache()) as engine:
         stub.inject(fault, fault)
         with pytest.raises(EXPECTED[name]) as info:
             await engine.generate(GenerationRequest(prompt="x"))
@@ -206,9 +209,11 @@ async def test_a_failed_sample_of_a_fan_out_cancels_its_siblings():
         model = OpenAICompatibleModel("m", base_url=proxy.url + "/v1", n_per_request=False)
         config = EngineConfig(max_concurrency=1, retry=RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.01))
         async with Engine(model, config) as engine:
-            proxy.inject(Fault.http(500), Fault.slow(5), Fault.slow(5), Fault.slow(5))
+            # Siblings left running would hold the call for 60 s; cancelled, the retry answers at once. The bound
+            # sits between the two, far from both.
+            proxy.inject(Fault.http(500), Fault.slow(60), Fault.slow(60), Fault.slow(60))
             result = await asyncio.wait_for(
-                engine.generate(GenerationRequest(prompt="p", n=4, seed=0, temperature=1.0)), timeout=4
+                engine.generate(GenerationRequest(prompt="p", n=4, seed=0, temperature=1.0)), timeout=30
             )
             left = [t for t in asyncio.all_tasks() if "OpenAICompatibleModel" in repr(t.get_coro())]
     assert result.texts == ["seed 0", "seed 1", "seed 2", "seed 3"] and engine.spend.calls == 1
