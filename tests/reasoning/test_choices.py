@@ -84,6 +84,6 @@ def test_a_value_verdict_naming_two_words_is_no_value(text: str) -> None:
 def test_readers_are_linear_time() -> None:
     for text in ["The best choice is 1" + " or" * 300_000, "The best choice is 1 " * 100_000,
                  "best choice is" + " " * 1_000_000, "The best choice is 1" + ", 1" * 300_000]:  # fmt: skip
-        start = time.monotonic()
+        start = time.process_time()  # CPU seconds: a busy machine does not count, a blow-up does
         vote_choice(text, 3)
-        assert time.monotonic() - start < 2.0, text[:40]
+        assert time.process_time() - start < 2.0, text[:40]

@@ -84,9 +84,9 @@ def hostile(tmp: Path) -> list[str]:
 def test_hostile_completions_are_unparsed_quickly_and_never_code(tmp_path):
     for text in hostile(tmp_path):
         for cot in (True, False):
-            start = time.monotonic()
+            start = time.process_time()  # CPU seconds: a busy machine does not count, a blow-up does
             answer = extract_answer(text, 3, cot=cot)
-            assert time.monotonic() - start < 2.0, text[:40]
+            assert time.process_time() - start < 2.0, text[:40]
             assert isinstance(answer, Unparsed) or answer == 0
     assert extract_answer(hostile(tmp_path)[3], 3) == 0  # a very long question is still read
     assert not (tmp_path / "pwned").exists()

@@ -63,7 +63,7 @@ def hostile(tmp: Path) -> list[str]:
 def test_hostile_text_is_a_verdict_or_an_expression_error_quickly_and_never_code(tmp_path):
     numbers = parse_numbers(PUZZLE)
     for text in hostile(tmp_path):
-        start = time.monotonic()
+        start = time.process_time()  # CPU seconds: a busy machine does not count, a blow-up does
         assert check_answer(PUZZLE, text).correct is False
         assert check_answer(text, "Answer: (5 * (10 - 6)) + 4 = 24").correct is False  # the text as the puzzle
         assert check_step(numbers, text).ok is False
@@ -72,7 +72,7 @@ def test_hostile_text_is_a_verdict_or_an_expression_error_quickly_and_never_code
                 parse(text)
             except ExpressionError:
                 pass
-        assert time.monotonic() - start < 2.0, text[:40]
+        assert time.process_time() - start < 2.0, text[:40]
     assert not (tmp_path / "pwned").exists()
 
 

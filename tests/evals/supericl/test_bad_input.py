@@ -53,10 +53,10 @@ def test_hostile_completions_are_refused_quickly_and_never_code(tmp_path):
     for text in [code, f"plausible{{{code}}}", "plausible" * 200_000, " " * 1_000_000 + "x",
                  "*" * 1_000_000 + "plausible", "\x00" * 1_000_000, "ｐｌａｕｓｉｂｌｅ", "pla\x00usible",
                  "implausible" + "\n" * 1_000_000]:  # fmt: skip
-        start = time.monotonic()
+        start = time.process_time()  # CPU seconds: a busy machine does not count, a blow-up does
         found = parse_label(text, labels)
         unparsed_reason(text, labels)
-        assert time.monotonic() - start < 2.0, text[:40]
+        assert time.process_time() - start < 2.0, text[:40]
         assert found in (None, *labels)
     assert parse_label("*" * 1_000_000 + "plausible", labels) == "plausible"
     assert not planted.exists()
@@ -78,10 +78,10 @@ def test_many_joined_labels_are_read_quickly():
                        ("plausible" + ", " * 500_000 + "implausible", None),
                        ("plausible" + " or" * 300_000, "plausible"),
                        ("plausible " + "**" * 500_000, "plausible")]:  # fmt: skip
-        start = time.monotonic()
+        start = time.process_time()  # CPU seconds: a busy machine does not count, a blow-up does
         assert parse_label(text, labels) == want
         unparsed_reason(text, labels)
-        assert time.monotonic() - start < 2.0, text[:40]
+        assert time.process_time() - start < 2.0, text[:40]
 
 
 async def test_a_model_that_names_both_labels_is_counted_unparsed(tmp_path):
