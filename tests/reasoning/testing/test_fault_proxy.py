@@ -100,13 +100,19 @@ async def test_queued_faults_come_before_the_rate():
 
 
 async def test_down_refuses_and_cuts_then_up_serves_on_the_same_port():
-    upstream = ScriptedModel(lambda request, i: "up", delay=0.3)  # slow enough to be caught mid-request
+    async def answer(request: GenerationRequest, index: int) -> str:
+        if request.prompt == "y":
+            await asyncio.sleep(5)  # still answering when the proxy goes down
+        return "up"
+
+    upstream = ScriptedModel(answer)
     async with ModelServer(upstream) as server, FaultProxy(upstream=f"http://127.0.0.1:{server.port}") as proxy:
         port = proxy.port
         async with OpenAICompatibleModel("m", base_url=proxy.url + "/v1", timeout=5.0) as model:
             assert (await model.generate(GenerationRequest(prompt="x"))).text == "up"
             in_flight = asyncio.ensure_future(model.generate(GenerationRequest(prompt="y")))
-            await asyncio.sleep(0.1)
+            while proxy.stats.in_flight == 0:  # noqa: ASYNC110 - wait until the request is inside the proxy
+                await asyncio.sleep(0.01)
             await proxy.down()
             assert not proxy.is_up
             with pytest.raises(APIConnectionError):  # cut mid-request: no response at all
