@@ -37,7 +37,8 @@ class ExpressionError(ValueError):
     """The text is not an arithmetic expression we accept."""
 
 
-def _tokens(text: str) -> list[str]:
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """The tokens of `text`, each with its offset (operators written the usual way: "×" is "*")."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
     out, pos = [], 0
@@ -45,8 +46,11 @@ def _tokens(text: str) -> list[str]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise ExpressionError(f"unexpected character {text[pos]!r} at {pos}")
-        out.append(match.group(1) or _OPS.get(match.group(2), match.group(2)))
+            at = len(text) - len(text[pos:].lstrip())  # the offending character, not the blank before it
+            hint = ": powers are not allowed" if text[at] == "^" else ""
+            raise ExpressionError(f"unexpected character {text[at]!r} at {at}{hint}")
+        token = match.group(1) or _OPS.get(match.group(2), match.group(2))
+        out.append((token, match.end() - len(match.group(1) or match.group(2))))
         pos = match.end()
     return out
 
@@ -54,18 +58,24 @@ def _tokens(text: str) -> list[str]:
 class _Parser:
     # expr := term (("+" | "-") term)* ; term := factor (("*" | "/") factor)* ;
     # factor := ("+" | "-") factor | number | "(" expr ")"
-    def __init__(self, tokens: list[str]) -> None:
+    # Every error names the offending token and its offset in the text.
+    def __init__(self, tokens: list[tuple[str, int]]) -> None:
         self.tokens = tokens
         self.pos = 0
         self.numbers: list[Fraction] = []
 
     def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def at(self) -> int:
+        """The offset of the next token."""
+        return self.tokens[self.pos][1]
 
     def take(self) -> str:
         token = self.peek()
         if token is None:
-            raise ExpressionError("unexpected end of expression")
+            last, where = self.tokens[-1]
+            raise ExpressionError(f"the expression ends after {last!r} at {where}")
         self.pos += 1
         return token
 
@@ -79,9 +89,10 @@ class _Parser:
     def term(self, depth: int) -> Fraction:
         value = self.factor(depth)
         while self.peek() in ("*", "/"):
+            at = self.at()
             op, rhs = self.take(), self.factor(depth)
             if op == "/" and rhs == 0:
-                raise ExpressionError("division by zero")
+                raise ExpressionError(f"division by zero at {at}")
             value = value * rhs if op == "*" else value / rhs
         return value
 
@@ -89,19 +100,26 @@ class _Parser:
         if depth > 50:
             raise ExpressionError("expression nested too deeply")
         token = self.take()
+        at = self.tokens[self.pos - 1][1]
         if token in ("+", "-"):
             inner = self.factor(depth + 1)
             return inner if token == "+" else -inner
         if token == "(":
             value = self.expr(depth + 1)
-            if self.take() != ")":
-                raise ExpressionError("missing closing parenthesis")
+            if self.peek() is None:
+                raise ExpressionError(f"missing ')' for the '(' at {at}")
+            if self.peek() != ")":
+                raise ExpressionError(f"expected ')' at {self.at()} for the '(' at {at}, found {self.peek()!r}")
+            self.take()
             return value
         if token[0].isdigit():
             number = Fraction(token)
             self.numbers.append(number)
             return number
-        raise ExpressionError(f"unexpected {token!r}")
+        previous = self.tokens[self.pos - 2] if self.pos >= 2 else None
+        if token == "*" and previous is not None and previous == ("*", at - 1):
+            raise ExpressionError(f"'**' at {at - 1}: powers are not allowed")
+        raise ExpressionError(f"expected a number or '(' at {at}, found {token!r}")
 
 
 def evaluate(text: str) -> tuple[Fraction, list[Fraction]]:
@@ -110,8 +128,11 @@ def evaluate(text: str) -> tuple[Fraction, list[Fraction]]:
     if not parser.tokens:
         raise ExpressionError("empty expression")
     value = parser.expr(0)
-    if parser.peek() is not None:
-        raise ExpressionError(f"unexpected {parser.peek()!r} after the expression")
+    extra = parser.peek()
+    if extra == ")":
+        raise ExpressionError(f"unexpected ')' at {parser.at()}: no '(' to close")
+    if extra is not None:
+        raise ExpressionError(f"expected an operator at {parser.at()}, found {extra!r}")
     return value, parser.numbers
 
 

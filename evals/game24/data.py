@@ -28,16 +28,22 @@ def default_data_dir() -> Path:
 
 
 def parse_range(text: str) -> range:
-    """ "900-999" (inclusive) or "950"."""
+    """ "900-999" (inclusive) or "950"; a mistake is an error that says what is wrong with it."""
+    form = "a range is START-END of 0-based rows, e.g. 900-999, or one row"
+    start_text, dash, end_text = text.strip().partition("-")
+    if dash and not end_text:
+        raise ConfigurationError(f"--range {text}: no end after '-' ({form})")
+    if not start_text and end_text:
+        raise ConfigurationError(f"--range {text}: rows start at 0 ({form})")
     try:
-        if "-" in text:
-            start, end = (int(p) for p in text.split("-", 1))
-        else:
-            start = end = int(text)
+        start = int(start_text)
+        end = int(end_text) if end_text else start
     except ValueError:
-        raise ConfigurationError(f"a range is START-END, e.g. 900-999; got {text!r}") from None
-    if start < 0 or end < start:
-        raise ConfigurationError(f"bad range {text!r}")
+        raise ConfigurationError(f"--range {text}: {form}") from None
+    if end < 0:
+        raise ConfigurationError(f"--range {text}: rows start at 0 ({form})")
+    if end < start:
+        raise ConfigurationError(f"--range {text}: start {start} is after end {end}")
     return range(start, end + 1)
 
 
@@ -74,7 +80,9 @@ def load_puzzles(
     out = []
     for idx in wanted:
         if idx >= len(raw):
-            raise ConfigurationError(f"{path} has {len(raw)} puzzles; row {idx} is out of range")
+            rows_text = f"{wanted[0]}-{wanted[-1]}" if len(wanted) > 1 else str(wanted[0])
+            count = f"{len(raw)} puzzle{'s' if len(raw) != 1 else ''}"
+            raise ConfigurationError(f"--range {rows_text}: {path} has rows 0-{len(raw) - 1} ({count})")
         line, text = raw[idx]
         try:
             out.append(Puzzle(idx, normalize_puzzle(text)))

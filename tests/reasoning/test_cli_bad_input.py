@@ -148,9 +148,9 @@ def test_malformed_puzzle_file(capsys, tmp_path, content, message):
     [
         (["--puzzles-file", "{folder}"], "is a folder, not a file"),
         (["--puzzles-file", "{missing}"], "puzzle file not found: "),
-        (["--puzzles-file", "{good}", "--range", "5"], "has 1 puzzles; row 5 is out of range"),
+        (["--puzzles-file", "{good}", "--range", "5"], "good.txt has rows 0-0 (1 puzzle)"),
         (["--puzzles-file", "{good}", "--range", "-3"], "a range is START-END"),
-        (["--puzzles-file", "{good}", "--range", "3-1"], "bad range '3-1'"),
+        (["--puzzles-file", "{good}", "--range", "3-1"], "--range 3-1: start 3 is after end 1"),
         (["--puzzle", "4 5 6"], "a puzzle is four whole numbers"),
         (["--puzzle", "4 5 6 10 11"], "a puzzle is four whole numbers"),
         (["--puzzle", "² 5 6 10"], "a puzzle is four whole numbers"),  # went on to the model before

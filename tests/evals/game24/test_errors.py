@@ -1,0 +1,82 @@
+"""Errors that point at the real fault: the arithmetic reader names the offending character and where it is, and a
+bad --range says what is wrong with it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import reasoning.cli
+from evals.game24 import check_answer, evaluate
+from evals.game24.arith import ExpressionError
+from evals.game24.data import load_puzzles, parse_range
+from reasoning.errors import ConfigurationError
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("4 * 6 * 1 ^ 1", "unexpected character '^' at 10: powers are not allowed"),  # said ' ' at 9
+        ("4*6*1^1", "unexpected character '^' at 5: powers are not allowed"),
+        ("4 * 6 %  1", "unexpected character '%' at 6"),
+        ("4 * 6   = 24", "unexpected character '=' at 8"),
+        ("(4 + 2) · 4", "unexpected character '·' at 8"),
+        ("2 ** 3", "'**' at 2: powers are not allowed"),  # said "unexpected '*'"
+        ("(1 + 2", "missing ')' for the '(' at 0"),  # said "unexpected end of expression"
+        ("((1 + 2) * 3", "missing ')' for the '(' at 0"),
+        ("1 + 2)", "unexpected ')' at 5: no '(' to close"),
+        ("(1 + 2 3)", "expected ')' at 7 for the '(' at 0, found '3'"),  # said "missing closing parenthesis"
+        ("1 2", "expected an operator at 2, found '2'"),
+        ("1 +", "the expression ends after '+' at 2"),
+        ("()", "expected a number or '(' at 1, found ')'"),
+        ("4 / (2 - 2)", "division by zero at 2"),
+    ],
+)
+def test_each_parse_error_names_the_offending_character_and_its_offset(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(text)
+    assert str(caught.value) == message
+
+
+def test_the_usual_unicode_operators_are_read() -> None:
+    assert evaluate("(10 − 6) × 5 + 4 ÷ 1")[0] == 24
+
+
+def test_the_reported_check(capsys: pytest.CaptureFixture[str]) -> None:
+    assert reasoning.cli.main(["game24", "check", "1 1 4 6", "Answer: 4 * 6 * 1 ^ 1 = 24"]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["reason"] == "unparseable: unexpected character '^' at 10: powers are not allowed"
+    assert verdict["expression"][10] == "^"
+    assert check_answer("4 5 6 10", "Answer: (10 - 6) * 5 ** 1 + 4 = 24").reason.endswith("'**' at 13: powers are "
+                                                                                         "not allowed")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("999-900", "--range 999-900: start 999 is after end 900"),  # said "bad range"
+        ("nine-ten", "--range nine-ten: a range is START-END of 0-based rows"),
+        ("900-", "--range 900-: no end after '-'"),
+        ("-3", "--range -3: rows start at 0"),
+        ("", "a range is START-END"),
+    ],
+)
+def test_a_bad_range_says_why(text: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        parse_range(text)
+    assert message in str(caught.value)
+
+
+def test_a_range_past_the_data_names_the_rows_there_are(tmp_path) -> None:
+    path = tmp_path / "p.txt"
+    path.write_text("4 5 6 10\n1 1 4 6\n")
+    with pytest.raises(ConfigurationError, match=rf"--range 1-5: {path} has rows 0-1 \(2 puzzles\)"):
+        load_puzzles(file=path, rows=parse_range("1-5"))
+    assert [p.idx for p in load_puzzles(file=path, rows=parse_range("1"))] == [1]
+
+
+def test_the_cli_says_it_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    code = reasoning.cli.main(["game24", "run", "--range", "999-900", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err == "reasoning: error: --range 999-900: start 999 is after end 900\n"
