@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import os
 import sys
@@ -209,9 +210,32 @@ def _check_options(args: argparse.Namespace) -> None:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be 0 or more; got {value}")
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, except that an unknown option is reported by the subcommand it was given to (its usage,
+    the option named, a near option suggested), not by the top-level parser."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        chosen = _subcommand(parser, args)
+        known = [o for a in chosen._actions for o in a.option_strings]
+        near = [f"did you mean {m[0]}?" for word in extra
+                if word.startswith("-") and (m := difflib.get_close_matches(word, known, n=1, cutoff=0.8))]  # fmt: skip
+        chosen.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({near[0]})" if near else ""))
+    return args
+
+
+def _subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost (sub)parser the command line chose."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest, None)
+            if name in action.choices:
+                return _subcommand(action.choices[name], args)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
         _check_options(args)
         code: int = args.run(args)
