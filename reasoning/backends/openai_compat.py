@@ -201,7 +201,9 @@ class OpenAICompatibleModel(LanguageModel):
     def _status_error(self, exc: openai.APIStatusError) -> APIStatusError:
         status = exc.status_code
         body = self._short_body(exc)
-        message = f"HTTP {status} from server"
+        message = f"HTTP {status} from server at {_endpoint(str(exc.request.url))}"
+        if status == 404:
+            message += _missing_v1(self.base_url)
         # A wait the server named counts on any status: a 503 from a server that is loading says how long.
         wait = parse_retry_after(exc.response.headers)
         if status == 429:
@@ -257,6 +259,18 @@ class OpenAICompatibleModel(LanguageModel):
                 for i, c in enumerate(completions)
             ]
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=prompt_tokens)
+
+
+def _endpoint(url: str) -> str:
+    """A request's URL as an error may show it: no credentials, no query (where some servers take a key)."""
+    return redact_url(urlunsplit(urlsplit(url)._replace(query="", fragment=""))) or ""
+
+
+def _missing_v1(base_url: str | None) -> str:
+    """The likely cause of a 404 from a base URL without `/v1` (which OpenAI-compatible servers serve under)."""
+    if base_url is None or urlsplit(base_url).path.rstrip("/").endswith("/v1"):
+        return ""
+    return f" (no such endpoint: is /v1 missing from the base URL? try {_endpoint(base_url).rstrip('/')}/v1)"
 
 
 def _describe(exc: BaseException) -> str:
