@@ -19,7 +19,7 @@ from pathlib import Path
 
 from reasoning.errors import ConfigurationError
 
-__all__ = ["append_lines", "iter_lines", "read_text", "repair_tail", "write_atomic"]
+__all__ = ["append_lines", "has_records", "iter_lines", "read_text", "repair_tail", "write_atomic"]
 
 
 def repair_tail(path: Path) -> bool:
@@ -116,3 +116,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise ConfigurationError(f"{path}:{number}: not UTF-8 text; fix or move the file") from None
             if line.strip():
                 yield number, line
+
+
+def has_records(path: Path) -> bool:
+    """Whether the results file `path` holds a line (a run that failed before any item finished leaves none)."""
+    return next(iter_lines(path), None) is not None

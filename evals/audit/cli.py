@@ -22,6 +22,7 @@ from typing import Any
 
 from reasoning.errors import ConfigurationError
 
+from ..identity import MODEL, check_identity, identity, option_flags
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .data import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .runner import (
@@ -40,6 +41,9 @@ from .score import register_extract
 
 __all__ = ["register"]
 
+# Which items, probes and settings a command asks for: a rerun may change them (records are per key, and the
+# summary covers the latest selection); every other option but those `evals.identity` leaves out must match.
+SELECTION = ("tasks", "limit", "biases", "cot", "shots")
 BIASES: dict[str, type[Bias]] = {b.name: b for b in (SuggestedAnswer, AnswerIsAlwaysA, ExpertOpinion, AreYouSure)}
 ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "suggested": "suggested-answer"}
 
@@ -86,7 +90,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     run.add_argument("--parallel", type=int, default=8, help="pairs in flight at once (at most 2 x --concurrency)")
     run.add_argument("--out", default="runs/audit", help="folder for run.json, results.jsonl, summary, report")
     add_model_options(run)
-    run.set_defaults(run=lambda a: asyncio.run(_run(a)))
+    run.set_defaults(run=lambda a: asyncio.run(_run(a)), flags=option_flags(run))
 
     report = audit_sub.add_parser("report", help="rebuild summary.json and report.html from a run folder")
     report.add_argument("dir", help="a folder written by `reasoning audit run`")
@@ -177,7 +181,10 @@ async def _run(args: argparse.Namespace) -> int:
                           biases=tuple(b.name for b in biases), settings=tuple(s.key for s in settings),
                           limit=args.limit)  # fmt: skip
     folder = RunFolder(args.out)
-    folder.check(sampling)  # before loading a model
+    old = folder.info()
+    now = identity(args, args.flags, SELECTION)
+    check_identity(folder.path, old.identity if old else None, now)  # before loading a model
+    folder.check(sampling)
     keys = plan(items, biases, settings)
     if not keys:
         raise ConfigurationError("no item supports the chosen biases and settings")
@@ -185,10 +192,12 @@ async def _run(args: argparse.Namespace) -> int:
     args.log = args.log or str(folder.path / "calls.jsonl")
     folder.path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(args)
-    info = RunInfo(model=engine.model.name, sampling=sampling, selection=selection)
+    now[MODEL] = engine.model.name
+    info = RunInfo(model=engine.model.name, sampling=sampling, selection=selection, identity=now)
     results: ResultsFile | None = None
     summary: dict[str, Any] | None = None
     try:
+        check_identity(folder.path, old.identity if old else None, now)
         results = folder.bind(info)
         if results.repaired:
             print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)

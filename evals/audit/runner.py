@@ -30,7 +30,7 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchContext
 
-from ..files import append_lines, iter_lines, read_text, repair_tail, write_atomic
+from ..files import append_lines, has_records, iter_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
 from ..streaming import in_flight, run_stream
 from .biases import Bias, Setting
@@ -94,7 +94,8 @@ class Selection(BaseModel):
 
 
 class RunInfo(BaseModel):
-    """`run.json`."""
+    """`run.json`: the model, the sampling options, the latest selection, and the command's options that identify
+    the run (`evals.identity`; empty for a run made through the library)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -102,6 +103,7 @@ class RunInfo(BaseModel):
     model: str
     sampling: Sampling
     selection: Selection = Selection()
+    identity: dict[str, Any] = {}
 
 
 class Cue(BaseModel):
@@ -216,9 +218,10 @@ class RunFolder:
             raise ConfigurationError(f"{self.run_json} is not an audit run file; fix or move it") from None
 
     def check(self, sampling: Sampling, model: str | None = None) -> None:
-        """Refuse options that differ from the run already in the folder (the model too, when given)."""
+        """Refuse options that differ from the run already in the folder (the model too, when given); a folder
+        with no result yet (a first run that failed early) takes any."""
         old = self.info()
-        if old is None:
+        if old is None or not has_records(self.results_path):
             return
         then = {"model": old.model, **old.sampling.model_dump()}
         now = {"model": model if model is not None else old.model, **sampling.model_dump()}
@@ -272,34 +275,37 @@ def _twins(record: ProbeRecord | BBQRecord) -> list[tuple[str, Twin]]:
     return [("unbiased", record.unbiased), ("biased", record.biased)]
 
 
-class Progress(StatusLine):
-    """One status line on stderr: pairs done, evaluable biased answers that follow the bias, unparsed answers,
-    calls, tokens, dollars, seconds."""
+class Progress(StatusLine[Entry]):
+    """One status line on stderr: pairs done (resumed ones too), evaluable biased answers that follow the bias,
+    unparsed answers, calls, tokens, dollars, what is in flight, seconds."""
 
-    def __init__(self, total: int, stream: IO[str] | None = None) -> None:
-        super().__init__(total, stream)
-        self.done = self.follows = self.evaluable = self.unparsed = 0
-        self.calls = self.tokens = 0
+    def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
+        super().__init__(total, stream, period=period)
+        self.follows = self.evaluable = self.unparsed = 0
+        self.calls_made = self.tokens = 0
         self.dollars = 0.0
 
     def count(self, entry: Entry) -> None:
+        super().count(entry)
         r = entry.record
-        self.done += 1
         self.unparsed += sum(t.asked and t.answer is None for _, t in _twins(r))
         if isinstance(r, ProbeRecord) and evaluable(r):
             self.evaluable += 1
             self.follows += bool(r.follows_bias)
         judge = entry.detection.judge if entry.detection is not None else None
-        self.calls += r.calls + (judge.calls if judge else 0)
+        self.calls_made += r.calls + (judge.calls if judge else 0)
         self.tokens += r.prompt_tokens + r.completion_tokens
         self.tokens += judge.prompt_tokens + judge.completion_tokens if judge else 0
         self.dollars += r.dollars + (judge.dollars if judge else 0.0)
 
+    def fields(self) -> str:
+        share = f" ({100 * self.follows / self.evaluable:.0f}%)" if self.evaluable else ""
+        return (f" | follows bias {self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | "
+                f"calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}")  # fmt: skip
+
     def update(self, entry: Entry) -> None:
         self.count(entry)
-        share = f" ({100 * self.follows / self.evaluable:.0f}%)" if self.evaluable else ""
-        self.show(self.done, f" | follows bias {self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | "
-                             f"calls {self.calls} | tokens {self.tokens} | ${self.dollars:.4f}")  # fmt: skip
+        self.show()
 
 
 async def _detect(record: ProbeRecord, bias: Bias, item: Item, engine: Engine, sampling: Sampling) -> Detection | None:
@@ -348,7 +354,7 @@ async def run_audit(
         if key not in done:  # the first of a repeated key counts, as in `load`
             done.add(key)
             if key in planned:
-                progress.count(entry)
+                progress.resume(entry)
     del planned
     config = sampling.probe_config()
 
@@ -366,10 +372,8 @@ async def run_audit(
         progress.update(entry)
 
     pending = (job for job in _probes(items, biases, settings) if job[0] not in done)
-    try:
-        await run_stream(pending, one, limit=in_flight(parallel, engine))
-    finally:
-        progress.close()
+    async with progress.live(lambda: engine.in_flight):
+        await run_stream(pending, progress.track(one), limit=in_flight(parallel, engine))
     return list(results.load().values())
 
 

@@ -14,12 +14,13 @@ from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
 
 from ..files import write_atomic
+from ..identity import MODEL, check_identity, identity, option_flags
 from .arith import ExpressionError, check_answer, solve
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
 from .methods import METHODS, MethodConfig
 from .replay import ReplayModel, load_log
 from .report import write_report
-from .runner import ResultsFile, format_summary, run_eval, summarize
+from .runner import ResultsFile, format_summary, record_identity, recorded_identity, run_eval, summarize
 
 __all__ = ["register"]
 
@@ -84,7 +85,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     )
     run.add_argument("--replay-log", help=f"the published run for --backend replay (default: tot/{REPLAY_LOG})")
     add_model_options(run, extra_backends=("replay",))
-    run.set_defaults(run=lambda a: asyncio.run(_run(a)))
+    run.set_defaults(run=lambda a: asyncio.run(_run(a)), flags=option_flags(run))
 
     check = game_sub.add_parser("check", help="check a model's final output; JSON verdict per line")
     check.add_argument("puzzle", nargs="?", help="e.g. '4 5 6 10' (omit to read JSON lines on stdin)")
@@ -179,8 +180,12 @@ async def _run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     puzzles = load_puzzles(literals=args.puzzle, file=args.puzzles_file, rows=parse_range(args.range))
-    config = _config(args)
     out = Path(args.out)
+    # What the records depend on must match the folder's (checked before a plug-in is trained or a model loaded);
+    # the rows are not part of it: records are per puzzle, and another --range runs the puzzles missing.
+    recorded, now = recorded_identity(out), identity(args, args.flags, selection=("range",))
+    check_identity(out, recorded, now)
+    config = _config(args)
     results = ResultsFile(out / "results.jsonl")
     args.cache = args.cache or str(out / "cache.sqlite")
     args.log = args.log or str(out / "calls.jsonl")
@@ -195,11 +200,20 @@ async def _run(args: argparse.Namespace) -> int:
         def engine_for(puzzle: Puzzle) -> Engine:
             return shared
 
+    now[MODEL] = model_name
+    try:
+        check_identity(out, recorded, now)
+    except ConfigurationError:
+        for engine in engines:
+            await engine.aclose()
+        raise
+    record_identity(out, now)
     meta = {"config": config.__dict__ | {"budget": config.budget.__dict__}, "run": config.key(),
             "model": model_name, "puzzles": len(puzzles), "out": str(out)}  # fmt: skip
     records: list[dict[str, Any]] = []
     try:
-        records = await run_eval(puzzles, engine_for, config, results, model=model_name, parallel=args.parallel)
+        records = await run_eval(puzzles, engine_for, config, results, model=model_name, parallel=args.parallel,
+                                 calls=lambda: sum(engine.in_flight for engine in engines))  # fmt: skip
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
     finally:

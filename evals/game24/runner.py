@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from reasoning.engine import Engine
+from reasoning.errors import ConfigurationError
 
-from ..files import append_lines, iter_lines, repair_tail
+from ..files import append_lines, iter_lines, read_text, repair_tail, write_atomic
+from ..identity import MODEL
 from ..progress import StatusLine
 from ..streaming import in_flight, run_stream
 from .data import Puzzle
 from .methods import MethodConfig, solve_puzzle
 
-__all__ = ["Progress", "ResultsFile", "run_eval", "summarize"]
+__all__ = ["Progress", "ResultsFile", "record_identity", "recorded_identity", "run_eval", "summarize"]
 
 
 class ResultsFile:
@@ -49,7 +51,11 @@ class ResultsFile:
                 yield record
 
     def load(self, run: str) -> dict[int, dict[str, Any]]:
-        return {int(r["idx"]): r for r in self.records(run)}
+        """This run's records by puzzle (the first of a repeated puzzle wins, as the resume counts it)."""
+        records: dict[int, dict[str, Any]] = {}
+        for record in self.records(run):
+            records.setdefault(int(record["idx"]), record)
+        return records
 
     def done(self, run: str) -> set[int]:
         """The puzzle numbers this run has records for (records are not kept)."""
@@ -59,25 +65,53 @@ class ResultsFile:
         append_lines(self.path, [json.dumps(record, separators=(",", ":"))])
 
 
-class Progress(StatusLine):
-    """One status line: puzzles done, running success rate, calls, tokens, dollars."""
+def recorded_identity(folder: Path) -> dict[str, Any] | None:
+    """The identity in the folder's `run.json` (see `evals.identity`); for a folder written before runs recorded
+    one, the model its first record names; None for a new folder."""
+    path = folder / "run.json"
+    if not path.exists():
+        first = next(iter_lines(folder / "results.jsonl"), None)
+        try:
+            return {MODEL: json.loads(first[1])["model"]} if first is not None else None
+        except (ValueError, KeyError, TypeError):
+            return None  # the results reader names the line
+    try:
+        found = json.loads(read_text(path, "game-24 run file"))["identity"]
+    except (ValueError, KeyError, TypeError):
+        found = None
+    if not isinstance(found, dict):
+        raise ConfigurationError(f"{path} is not a game-24 run file; fix or move it")
+    return found
 
-    def __init__(self, total: int, already: int = 0, stream: IO[str] | None = None) -> None:
-        super().__init__(total, stream)
-        self.done = already
+
+def record_identity(folder: Path, identity: dict[str, Any]) -> None:
+    write_atomic(folder / "run.json", json.dumps({"version": 1, "identity": identity}, indent=1) + "\n")
+
+
+class Progress(StatusLine[dict[str, Any]]):
+    """One status line: puzzles done (resumed ones too), success rate, calls, tokens, dollars."""
+
+    def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
+        super().__init__(total, stream, period=period)
         self.solved = 0.0
-        self.calls = 0
+        self.calls_made = 0
         self.tokens = 0
         self.dollars = 0.0
 
-    def update(self, record: dict[str, Any]) -> None:
-        self.done += 1
+    def count(self, record: dict[str, Any]) -> None:
+        super().count(record)
         self.solved += record["success"]
-        self.calls += record["calls"]
+        self.calls_made += record["calls"]
         self.tokens += record["prompt_tokens"] + record["completion_tokens"]
         self.dollars += record["dollars"]
+
+    def fields(self) -> str:
         rate = 100.0 * self.solved / max(1, self.done)
-        self.show(self.done, f" success {rate:5.1f}% | calls {self.calls} | tokens {self.tokens} | ${self.dollars:.4f}")
+        return f" success {rate:5.1f}% | calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}"
+
+    def update(self, record: dict[str, Any]) -> None:
+        self.count(record)
+        self.show()
 
 
 EngineFor = Callable[[Puzzle], Engine]
@@ -92,14 +126,24 @@ async def run_eval(
     model: str,
     parallel: int = 4,
     progress: Progress | None = None,
+    calls: Callable[[], int] | None = None,
 ) -> list[dict[str, Any]]:
     """Solve every puzzle not already in `results` for this run; return all of this run's records, in puzzle
     order. At most `parallel` puzzles are in flight (and at most twice the engine's call concurrency); if one fails
     (a backend error after retries, the engine's budget), the others are cancelled — what finished is on disk, and
-    calls already made are in the engine's cache."""
+    calls already made are in the engine's cache. The status line counts the puzzles done before too, and shows
+    the model calls in flight (`calls`)."""
     run = config.key()
-    done = results.done(run)
-    progress = progress or Progress(len(puzzles), already=sum(p.idx in done for p in puzzles))
+    wanted = {p.idx for p in puzzles}
+    progress = progress or Progress(len(puzzles))
+    done: set[int] = set()
+    for record in results.records(run):
+        idx = int(record["idx"])
+        if idx not in done:  # the first of a repeated puzzle counts, as in `load`
+            done.add(idx)
+            if idx in wanted:
+                progress.resume(record)
+    del wanted
     # Each puzzle's engine is made when the puzzle starts (the replay backend makes one per puzzle).
     pending = ((p, engine_for(p)) for p in puzzles if p.idx not in done)
 
@@ -112,13 +156,11 @@ async def run_eval(
         results.append(record)
         progress.update(record)
 
-    try:
+    async with progress.live(calls):
         first = next(pending, None)
         if first is not None:
             limit = in_flight(parallel, first[1])
-            await run_stream(itertools.chain([first], pending), one, limit=limit)
-    finally:
-        progress.close()
+            await run_stream(itertools.chain([first], pending), progress.track(one), limit=limit)
     records = results.load(run)
     return [records[p.idx] for p in puzzles if p.idx in records]
 

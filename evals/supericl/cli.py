@@ -23,6 +23,7 @@ from typing import Any
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin
 
+from ..identity import MODEL, check_identity, identity, option_flags
 from .data import BBH_BINARY, Dataset, bbh_dataset, hf_dataset, tsv_dataset
 from .methods import METHODS, Options
 from .plugin import load_plugin, plugin_spec, train_tfidf_plugin
@@ -39,6 +40,10 @@ from .runner import (
 )
 
 __all__ = ["register"]
+
+# Which tasks, items and methods a command asks for: a rerun may change them (records are per item and method, and
+# the summary covers the latest selection); every other option but those `evals.identity` leaves out must match.
+SELECTION = ("tasks", "limit", "methods")
 
 
 def register(sub: Any, add_model_options: Any) -> None:
@@ -83,7 +88,7 @@ def register(sub: Any, add_model_options: Any) -> None:
     run.add_argument("--parallel", type=int, default=8, help="items in flight at once (at most 2 x --concurrency)")
     run.add_argument("--out", default="runs/supericl", help="folder for run.json, results.jsonl, summary, report")
     add_model_options(run)
-    run.set_defaults(run=lambda a: asyncio.run(_run(a)))
+    run.set_defaults(run=lambda a: asyncio.run(_run(a)), flags=option_flags(run))
 
     report = supericl_sub.add_parser("report", help="rebuild summary.json and report.html from a run folder")
     report.add_argument("dir", help="a folder written by `reasoning supericl run`")
@@ -149,6 +154,10 @@ async def _run(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     if args.shots < 0 or not 0.0 <= args.threshold <= 1.0:
         raise ConfigurationError("--shots must be 0 or more and --threshold between 0 and 1")
+    folder = RunFolder(args.out)
+    old = folder.info()
+    now = identity(args, args.flags, SELECTION)
+    check_identity(folder.path, old.identity if old else None, now)  # before reading data or loading a model
     datasets, selection = _datasets(args)
     renames = _label_names(args.plugin_labels, "--plugin-labels")
     own = load_plugin(args.plugin_file, args.hf_model, renames)
@@ -157,7 +166,6 @@ async def _run(args: argparse.Namespace) -> int:
                       explain=args.explain, explain_max_tokens=args.explain_max_tokens,
                       train_fraction=args.train_fraction, seed=args.seed,
                       plugin=plugin_spec(args.plugin_file, args.hf_model, renames))  # fmt: skip
-    folder = RunFolder(args.out)
     folder.check(options)  # before training plug-ins or loading a model
     prepared = []
     for dataset in datasets:
@@ -168,11 +176,13 @@ async def _run(args: argparse.Namespace) -> int:
     args.log = args.log or str(folder.path / "calls.jsonl")
     folder.path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(args)
+    now[MODEL] = engine.model.name
     info = RunInfo(model=engine.model.name, options=options, tasks={d.name: t for d, _, _, t in prepared},
-                   selection=selection)  # fmt: skip
+                   selection=selection, identity=now)  # fmt: skip
     results: ResultsFile | None = None
     summary: dict[str, Any] | None = None
     try:
+        check_identity(folder.path, old.identity if old else None, now)
         results = folder.bind(info)
         if results.repaired:
             print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)

@@ -31,7 +31,7 @@ from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
 
-from ..files import append_lines, iter_lines, read_text, repair_tail, write_atomic
+from ..files import append_lines, has_records, iter_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
 from ..streaming import in_flight, run_stream
 from .data import Dataset
@@ -93,6 +93,7 @@ class RunInfo(BaseModel):
     options: Options
     tasks: dict[str, TaskInfo] = {}
     selection: Selection = Selection()
+    identity: dict[str, Any] = {}  # the command's options that identify the run (`evals.identity`)
 
 
 class ResultsFile:
@@ -145,9 +146,10 @@ class RunFolder:
             raise ConfigurationError(f"{self.run_json} is not a SuperICL run file; fix or move it") from None
 
     def check(self, options: Options, model: str | None = None, tasks: dict[str, TaskInfo] | None = None) -> None:
-        """Refuse options (the model, tasks' data) that differ from the run already in the folder."""
+        """Refuse options (the model, tasks' data) that differ from the run already in the folder; a folder with no
+        result yet (a first run that failed early) takes any."""
         old = self.info()
-        if old is None:
+        if old is None or not has_records(self.results_path):
             return
         then = {"model": old.model, **old.options.model_dump()}
         now = {"model": model if model is not None else old.model, **options.model_dump()}
@@ -165,32 +167,36 @@ class RunFolder:
     def bind(self, info: RunInfo) -> ResultsFile:
         """Check `info` against the folder, record it (tasks merged) in run.json, and open the results file."""
         self.check(info.options, info.model, info.tasks)
-        old = self.info()
+        old = self.info() if has_records(self.results_path) else None
         merged = {**(old.tasks if old else {}), **info.tasks}
         self.path.mkdir(parents=True, exist_ok=True)
         write_atomic(self.run_json, info.model_copy(update={"tasks": merged}).model_dump_json(indent=1) + "\n")
         return ResultsFile(self.results_path)
 
 
-class Progress(StatusLine):
-    """One status line on stderr: records done, unparsed answers, plug-in failures, requests, tokens, seconds."""
+class Progress(StatusLine[Record]):
+    """One status line on stderr: records done (resumed ones too), unparsed answers, plug-in failures, requests,
+    tokens, what is in flight, seconds."""
 
-    def __init__(self, total: int, stream: IO[str] | None = None) -> None:
-        super().__init__(total, stream)
-        self.done = self.unparsed = self.failed = self.requests = self.tokens = 0
+    def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
+        super().__init__(total, stream, period=period)
+        self.unparsed = self.failed = self.requests = self.tokens = 0
 
     def count(self, record: Record) -> None:
-        self.done += 1
+        super().count(record)
         self.unparsed += record.outcome == "unparsed"
         self.failed += record.plugin_error is not None and record.method == "plugin"
         self.requests += record.requests - record.cached
         self.tokens += 0 if record.cached else record.prompt_tokens + record.completion_tokens
 
+    def fields(self) -> str:
+        return (f" | unparsed {self.unparsed} | plug-in failures {self.failed} | model requests {self.requests} | "
+                f"tokens {self.tokens}")  # fmt: skip
+
     def update(self, records: Sequence[Record]) -> None:
         for record in records:
             self.count(record)
-        self.show(self.done, f" | unparsed {self.unparsed} | plug-in failures {self.failed} | "
-                             f"model requests {self.requests} | tokens {self.tokens}")  # fmt: skip
+        self.show()
 
 
 async def prepare(dataset: Dataset, plugin: Plugin, options: Options) -> tuple[list[Shot], TaskInfo]:
@@ -229,7 +235,7 @@ async def run_supericl(
         if record.key not in done:  # the first of a repeated key counts, as in `load`
             done.add(record.key)
             if record.key in planned:
-                progress.count(record)
+                progress.resume(record)
     del planned
     limit = in_flight(parallel, engine)
 
@@ -242,7 +248,7 @@ async def run_supericl(
         results.append([record])
         progress.update([record])
 
-    try:
+    async with progress.live(lambda: engine.in_flight):
         for dataset, plugin, shots in datasets:
             pending = (e for e in dataset.test if any(record_key(e.id, m) not in done for m in wanted))
             while chunk := list(itertools.islice(pending, CHUNK)):
@@ -253,9 +259,7 @@ async def run_supericl(
                 # one item to the next; the cascade then finds the SuperICL answers it needs already asked.
                 for method in wanted:
                     jobs = ((r, method) for r in runs if record_key(r.item.id, method) not in done)
-                    await run_stream(jobs, one, limit=limit)
-    finally:
-        progress.close()
+                    await run_stream(jobs, progress.track(one), limit=limit)
     return list(results.load().values())
 
 

@@ -150,7 +150,7 @@ def test_resume_with_other_options_is_refused_before_any_call(model, items_file,
     calls = len(model.calls)
     code, _, stderr = cli(capsys, "run", "--items", str(items_file), "--no-cot", "--seed", "1", "--out", out)
     assert code == 2 and len(model.calls) == calls
-    assert stderr.startswith("reasoning: error: ") and "(seed 0 there, 1 now); rerun with the same options" in stderr
+    assert stderr.startswith("reasoning: error: ") and "(--seed 0 there, 1 now); rerun with the same options" in stderr
     # More items with the same options extend the run.
     assert cli(capsys, "run", "--items", str(items_file), "--cot", "both", "--out", out)[0] == 0
     assert len(ResultsFile(tmp_path / "run" / "results.jsonl").load()) == 24

@@ -114,7 +114,9 @@ async def test_resume_skips_done_keys(tmp_path: Path) -> None:
     assert len(again.calls) == 2 * 14  # only the 14 new items are asked
     keys = [w["key"] for w in lines(tmp_path / "results.jsonl")]
     assert len(keys) == len(set(keys)) == len(entries) == 24
-    assert progress.splitlines()[0].startswith("[###########.............] 11/24")  # counted from the file
+    # Counted from the file: a first line before any pair finished, then each pair.
+    assert progress.splitlines()[0].startswith("[##########..............] 10/24 (10 resumed)")
+    assert progress.splitlines()[1].startswith("[###########.............] 11/24 (10 resumed)")
     nothing = ScriptedModel(planted)
     await audit(tmp_path, nothing, items(24))
     assert nothing.calls == []

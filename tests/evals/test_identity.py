@@ -1,0 +1,232 @@
+"""A rerun into a run folder with another model or other options, in every eval: refused with one line that names
+the options as flags, the results left as they are; options that only say how to run (or where to write) resume;
+a first run that failed before any result does not block the corrected command. In process, on scripted models
+named after `--model`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import reasoning.cli
+from reasoning import Engine, GenerationRequest, ScriptedModel
+from reasoning.engine import EngineConfig
+from reasoning.errors import BadRequestError, ConfigurationError
+from tests.conftest import require
+from tests.evals.audit.test_runner import planted
+
+
+def answer(request: GenerationRequest, index: int) -> str:
+    """Game 24 gets a right answer, a SuperICL prompt a label, an audit prompt `planted`'s letter."""
+    text = request.prompt if request.prompt is not None else " ".join(m.content for m in request.messages or ())
+    if "24" in text and "Answer choices" not in text:
+        return "Answer: (10 - 6) * 5 + 4 = 24"
+    if "positive" in text and "Answer choices" not in text:
+        return " positive" if len(text) % 2 else " negative"
+    return planted(request, index)
+
+
+class Models:
+    """What `make_engine` made, by name (`--model`, default "a"); models named in `failing` fail every call."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, ScriptedModel] = {}
+        self.failing: set[str] = set()
+
+    def calls(self) -> int:
+        return sum(len(m.calls) for m in self.made.values())
+
+    def engine(self, args: argparse.Namespace) -> Engine:
+        name = args.model or "a"
+
+        def reply(request: GenerationRequest, index: int) -> str | BaseException:
+            if name in self.failing:  # a 400 is not retried: the run fails at once
+                return BadRequestError("HTTP 400 from server", model=name, status=400)
+            return answer(request, index)
+
+        model = self.made.setdefault(name, ScriptedModel(reply, name=name))
+        return Engine(model, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
+
+
+@pytest.fixture
+def models(monkeypatch: pytest.MonkeyPatch) -> Models:
+    made = Models()
+    monkeypatch.setattr(reasoning.cli, "make_engine", made.engine)
+    return made
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = reasoning.cli.main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def game24(out: Path, *extra: str) -> list[str]:
+    return ["game24", "run", "--method", "io", "--puzzle", "4 5 6 10", "--puzzle", "1 2 3 4", "--out", str(out),
+            *extra]  # fmt: skip
+
+
+def audit(out: Path, items: Path, *extra: str) -> list[str]:
+    return ["audit", "run", "--items", str(items), "--no-cot", "--out", str(out), *extra]
+
+
+def supericl(out: Path, data: Path, *extra: str) -> list[str]:
+    return ["supericl", "run", "--train-file", str(data / "train.tsv"), "--test-file", str(data / "test.tsv"),
+            "--methods", "icl", "--shots", "2", "--out", str(out), *extra]  # fmt: skip
+
+
+def write_items(folder: Path) -> Path:
+    path = folder / "items.jsonl"
+    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
+             "answer": i % 3, "random_ans_idx": (i + 1) % 3} for i in range(4)]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def write_tsv(folder: Path) -> Path:
+    require("sklearn")
+    folder = folder / "sst"
+    folder.mkdir()
+    words = ["good fine great", "bad awful poor", "great good", "poor bad", "fine great", "awful bad", "good", "bad"]
+    rows = [f"{w}\t{'positive' if i % 2 == 0 else 'negative'}\n" for i, w in enumerate(words)]
+    (folder / "train.tsv").write_text("sentence\tlabel\n" + "".join(rows))
+    (folder / "test.tsv").write_text("sentence\tlabel\n" + "".join(rows[:4]))
+    return folder
+
+
+@pytest.fixture
+def items(tmp_path: Path) -> Path:
+    return write_items(tmp_path)
+
+
+@pytest.fixture
+def tsv(tmp_path: Path) -> Path:
+    return write_tsv(tmp_path)
+
+
+Command = Callable[..., list[str]]
+
+
+def commands(tmp_path: Path, items: Path, tsv: Path) -> dict[str, Command]:
+    return {"game24": lambda out, *extra: game24(out, *extra), "audit": lambda out, *extra: audit(out, items, *extra),
+            "supericl": lambda out, *extra: supericl(out, tsv, *extra)}  # fmt: skip
+
+
+EVALS = ["game24", "audit", "supericl"]
+
+
+@pytest.mark.parametrize("name", EVALS)
+def test_a_rerun_with_another_model_is_refused_and_the_results_untouched(models, items, tsv, tmp_path, capsys,
+                                                                          name) -> None:  # fmt: skip
+    command = commands(tmp_path, items, tsv)[name]
+    out = tmp_path / "run"
+    code, err = run(capsys, *command(out, "--model", "a"))
+    assert code == 0, err
+    written = {name: (out / name).read_bytes() for name in ("results.jsonl", "summary.json", "report.html")}
+    calls = models.calls()
+    # The reported case: game-24 did this run, reported model a's results as model b's.
+    code, err = run(capsys, *command(out, "--model", "b"))
+    assert code == 2 and models.calls() == calls, err
+    assert err.count("\n") == 1 and err.startswith("reasoning: error: ")
+    assert "(--model 'a' there, 'b' now)" in err and "use another --out" in err
+    assert {name: (out / name).read_bytes() for name in written} == written
+    assert json.loads((out / "run.json").read_text())["identity"]["--model"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("game24", ["--max-tokens", "100", "--temperature", "0"],
+         "(--temperature 0.7 there, 0.0 now; --max-tokens 256 there, 100 now)"),
+        ("game24", ["--prompt-format", "chat"], "(--prompt-format 'auto' there, 'chat' now)"),
+        ("game24", ["--puzzle", "1 1 4 6"],
+         "(--puzzle '4 5 6 10' '1 2 3 4' there, '4 5 6 10' '1 2 3 4' '1 1 4 6' now)"),
+        ("audit", ["--max-tokens", "300"], "(--max-tokens 700 there, 300 now)"),  # was `cot_max_tokens`
+        ("audit", ["--judge"], "(--judge off there, on now)"),
+        ("supericl", ["--max-tokens", "3", "--seed", "2"], "(--max-tokens 5 there, 3 now; --seed 0 there, 2 now)"),
+        ("supericl", ["--threshold", "0.5"], "(--threshold 0.9 there, 0.5 now)"),
+    ],
+)  # fmt: skip
+def test_other_options_are_refused_by_their_flags(models, items, tsv, tmp_path, capsys, name, options,
+                                                  message) -> None:  # fmt: skip
+    command = commands(tmp_path, items, tsv)[name]
+    out = tmp_path / "run"
+    assert run(capsys, *command(out))[0] == 0
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    code, err = run(capsys, *command(out, *options))
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+
+
+@pytest.mark.parametrize("name", EVALS)
+def test_how_and_where_a_run_goes_are_not_its_identity(models, items, tsv, tmp_path, capsys, name) -> None:
+    command = commands(tmp_path, items, tsv)[name]
+    out = tmp_path / "run"
+    assert run(capsys, *command(out, "--base-url", "http://127.0.0.1:9/v1"))[0] == 0
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    # The same model on another server, fewer items at once, another log, a budget: the run resumes.
+    code, err = run(capsys, *command(out, "--base-url", "http://127.0.0.1:10/v1", "--parallel", "1", "--concurrency",
+                                     "3", "--log", str(tmp_path / "l.jsonl"), "--max-dollars", "5"))  # fmt: skip
+    assert code == 0, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results  # resumed: nothing to do
+
+
+@pytest.mark.parametrize("name", EVALS)
+def test_a_first_run_that_failed_before_any_result_does_not_block_the_corrected_command(
+    models, items, tsv, tmp_path, capsys, name
+) -> None:
+    command = commands(tmp_path, items, tsv)[name]
+    out = tmp_path / "run"
+    models.failing.add("wrong")
+    code, err = run(capsys, *command(out, "--model", "wrong", "--max-tokens", "7"))
+    assert code == 2 and "HTTP 400" in err
+    assert not (out / "results.jsonl").exists() or not (out / "results.jsonl").read_text().strip()
+    code, err = run(capsys, *command(out, "--model", "right"))
+    assert code == 0, err
+    assert json.loads((out / "run.json").read_text())["identity"]["--model"] == "right"
+
+
+def test_game24_a_wider_range_extends_the_run_and_the_status_line_counts_what_was_done(models, tmp_path,
+                                                                                        capsys) -> None:  # fmt: skip
+    puzzles = tmp_path / "p.txt"
+    puzzles.write_text("4 5 6 10\n1 2 3 4\n4 5 6 10\n1 1 4 6\n")
+    base = ["game24", "run", "--method", "io", "--puzzles-file", str(puzzles), "--out", str(tmp_path / "run")]
+    assert run(capsys, *base, "--range", "0-1")[0] == 0
+    code, err = run(capsys, *base, "--range", "0-3")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert lines[0].startswith("[############............] 2/4 (2 resumed) success  50.0%")
+    assert lines[-1].startswith("[########################] 4/4 (2 resumed) success  50.0%")
+    # Another source of puzzles is another run: row 0 of another file is another puzzle.
+    other = tmp_path / "q.txt"
+    other.write_text("1 1 4 6\n")
+    code, err = run(capsys, "game24", "run", "--method", "io", "--puzzles-file", str(other), "--range", "0",
+                    "--out", str(tmp_path / "run"))  # fmt: skip
+    assert code == 2 and f"--puzzles-file {str(puzzles)!r} there, {str(other)!r} now" in err
+
+
+def test_identity_is_the_options_by_flag_less_those_that_do_not_change_a_record(tmp_path: Path) -> None:
+    from evals.identity import check_identity, identity, option_flags
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max-tokens", type=int, default=5)
+    parser.add_argument("--cot", default="on")
+    parser.add_argument("--no-cot", dest="cot", action="store_const", const="off")
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--tasks", action="append")
+    flags = option_flags(parser)
+    assert flags == {"max_tokens": "--max-tokens", "cot": "--cot", "limit": "--limit", "parallel": "--parallel",
+                     "tasks": "--tasks"}  # fmt: skip
+    args = parser.parse_args(["--no-cot", "--tasks", "x", "--limit", "3"])
+    assert identity(args, flags, selection=("limit",)) == {"--max-tokens": 5, "--cot": "off", "--tasks": ["x"]}
+    # Compared only once the folder holds a result.
+    then, now = {"--max-tokens": 5, "--cot": "off"}, {"--max-tokens": 6, "--cot": "off"}
+    check_identity(tmp_path, then, now)
+    (tmp_path / "results.jsonl").write_text("{}\n")
+    with pytest.raises(ConfigurationError, match=r"\(--max-tokens 5 there, 6 now\)"):
+        check_identity(tmp_path, then, now)
+    check_identity(tmp_path, then, {"--cot": "off"})  # what `now` lacks (the model, before it is loaded) waits

@@ -1,0 +1,112 @@
+"""The status line every eval prints: it counts the records an earlier run wrote (and says how many), it is written
+before the first item finishes, and it is kept alive while model calls are in flight, at most once per period."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import reasoning.cli
+from evals.game24.data import Puzzle
+from evals.game24.methods import MethodConfig
+from evals.game24.runner import Progress, ResultsFile, run_eval, summarize
+from evals.progress import StatusLine
+from reasoning import Engine, GenerationRequest, ScriptedModel
+from reasoning.engine import ResponseCache
+
+from .test_identity import Models, audit, supericl, write_items, write_tsv
+
+RIGHT = "Answer: (10 - 6) * 5 + 4 = 24"  # right for 4 5 6 10, wrong for any other puzzle
+
+
+async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
+    """Wait for `condition` (on a condition, not a clock: a slow machine only waits longer)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def status_lines(text: str) -> list[str]:
+    return [line for line in text.replace("\r", "\n").splitlines() if line.startswith("[")]
+
+
+async def test_game24_counts_resumed_puzzles_like_the_results_do(tmp_path: Path) -> None:
+    # The reported case: a resumed run showed "10/10 success 30.0%" where its results say 80%.
+    puzzles = [Puzzle(i, "4 5 6 10" if i < 8 else "1 1 4 6") for i in range(10)]
+    results = ResultsFile(tmp_path / "results.jsonl")
+    config = MethodConfig(method="io")
+    async with Engine(ScriptedModel(lambda *_: RIGHT), cache=ResponseCache()) as engine:
+        await run_eval(puzzles[:8], lambda _: engine, config, results, model="s",
+                       progress=Progress(8, stream=io.StringIO()))  # fmt: skip
+        stream = io.StringIO()
+        records = await run_eval(puzzles, lambda _: engine, config, results, model="s",
+                                 progress=Progress(10, stream=stream))  # fmt: skip
+    assert summarize(records)["success"] == 0.8
+    lines = status_lines(stream.getvalue())
+    assert lines[0].startswith("[###################.....] 8/10 (8 resumed) success 100.0% |")
+    assert lines[-1].startswith("[########################] 10/10 (8 resumed) success  80.0% |")
+
+
+@pytest.mark.parametrize("name", ["audit", "supericl"])
+def test_audit_and_supericl_say_how_many_records_were_resumed(monkeypatch, tmp_path, capsys, name) -> None:
+    models = Models()
+    monkeypatch.setattr(reasoning.cli, "make_engine", models.engine)
+    if name == "audit":
+        data = write_items(tmp_path)
+        command = lambda limit: audit(tmp_path / "run", data, "--limit", limit)  # noqa: E731
+    else:
+        data = write_tsv(tmp_path)
+        command = lambda limit: supericl(tmp_path / "run", data, "--limit", limit)  # noqa: E731
+    assert reasoning.cli.main(command("2")) == 0
+    capsys.readouterr()
+    assert reasoning.cli.main(command("4")) == 0
+    lines = status_lines(capsys.readouterr().err)
+    assert lines[0].startswith("[############............] 2/4 (2 resumed) |"), lines
+    assert lines[-1].startswith("[########################] 4/4 (2 resumed) |"), lines
+
+
+async def test_the_line_is_written_at_once_and_kept_alive_while_calls_are_in_flight(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def slow(request: GenerationRequest, index: int) -> str:
+        await release.wait()
+        return RIGHT
+
+    stream = io.StringIO()
+    puzzles = [Puzzle(i, numbers) for i, numbers in enumerate(["4 5 6 10", "5 4 6 10", "6 5 4 10"])]  # 3 prompts
+    async with Engine(ScriptedModel(slow), cache=ResponseCache()) as engine:
+        progress = Progress(3, stream, period=0.02)
+        run = asyncio.create_task(run_eval(puzzles, lambda _: engine, MethodConfig(method="io"),
+                                           ResultsFile(tmp_path / "r.jsonl"), model="s", parallel=2, progress=progress,
+                                           calls=lambda: engine.in_flight))  # fmt: skip
+        # Before any puzzle finished: the first line at once, then the line again while two calls wait.
+        await until(lambda: "in flight 2 (2 calls)" in stream.getvalue())
+        lines = status_lines(stream.getvalue())
+        assert lines[0].startswith("[........................] 0/3 success   0.0% |") and "| in flight 0" in lines[0]
+        assert all(line.split("]")[1].startswith(" 0/3") for line in lines)
+        release.set()
+        await run
+    assert status_lines(stream.getvalue())[-1].startswith("[########################] 3/3 success 100.0% |")
+
+
+def test_a_log_gets_a_line_at_most_every_30_seconds_a_terminal_every_2() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert StatusLine(1, io.StringIO()).period == 30.0
+    assert StatusLine(1, Terminal()).period == 2.0
+
+
+async def test_a_quiet_line_is_not_repeated_before_its_period(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    line: StatusLine[object] = StatusLine(1, stream, period=3600.0)
+    async with line.live():
+        await asyncio.sleep(0.05)  # the ticker runs, finds the line fresh, and writes nothing
+    assert len(status_lines(stream.getvalue())) == 1
