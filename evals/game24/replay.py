@@ -107,9 +107,11 @@ class ReplayModel(LanguageModel):
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         prompt = _content(request)
         if prompt in self.propose:
-            # With a seed, it names the sample (the engine sends seed + k for sample k): robust to requests
-            # arriving out of order. Without one, requests are served in arrival order.
-            k = request.seed if request.seed is not None else self._served[prompt]
+            # With a seed, the sample's number names the logged proposal (sample k of a request is drawn with seed
+            # + k, `GenerationRequest.sample_seed`): robust to requests arriving out of order. Without one,
+            # requests are served in arrival order.
+            seed = request.sample_seed(0)
+            k = seed if seed is not None else self._served[prompt]
             outputs = self.propose[prompt]
             if k >= len(outputs):
                 if self.strict:
