@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pydantic
 
@@ -23,7 +24,58 @@ from .engine import Budget, Engine, EngineConfig
 from .errors import ConfigurationError, ReasoningError
 from .types import DecodingConfig, GenerationRequest
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Parser", "build_parser", "main"]
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of `reasoning` and of every subcommand (`add_subparsers` makes its subparsers of this class too).
+
+    A mistake on the command line is one line on stderr, exit 2: `reasoning game24 run: error: unrecognized
+    arguments: --bogus; see 'reasoning game24 run --help'` (the usage block is in `--help`). No abbreviations:
+    `--temp 0.1` is refused (with `--temperature` suggested), never taken to mean an option the user did not type.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        message = " ".join(message.splitlines())
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+    def parse(self, args: Sequence[str] | None = None) -> argparse.Namespace:
+        """`parse_args`, except that an unknown option is reported by the subcommand it was given to (the option
+        named, a near option suggested), not by the top-level parser."""
+        parsed, extra = self.parse_known_args(args)
+        if extra:
+            chosen = self._chosen(parsed)
+            chosen.error(f"unrecognized arguments: {' '.join(extra)}{chosen.suggest(extra)}")
+        return parsed
+
+    def _chosen(self, args: argparse.Namespace) -> Parser:
+        """The innermost (sub)parser the command line chose."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                name = getattr(args, action.dest, None)
+                child = action.choices.get(name) if isinstance(name, str) else None
+                if isinstance(child, Parser):
+                    return child._chosen(args)
+        return self
+
+    def suggest(self, words: Sequence[str]) -> str:
+        """`" (did you mean --x?)"` for the first of `words` that looks like one of this parser's options, or ""."""
+        known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+        for word in words:
+            name = word.split("=", 1)[0]
+            if not name.startswith("-"):
+                continue
+            # An abbreviation (`--temp`) first, then a near miss (`--bredth`).
+            near = [o for o in known if o.startswith(name) and len(name) > 2] or difflib.get_close_matches(
+                name, known, n=1, cutoff=0.8
+            )
+            if near:
+                return f" (did you mean {' or '.join(near[:3])}?)"
+        return ""
 
 
 def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
@@ -154,9 +206,9 @@ def _model_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reasoning", description=__doc__.splitlines()[0] if __doc__ else None)
-    sub = parser.add_subparsers(dest="command", required=True)
+def build_parser() -> Parser:
+    parser = Parser(prog="reasoning", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)  # subparsers of its class: `Parser`
 
     gen = sub.add_parser("generate", help="generate text with a model (the embedded default if none is given)")
     gen.add_argument("prompt")
@@ -210,32 +262,9 @@ def _check_options(args: argparse.Namespace) -> None:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be 0 or more; got {value}")
 
 
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """`parser.parse_args`, except that an unknown option is reported by the subcommand it was given to (its usage,
-    the option named, a near option suggested), not by the top-level parser."""
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        chosen = _subcommand(parser, args)
-        known = [o for a in chosen._actions for o in a.option_strings]
-        near = [f"did you mean {m[0]}?" for word in extra
-                if word.startswith("-") and (m := difflib.get_close_matches(word, known, n=1, cutoff=0.8))]  # fmt: skip
-        chosen.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({near[0]})" if near else ""))
-    return args
-
-
-def _subcommand(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
-    """The innermost (sub)parser the command line chose."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            name = getattr(args, action.dest, None)
-            if name in action.choices:
-                return _subcommand(action.choices[name], args)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = _parse(parser, argv)
+    args = parser.parse(argv)
     try:
         _check_options(args)
         code: int = args.run(args)

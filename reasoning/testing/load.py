@@ -10,7 +10,6 @@ pool) less the time its HTTP call took; under load it includes waiting for the e
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -25,6 +24,7 @@ from pathlib import Path
 from ..backends.base import LanguageModel
 from ..backends.openai_compat import OpenAICompatibleModel
 from ..backends.pool import EndpointPool
+from ..cli import Parser
 from ..engine import Engine, EngineConfig
 from ..types import GenerationRequest, GenerationResult
 from .fault_proxy import FaultProxy
@@ -197,12 +197,12 @@ async def _serve(count: int, latency: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m reasoning.testing.load")
+    parser = Parser(prog="python -m reasoning.testing.load")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run stand-in servers until terminated; print their URLs")
     serve.add_argument("count", type=int)
     serve.add_argument("--latency", type=float, default=0.0)
-    args = parser.parse_args(argv)
+    args = parser.parse(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.count, args.latency))
 

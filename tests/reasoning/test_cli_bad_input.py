@@ -65,8 +65,10 @@ def assert_one_line(code: int, output: str, message: str) -> None:
 def test_usage_errors(capsys, argv, message):
     code, output = run(capsys, *argv)
     assert code == 2 and "Traceback" not in output
-    last = output.strip().splitlines()[-1]
-    assert output.startswith("usage: ") and ": error: " in last and message in last, output
+    # One line: the (sub)command, the mistake, where the usage is (the reported case printed the usage block first).
+    assert len(output.strip().splitlines()) == 1, output
+    assert output.startswith("reasoning") and ": error: " in output and message in output, output
+    assert output.rstrip().endswith(" --help'"), output
 
 
 # -- values argparse takes but that cannot work ---------------------------------------------------------------------
