@@ -1,9 +1,10 @@
 """Checks where a search meets the user's `Task` and `Evaluator`, so a wrong one fails with an error that names it.
 
 `checked_task(task)` and `checked_evaluator(evaluator)` wrap them (the strategies in `search/` do at their start):
-the wrapper raises `InterfaceError` at once for a missing method, and at the first call for a method that is
-async where it must not be (or the reverse) or returns the wrong thing. The message names the class, the method
-and what it must return, instead of an `AttributeError` or `TypeError` deep inside a strategy.
+the wrapper raises `InterfaceError` at once for a missing method (or one a subclass of the `Task` or `Evaluator`
+protocol inherits without defining it: the protocol's `...` body, which returns None), and at the first call for a
+method that is async where it must not be (or the reverse) or returns the wrong thing. The message names the class,
+the method and what it must return, instead of an `AttributeError` or `TypeError` deep inside a strategy.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import InterfaceError
@@ -20,7 +21,16 @@ from .tree import Node, SearchContext, Task
 if TYPE_CHECKING:
     from .evaluators import Evaluator
 
-__all__ = ["CheckedEvaluator", "CheckedTask", "checked_evaluator", "checked_task"]
+__all__ = [
+    "CheckedEvaluator",
+    "CheckedTask",
+    "check_defined",
+    "checked_evaluator",
+    "checked_task",
+    "function_name",
+    "shown",
+    "unimplemented",
+]
 
 S = TypeVar("S")
 
@@ -30,8 +40,30 @@ TASK_METHODS = {
     "is_terminal": "is_terminal(node) -> bool, whether a node is finished",
     "key": "key(node) -> a hashable identity of the node's state",
 }
+EVALUATOR_METHODS = {
+    "evaluate": "async evaluate(nodes, ctx) -> list of numbers, one per node, each also set as node.value",
+}
 _EXPAND = "must be an async method returning a list of Node"
 _EVALUATE = "must be an async method returning a list of numbers, one per node, each also set as node.value"
+
+
+def unimplemented(obj: object, protocol: type, methods: Iterable[str]) -> list[str]:
+    """Those of `methods` that `obj` gets from `protocol` itself: a class that subclasses a `typing.Protocol` and
+    does not define one inherits its `...` body, which returns None instead of failing (a `key` of None made every
+    state a duplicate of the root, and the search ended "exhausted" with no output)."""
+    return [m for m in methods if m in vars(protocol) and inspect.getattr_static(obj, m, None) is vars(protocol)[m]]
+
+
+def check_defined(obj: object, protocol: type, needs: dict[str, str], *, name: str | None = None) -> None:
+    """Raise `InterfaceError` naming the methods of `needs` (method -> what it must be) that `obj` inherits from
+    `protocol` without defining them (see `unimplemented`)."""
+    methods = unimplemented(obj, protocol, needs)
+    if methods:
+        name = name or type(obj).__name__
+        where = f"{protocol.__module__}.{protocol.__name__}"
+        raise InterfaceError(f"{name} does not define {', '.join(methods)}: it subclasses {protocol.__name__} and "
+                             f"inherits the protocol's empty body, which returns None. Define "
+                             f"{'; '.join(needs[m] for m in methods)} (see {where})")  # fmt: skip
 
 
 def describe(value: Any) -> str:
@@ -40,6 +72,27 @@ def describe(value: Any) -> str:
         kinds = sorted({type(v).__name__ for v in value})
         return f"{type(value).__name__} of {' and '.join(kinds)}" if kinds else f"empty {type(value).__name__}"
     return type(value).__name__
+
+
+def function_name(fn: Any) -> str:
+    """How an error names a user's function: its qualified name, and where a lambda is defined (`<lambda> at
+    task.py:12`)."""
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    code = getattr(fn, "__code__", None)
+    if "<lambda>" in name and code is not None:
+        name += f" at {code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno}"
+    return str(name)
+
+
+def shown(value: Any) -> str:
+    """What a function returned, as an error quotes it: its type and a short repr (`str 'high'`, `None`); a
+    coroutine (from an async function where a plain one was due) is closed, so Python does not warn about it."""
+    if value is None:
+        return "None"
+    if _not_awaited(value):
+        return f"{describe(value)} (an async function where a plain one is needed)"
+    text = repr(value)
+    return f"{describe(value)} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _not_awaited(value: Any) -> bool:
@@ -56,9 +109,10 @@ def _is_number(value: Any) -> bool:
 class CheckedTask(Generic[S]):
     """A `Task` whose methods' answers are checked (see the module docstring).
 
-    Raises `InterfaceError` when the task lacks one of root, expand, is_terminal, key; and when called, if
-    `root` does not return a `Node`, `expand` is not async or returns anything but a list of new children of the
-    node (`node.child(...)`), `is_terminal` or `key` is async, or `key` returns something unhashable.
+    Raises `InterfaceError` when the task lacks one of root, expand, is_terminal, key, or inherits one from the
+    `Task` protocol without defining it; and when called, if `root` does not return a `Node`, `expand` is not async
+    or returns anything but a list of new children of the node (`node.child(...)`), `is_terminal` or `key` is
+    async, or `key` returns something unhashable.
     """
 
     def __init__(self, task: Task[S]) -> None:
@@ -69,6 +123,7 @@ class CheckedTask(Generic[S]):
             needs = "; ".join(TASK_METHODS[m] for m in missing)
             raise InterfaceError(f"{self.name} is not a Task: it lacks {', '.join(missing)}. A Task needs {needs} "
                                  "(see reasoning.tree.Task)")  # fmt: skip
+        check_defined(task, Task, TASK_METHODS, name=self.name)
 
     def root(self) -> Node[S]:
         node = self.task.root()
@@ -118,9 +173,9 @@ class CheckedTask(Generic[S]):
 class CheckedEvaluator(Generic[S]):
     """An `Evaluator` whose answers are checked.
 
-    Raises `InterfaceError` when it has no `evaluate` method; and when called, if `evaluate` is not async,
-    returns anything but one number (not NaN) per node, or leaves a node's `value` unset or not a number
-    (the strategies rank nodes by `node.value`).
+    Raises `InterfaceError` when it has no `evaluate` method, or inherits it from the `Evaluator` protocol without
+    defining it; and when called, if `evaluate` is not async, returns anything but one number (not NaN) per node,
+    or leaves a node's `value` unset or not a number (the strategies rank nodes by `node.value`).
     """
 
     def __init__(self, evaluator: Evaluator[S]) -> None:
@@ -130,6 +185,9 @@ class CheckedEvaluator(Generic[S]):
             raise InterfaceError(f"{self.name} is not an Evaluator: it lacks evaluate(nodes, ctx), which {_EVALUATE} "
                                  "(see reasoning.evaluators.Evaluator); a function of one node is one when "
                                  "wrapped: Heuristic(fn)")  # fmt: skip
+        from .evaluators import Evaluator  # here: that module uses this one
+
+        check_defined(evaluator, Evaluator, EVALUATOR_METHODS, name=self.name)
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
         out = self.evaluator.evaluate(nodes, ctx)

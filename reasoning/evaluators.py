@@ -9,13 +9,16 @@
 
 from __future__ import annotations
 
+import decimal
 import inspect
 import math
+import numbers
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from .checks import checked_evaluator
+from .checks import checked_evaluator, function_name, shown
+from .errors import InterfaceError
 from .tree import Node, SearchContext, gather_all
 from .types import GenerationRequest
 
@@ -42,6 +45,34 @@ def word_values(words: dict[str, float]) -> Callable[[str], float | None]:
     return parse
 
 
+def _number(value: Any, owner: str, role: str, fn: Any, *, must: str = "a number") -> float:
+    """`value` as a float, if it is the number a user's function must return; else `InterfaceError` naming the
+    function and what it returned (not float()'s TypeError or ValueError)."""
+    real = isinstance(value, numbers.Real | decimal.Decimal) and not isinstance(value, bool)
+    if not real or math.isnan(value):
+        raise InterfaceError(f"{owner}'s {role} function {function_name(fn)} must return {must}; got {shown(value)}")
+    return float(value)
+
+
+def _maybe_number(value: Any, owner: str, role: str, fn: Any) -> float | None:
+    return None if value is None else _number(value, owner, role, fn, must="a number or None")
+
+
+def _request(value: Any, owner: str, fn: Any) -> GenerationRequest:
+    if not isinstance(value, GenerationRequest):
+        raise InterfaceError(f"{owner}'s prompt function {function_name(fn)} must return a GenerationRequest (e.g. "
+                             f"GenerationRequest.chat(text)); got {shown(value)}")  # fmt: skip
+    return value
+
+
+def _truth(value: Any, owner: str, role: str, fn: Any) -> bool:
+    """`value`, if it is the bool a user's predicate must return (numpy's bool too)."""
+    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__.startswith("bool")):
+        return bool(value)
+    raise InterfaceError(f"{owner}'s {role} function {function_name(fn)} must return True or False; got "
+                         f"{shown(value)}")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LLMValue(Generic[S]):
     """Value each node independently with `n` samples of `prompt(node)`.
@@ -60,16 +91,17 @@ class LLMValue(Generic[S]):
 
     async def _one(self, node: Node[S], ctx: SearchContext) -> float:
         if self.shortcut is not None:
-            quick = self.shortcut(node)
+            quick = _maybe_number(self.shortcut(node), "LLMValue", "shortcut", self.shortcut)
             if quick is not None:
                 node.value, node.values = quick, ()
                 return quick
-        request = self.prompt(node).model_copy(update={"n": self.n})
+        request = _request(self.prompt(node), "LLMValue", self.prompt).model_copy(update={"n": self.n})
         result = await ctx.generate(request, kind="evaluate")
         node.spend.add(ctx.cost(result))
-        parsed = [self.parse(text) for text in result.texts]
+        parsed = [_maybe_number(self.parse(text), "LLMValue", "parse", self.parse) for text in result.texts]
         node.values = tuple(0.0 if p is None else p for p in parsed)
-        node.value = float(self.aggregate([p for p in parsed if p is not None]))
+        node.value = _number(self.aggregate([p for p in parsed if p is not None]), "LLMValue", "aggregate",
+                             self.aggregate)  # fmt: skip
         return node.value
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
@@ -88,13 +120,16 @@ class LLMVote(Generic[S]):
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
         if not nodes:
             return []
-        request = self.prompt(nodes).model_copy(update={"n": self.n})
+        request = _request(self.prompt(nodes), "LLMVote", self.prompt).model_copy(update={"n": self.n})
         result = await ctx.generate(request, kind="evaluate")
         votes = [0.0] * len(nodes)
         for text in result.texts:
             choice = self.parse(text, len(nodes))
+            if choice is not None and (isinstance(choice, bool) or not isinstance(choice, numbers.Integral)):
+                raise InterfaceError(f"LLMVote's parse function {function_name(self.parse)} must return the index "
+                                     f"of the chosen node (an int, 0 to k-1) or None; got {shown(choice)}")  # fmt: skip
             if choice is not None and 0 <= choice < len(nodes):
-                votes[choice] += 1
+                votes[int(choice)] += 1
         cost = ctx.cost(result)
         for node, vote in zip(nodes, votes, strict=True):
             node.value, node.values = vote, (vote,)
@@ -104,7 +139,8 @@ class LLMVote(Generic[S]):
 
 @dataclass(frozen=True)
 class Heuristic(Generic[S]):
-    """A rule- or program-based score, `fn(node) -> float` (sync or async). Costs no model call."""
+    """A rule- or program-based score, `fn(node) -> float` (sync or async). Costs no model call. A function that
+    returns anything but a number (None, "high", NaN) is an `InterfaceError` naming it."""
 
     fn: Callable[[Node[S]], float | Awaitable[float]]
 
@@ -112,7 +148,7 @@ class Heuristic(Generic[S]):
         values = []
         for node in nodes:
             out: Any = self.fn(node)
-            value = float(await out) if inspect.isawaitable(out) else float(out)
+            value = _number(await out if inspect.isawaitable(out) else out, "Heuristic", "scoring", self.fn)
             node.value, node.values = value, (value,)
             values.append(value)
         return values
@@ -123,6 +159,8 @@ class Cascade(Generic[S]):
     """Score with `cheap`; re-score with `expensive` only the nodes where `unsure(node)` holds.
 
     `node.info["evaluated_by"]` records which evaluator's value stands, so reports can count escalations.
+    `unsure` must return True or False (an `InterfaceError` names it otherwise: None, or a coroutine, would
+    escalate nothing, or everything).
     """
 
     cheap: Evaluator[S]
@@ -133,7 +171,7 @@ class Cascade(Generic[S]):
         await checked_evaluator(self.cheap).evaluate(nodes, ctx)
         for node in nodes:
             node.info["evaluated_by"] = "cheap"
-        escalate = [node for node in nodes if self.unsure(node)]
+        escalate = [node for node in nodes if _truth(self.unsure(node), "Cascade", "unsure", self.unsure)]
         if escalate:
             await checked_evaluator(self.expensive).evaluate(escalate, ctx)
             for node in escalate:

@@ -22,6 +22,7 @@ import importlib
 import importlib.util
 import inspect
 import math
+import numbers
 import os
 import pickle
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from .errors import ConfigurationError
+from .checks import check_defined, function_name, shown
+from .errors import ConfigurationError, InterfaceError
 from .tree import Node, SearchContext
 
 __all__ = [
@@ -80,6 +82,9 @@ class Plugin(Protocol):
     async def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
+PLUGIN_METHODS = {"predict": "async predict(texts) -> list of Prediction, one per text"}
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -106,7 +111,9 @@ async def predict_safely(plugin: Plugin, texts: Sequence[str]) -> list[Predictio
 
     The batch is asked once; if that fails (an exception, a wrong number of predictions, a label that is not a
     string, a confidence outside [0, 1]), each input is asked alone, so only the inputs that fail on their own
-    become `PluginFailure`s. Cancellation is never swallowed."""
+    become `PluginFailure`s. Cancellation is never swallowed. A subclass of `Plugin` that does not define `predict`
+    is an `InterfaceError` (a mistake in the code, not a failure of the plug-in)."""
+    check_defined(plugin, Plugin, PLUGIN_METHODS)
     if not texts:
         return []
     try:
@@ -284,15 +291,36 @@ class PluginEvaluator(Generic[S]):
     values: Values
     fallback: float = 0.0
 
+    def __post_init__(self) -> None:
+        if isinstance(self.values, Mapping):
+            for label, value in self.values.items():
+                if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+                    raise InterfaceError(f"PluginEvaluator's values must map each label to a number; {label!r} maps "
+                                         f"to {shown(value)}")  # fmt: skip
+        elif not callable(self.values):
+            raise InterfaceError("PluginEvaluator's values must be a mapping of label -> number or a function of a "
+                                 f"Prediction returning a number; got {shown(self.values)}")  # fmt: skip
+
+    def _text(self, node: Node[S]) -> str | None:
+        text = self.text(node)
+        if text is not None and not isinstance(text, str):
+            raise InterfaceError(f"PluginEvaluator's text function {function_name(self.text)} must return the "
+                                 f"plug-in's input (a str) or None; got {shown(text)}")  # fmt: skip
+        return text
+
     def _value(self, prediction: Prediction) -> float:
         if callable(self.values):
-            return float(self.values(prediction))
+            value = self.values(prediction)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise InterfaceError(f"PluginEvaluator's values function {function_name(self.values)} must return a "
+                                     f"number; got {shown(value)}")  # fmt: skip
+            return float(value)
         if prediction.label not in self.values:
             raise KeyError(f"label {prediction.label!r} has no value (known: {', '.join(self.values)})")
         return float(self.values[prediction.label])
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
-        asked = [(node, text) for node in nodes if (text := self.text(node)) is not None]
+        asked = [(node, text) for node in nodes if (text := self._text(node)) is not None]
         predictions = await predict_safely(self.plugin, [text for _, text in asked])
         ctx.requests["plugin"] += len(asked)
         for node in nodes:

@@ -1,4 +1,11 @@
-from reasoning import Engine, GenerationRequest, ResponseCache, ScriptedModel
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from reasoning import ConfigurationError, Engine, GenerationRequest, ResponseCache, ScriptedModel
+from reasoning.errors import InterfaceError
 from reasoning.evaluators import Cascade, Heuristic, LLMValue, LLMVote, word_values
 from reasoning.tree import Node, SearchContext
 
@@ -60,3 +67,73 @@ async def test_async_heuristic():
         return len(node.state)
 
     assert await Heuristic(fn).evaluate([Node(state="abc")], ctx_for(ScriptedModel([]))) == [3.0]
+
+
+# -- a user's function that returns the wrong kind of thing is named, with what it must return and what it gave ------
+async def high(node):
+    return "high"
+
+
+async def always(node):
+    return True
+
+
+def request(*_):
+    return GenerationRequest(prompt="v")
+
+
+BAD_FUNCTIONS = {
+    # The reported cases: float() raised a bare TypeError / ValueError from inside the search.
+    "heuristic-none": (Heuristic(lambda n: None), r"Heuristic's scoring function .*<lambda> at test_evaluators\.py:\d+ "
+                       r"must return a number; got None$"),
+    "heuristic-word": (Heuristic(lambda n: "high"), r"Heuristic's scoring function .* must return a number; "
+                       r"got str 'high'"),
+    "heuristic-async-word": (Heuristic(high), r"Heuristic's scoring function high must return a number; got str"),
+    "heuristic-nan": (Heuristic(lambda n: math.nan), r"must return a number; got float nan"),
+    "value-parse": (LLMValue(request, parse=lambda t: t, n=1), r"LLMValue's parse function .* must return a number "
+                    r"or None; got str 'sure'"),
+    "value-parse-async": (LLMValue(request, parse=high, n=1), r"LLMValue's parse function high must return a number "
+                          r"or None; got coroutine"),
+    "value-shortcut": (LLMValue(request, parse=float, shortcut=lambda n: "0"), r"LLMValue's shortcut function .* "
+                       r"must return a number or None; got str '0'"),
+    "value-aggregate": (LLMValue(request, parse=lambda t: 1.0, n=1, aggregate=lambda v: None),
+                        r"LLMValue's aggregate function .* must return a number; got None"),
+    "value-prompt": (LLMValue(lambda n: "value this", parse=float), r"LLMValue's prompt function .* must return a "
+                     r"GenerationRequest .*; got str 'value this'"),
+    "vote-parse-text": (LLMVote(request, parse=lambda t, k: "1", n=1), r"LLMVote's parse function .* must return the "
+                        r"index of the chosen node \(an int, 0 to k-1\) or None; got str '1'"),
+    "vote-parse-float": (LLMVote(request, parse=lambda t, k: 1.0, n=1), r"LLMVote's parse function .*; got float 1.0"),
+    "vote-prompt": (LLMVote(lambda nodes: None, parse=lambda t, k: 0), r"LLMVote's prompt function .*; got None"),
+    "cascade-none": (Cascade(Heuristic(lambda n: 1.0), Heuristic(lambda n: 2.0), unsure=lambda n: None),
+                     r"Cascade's unsure function .* must return True or False; got None"),
+    "cascade-async": (Cascade(Heuristic(lambda n: 1.0), Heuristic(lambda n: 2.0), unsure=always),
+                      r"Cascade's unsure function always must return True or False; got coroutine \(an async "
+                      r"function where a plain one is needed\)"),
+}  # fmt: skip
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no "coroutine was never awaited"
+@pytest.mark.parametrize("case", list(BAD_FUNCTIONS))
+async def test_a_function_returning_the_wrong_type_is_an_interface_error(case):
+    evaluator, pattern = BAD_FUNCTIONS[case]
+    with pytest.raises(InterfaceError, match=pattern) as caught:
+        await evaluator.evaluate([Node(state="a"), Node(state="b")], ctx_for(ScriptedModel(lambda *_: "sure")))
+    assert isinstance(caught.value, ConfigurationError)
+
+
+async def test_numbers_of_every_kind_still_count():
+    nodes = [Node(state="a")]
+    for fn in (lambda n: 3, lambda n: Fraction(1, 2), lambda n: Decimal("0.5"), lambda n: math.inf):
+        assert (await Heuristic(fn).evaluate(nodes, ctx_for(ScriptedModel([]))))[0] == float(fn(nodes[0]))
+    cascade = Cascade(Heuristic(lambda n: 1.0), Heuristic(lambda n: 2.0), unsure=lambda n: n.state == "b")
+    assert await cascade.evaluate([Node(state="a"), Node(state="b")], ctx_for(ScriptedModel([]))) == [1.0, 2.0]
+
+
+async def test_numpy_numbers_and_bools_count() -> None:
+    np = pytest.importorskip("numpy")
+    nodes = [Node(state="a"), Node(state="b")]
+    assert await Heuristic(lambda n: np.float32(0.5)).evaluate(nodes, ctx_for(ScriptedModel([]))) == [0.5, 0.5]
+    vote = LLMVote(request, parse=lambda t, k: np.int64(1), n=2)
+    assert await vote.evaluate(nodes, ctx_for(ScriptedModel(["x", "y"]))) == [0.0, 2.0]
+    cascade = Cascade(Heuristic(lambda n: 1.0), Heuristic(lambda n: 2.0), unsure=lambda n: np.bool_(n.state == "b"))
+    assert await cascade.evaluate(nodes, ctx_for(ScriptedModel([]))) == [1.0, 2.0]

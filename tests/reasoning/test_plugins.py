@@ -9,11 +9,12 @@ from collections.abc import Sequence
 import pytest
 
 from reasoning import Engine, GenerationRequest, ResponseCache, ScriptedModel
-from reasoning.errors import ConfigurationError
+from reasoning.errors import ConfigurationError, InterfaceError
 from reasoning.evaluators import Cascade, LLMValue
 from reasoning.plugins import (
     FunctionPlugin,
     HFClassifierPlugin,
+    Plugin,
     PluginEvaluator,
     PluginFailure,
     Prediction,
@@ -208,3 +209,42 @@ async def test_hf_plugin_runs_a_real_transformers_model(tmp_path) -> None:
     assert [p.label in ("negative", "positive") for p in out] == [True, True, True]
     assert all(0.5 <= p.confidence <= 1.0 for p in out)
     assert plugin.name == tmp_path.name
+
+
+# -- a PluginEvaluator or Plugin whose code returns the wrong kind of thing: an InterfaceError naming it -------------
+@pytest.mark.parametrize(
+    ("make", "pattern"),
+    [
+        (lambda p: PluginEvaluator(p, text=lambda n: [4, 5], values={"p": 1.0}),
+         r"PluginEvaluator's text function .* must return the plug-in's input \(a str\) or None; got list of int"),
+        (lambda p: PluginEvaluator(p, text=lambda n: n.state, values=lambda pred: None),
+         r"PluginEvaluator's values function .* must return a number; got None"),
+        (lambda p: PluginEvaluator(p, text=lambda n: n.state, values=lambda pred: "high"),
+         r"PluginEvaluator's values function .* must return a number; got str 'high'"),
+    ],
+)  # fmt: skip
+async def test_plugin_evaluator_functions_returning_the_wrong_type_are_named(make, pattern) -> None:
+    evaluator = make(FunctionPlugin(lambda texts: [("p", 0.8) for _ in texts]))
+    with pytest.raises(InterfaceError, match=pattern):
+        await evaluator.evaluate([Node(state="x")], ctx_for(ScriptedModel([])))
+
+
+def test_plugin_evaluator_values_must_be_numbers() -> None:
+    plugin = FunctionPlugin(lambda texts: [("p", 0.8) for _ in texts])
+    with pytest.raises(InterfaceError, match=r"must map each label to a number; 'solvable' maps to str 'high'"):
+        PluginEvaluator(plugin, text=lambda n: "x", values={"solvable": "high"})
+    with pytest.raises(InterfaceError, match=r"a mapping of label -> number or a function"):
+        PluginEvaluator(plugin, text=lambda n: "x", values=20.0)  # type: ignore[arg-type]
+
+
+class Undefined(Plugin):
+    name = "undefined"
+
+
+async def test_a_plugin_protocol_subclass_without_predict_is_named() -> None:
+    # It inherited the protocol's `...`, returned None, and every item became a PluginFailure("TypeError: ...").
+    with pytest.raises(InterfaceError, match=r"Undefined does not define predict: it subclasses Plugin"):
+        await predict_safely(Undefined(), ["a", "b"])
+    evaluator = PluginEvaluator(Undefined(), text=lambda n: n.state, values={"p": 1.0})
+    with pytest.raises(InterfaceError, match=r"Undefined does not define predict"):
+        await evaluator.evaluate([Node(state="x")], ctx_for(ScriptedModel([])))

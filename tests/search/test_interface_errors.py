@@ -6,9 +6,10 @@ import math
 import pytest
 
 from reasoning import ConfigurationError, Engine, ScriptedModel
+from reasoning.checks import TASK_METHODS
 from reasoning.errors import InterfaceError
-from reasoning.evaluators import Cascade, Heuristic
-from reasoning.tree import Node, SearchContext
+from reasoning.evaluators import Cascade, Evaluator, Heuristic
+from reasoning.tree import Node, SearchContext, Task
 from search import astar, best_first, bfs, dfs
 
 STRATEGIES = {
@@ -200,3 +201,61 @@ async def test_a_bad_evaluator_gets_a_clear_error(evaluator, strategy):
 async def test_a_good_task_passes_the_checks(strategy):
     result = await STRATEGIES[strategy](GoodTask(), Heuristic(lambda n: 1.0), context())
     assert result.outputs and result.stopped == "exhausted"
+
+
+# -- a subclass of the protocol that does not define a method ---------------------------------------------------------
+# It inherits the Protocol's `...` body, which returns None: a `key` of None made every state a duplicate of the root,
+# and every strategy ended `stopped="exhausted", outputs=[]` without a word (the reported case).
+class ProtocolTask(Task[str]):
+    def root(self):
+        return Node(state="")
+
+    async def expand(self, node, ctx):
+        return [node.child(node.state + c, c) for c in "ab"]
+
+    def is_terminal(self, node):
+        return node.depth >= 2
+
+    def key(self, node):
+        return node.state
+
+
+def without(*methods: str) -> type:
+    """A subclass of `Task` with `methods` left to the protocol (defined by none of its bases but Task)."""
+    body = {m: f for m, f in vars(ProtocolTask).items() if m in TASK_METHODS and m not in methods}
+    return type(f"No{''.join(m.title().replace('_', '') for m in methods)}", (Task,), body)
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+@pytest.mark.parametrize("methods", [("key",), ("root",), ("expand",), ("is_terminal",), ("is_terminal", "key")],
+                         ids="+".join)  # fmt: skip
+async def test_a_protocol_method_left_undefined_is_named(strategy, methods):
+    task = without(*methods)()
+    assert (await STRATEGIES[strategy](ProtocolTask(), Heuristic(lambda n: 1.0), context())).outputs  # the full one
+    pattern = rf"{type(task).__name__} does not define {', '.join(methods)}: it subclasses Task .* returns None"
+    with pytest.raises(InterfaceError, match=pattern):
+        await STRATEGIES[strategy](task, Heuristic(lambda n: 1.0), context())
+
+
+class UndefinedEvaluate(Evaluator[str]):
+    pass
+
+
+class Scores(Evaluator[str]):
+    async def evaluate(self, nodes, ctx):
+        for node in nodes:
+            node.value = 1.0
+        return [1.0 for _ in nodes]
+
+
+class InheritsScores(Scores):  # defined by a base that is not the protocol: fine
+    pass
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+async def test_an_evaluator_protocol_subclass_without_evaluate_is_named(strategy):
+    with pytest.raises(InterfaceError, match=r"UndefinedEvaluate does not define evaluate: it subclasses Evaluator"):
+        await STRATEGIES[strategy](ProtocolTask(), UndefinedEvaluate(), context())
+    with pytest.raises(InterfaceError, match=r"UndefinedEvaluate does not define evaluate"):  # inside a Cascade too
+        await STRATEGIES[strategy](ProtocolTask(), Cascade(UndefinedEvaluate(), Scores(), lambda n: True), context())
+    assert (await STRATEGIES[strategy](ProtocolTask(), InheritsScores(), context())).outputs
