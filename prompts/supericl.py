@@ -134,9 +134,10 @@ _EITHER = re.compile(r"(?:either|both)\s++")
 def _option(folds: Sequence[str]) -> str:
     """A further label in the rest of a (lower-cased) first line, for `also_named`: a whole word, perhaps in quotes,
     bold or brackets, and then the end, punctuation, a dash or a connective ("yes, no." names two; "yes, no doubt"
-    one)."""
+    one). Quotes or brackets before it are read from where their run starts (the inner look-behind), or each place
+    in a run of 20 000 quotes would rescan the rest of it: quadratic."""
     words = "|".join(re.escape(f) for f in sorted(folds, key=len, reverse=True))
-    return (rf"(?<![\w-])[\"'`*_(\[]*+(?P<option>{words})(?![\w-])"
+    return (rf"(?<![\w-])(?:(?<![\"'`*(\[])[\"'`*_(\[]++)?+(?P<option>{words})(?![\w-])"
             rf"(?=[\s\"'`*_)\]]*+(?:$|[.,;:!?/&(\-—]|(?:or|and)\b))")  # fmt: skip
 
 

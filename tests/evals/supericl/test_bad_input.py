@@ -84,6 +84,19 @@ def test_many_joined_labels_are_read_quickly():
         assert time.process_time() - start < 2.0, text[:40]
 
 
+@pytest.mark.parametrize("run", ['"', "'", "`", "(", "[", "*", '("', "[`*"])
+def test_a_run_of_quotes_or_brackets_after_a_label_is_read_once(run: str) -> None:
+    # Each place in the run used to rescan the rest of it for a label: 40 000 quotes took 4 s, quadratic.
+    labels = ("plausible", "implausible")
+    for text, want in [(f"plausible or {run * 100_000}", "plausible"),
+                       (f"plausible or {run * 100_000}implausible", None),
+                       (f"plausible, {run * 100_000}x", "plausible")]:  # fmt: skip
+        start = time.process_time()  # CPU seconds: a busy machine does not count, a blow-up does
+        assert parse_label(text, labels) == want, text[:40]
+        unparsed_reason(text, labels)
+        assert time.process_time() - start < 2.0, text[:40]
+
+
 async def test_a_model_that_names_both_labels_is_counted_unparsed(tmp_path):
     import io
 
