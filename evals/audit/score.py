@@ -5,21 +5,21 @@
     reasoning audit extract < completions.jsonl      # {"output": "...", "choices": 3, "cot": true} a line
 
 A verdict is `{"answer": 0-based index or null, "letter": "B" or null, "unparsed": reason or null}`, read by
-`extract_answer` as an audit run reads its twins ("cot" defaults to true; other keys are ignored). A line of stdin
-that is not such an object gets `{"error": "..."}` in its place and one line on stderr naming its number; the other
-lines are still read, and the exit status is 1. Blank lines are skipped.
+`extract_answer` as an audit run reads its twins ("cot" defaults to true; other keys are ignored). Every line of
+stdin gets one line out (`evals.stdin`): a line that is not such an object, an empty one too, gets
+`{"error": "stdin line N: ..."}` in its place and one line on stderr; the other lines are still read, and the exit
+status is 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 from reasoning.errors import ConfigurationError
 
+from ..stdin import answer_lines, shown
 from .extract import Unparsed, extract_answer
 
 __all__ = ["register_extract", "verdict"]
@@ -46,45 +46,20 @@ def register_extract(audit_sub: Any) -> None:
     extract.set_defaults(run=_extract)
 
 
-def _shown(value: object) -> str:
-    return json.dumps(value)[:40]
-
-
 def _choices(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CHOICES:
-        raise ConfigurationError(f"{what} must be a whole number from 1 to {MAX_CHOICES}; got {_shown(value)}")
+        raise ConfigurationError(f"{what} must be a whole number from 1 to {MAX_CHOICES}; got {shown(value)}")
     return value
 
 
-def _request(raw: bytes) -> tuple[str, int, bool]:
-    """One stdin line's output, choices and cot; `ConfigurationError` saying what is wrong with it."""
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); expected {EXPECTED}") from None
-    try:
-        item = json.loads(line)
-    # ValueError: not JSON (or a number too long to read); RecursionError: "[[[[..." nested too deep to read.
-    except (ValueError, RecursionError):
-        raise ConfigurationError(f"not JSON; expected {EXPECTED}") from None
-    if not isinstance(item, dict):
-        raise ConfigurationError(f"not a JSON object; expected {EXPECTED}")
-    missing = [key for key in ("output", "choices") if key not in item]
-    if missing:
-        raise ConfigurationError(f"no {' or '.join(repr(k) for k in missing)}; expected {EXPECTED}")
+def _answer(item: dict[str, Any]) -> dict[str, Any]:
+    """One stdin line's verdict; `ConfigurationError` saying what is wrong with the line."""
     if not isinstance(item["output"], str):
         raise ConfigurationError(f'"output" must be a string; got {type(item["output"]).__name__}')
     cot = item.get("cot", True)
     if not isinstance(cot, bool):
-        raise ConfigurationError(f'"cot" must be true or false; got {_shown(cot)}')
-    return item["output"], _choices(item["choices"], '"choices"'), cot
-
-
-def _stdin() -> Iterator[tuple[int, bytes]]:
-    # Bytes, decoded line by line, so that a line which is not UTF-8 is reported by its number.
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
-        if raw.strip():
-            yield number, raw
+        raise ConfigurationError(f'"cot" must be true or false; got {shown(cot)}')
+    return verdict(item["output"], _choices(item["choices"], '"choices"'), cot=cot)
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -95,14 +70,4 @@ def _extract(args: argparse.Namespace) -> int:
         return 0
     if args.choices is not None or not args.cot:
         raise ConfigurationError('--choices and --no-cot go with one output; on stdin each line has "choices", "cot"')
-    failed = 0
-    for number, raw in _stdin():
-        try:
-            output, choices, cot = _request(raw)
-        except ConfigurationError as exc:
-            failed += 1
-            print(f"reasoning: error: stdin line {number}: {exc}", file=sys.stderr, flush=True)
-            print(json.dumps({"error": f"stdin line {number}: {exc}"}), flush=True)
-            continue
-        print(json.dumps(verdict(output, choices, cot=cot)), flush=True)
-    return 1 if failed else 0
+    return answer_lines(_answer, EXPECTED, ("output", "choices"))

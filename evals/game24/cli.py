@@ -15,6 +15,7 @@ from reasoning.tree import SearchBudget
 
 from ..files import write_atomic
 from ..identity import MODEL, check_identity, identity, option_flags
+from ..stdin import answer_lines, string_field
 from .arith import ExpressionError, check_answer, solve
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
 from .methods import METHODS, MethodConfig
@@ -97,29 +98,27 @@ def register(sub: Any, add_model_options: Any) -> None:
     solver.set_defaults(run=_solve)
 
 
+CHECK_EXPECTED = '{"puzzle": "4 5 6 10", "output": "..."} (one JSON object a line, UTF-8)'
+
+
+def _verdict(puzzle: str, output: str) -> dict[str, Any]:
+    return {"puzzle": puzzle, **check_answer(puzzle, output).__dict__}
+
+
+def _check_line(item: dict[str, Any]) -> dict[str, Any]:
+    """One stdin line's verdict; `ConfigurationError` saying what is wrong with the line."""
+    puzzle = string_field(item, "puzzle", "4 5 6 10")
+    return _verdict(puzzle, string_field(item, "output", "Answer: (10 - 6) * 5 + 4 = 24"))
+
+
 def _check(args: argparse.Namespace) -> int:
     if args.puzzle is not None:
         if args.output is None:
             raise ConfigurationError("give the puzzle and the output, or neither (JSON lines on stdin)")
-        pairs = [(args.puzzle, args.output)]
-    else:
-        pairs = []
-        # Bytes, decoded line by line, so that a line which is not UTF-8 is reported by its number.
-        for number, raw in enumerate(sys.stdin.buffer, start=1):
-            try:
-                line = raw.decode("utf-8")
-                if not line.strip():
-                    continue
-                item = json.loads(line)
-                pairs.append((str(item["puzzle"]), str(item["output"])))
-            # ValueError: not UTF-8, or not JSON; RecursionError: "[[[[..." nested too deep for the json module.
-            except (ValueError, KeyError, TypeError, RecursionError):
-                expected = '{"puzzle": ..., "output": ...} (one JSON object a line, UTF-8)'
-                raise ConfigurationError(f"stdin line {number}: expected {expected}") from None
-    for puzzle, output in pairs:
-        verdict = check_answer(puzzle, output)
-        print(json.dumps({"puzzle": puzzle, **verdict.__dict__}))
-    return 0
+        print(json.dumps(_verdict(args.puzzle, args.output)))
+        return 0
+    # One verdict a line, a bad line answered with its error and the others still graded (see evals.stdin).
+    return answer_lines(_check_line, CHECK_EXPECTED, ("puzzle", "output"))
 
 
 def _solve(args: argparse.Namespace) -> int:

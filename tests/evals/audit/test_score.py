@@ -41,12 +41,28 @@ def test_json_lines_on_stdin_are_read_as_the_audit_reads_them(capsys, monkeypatc
         {"output": "B) Paris", "choices": 2, "cot": False},
         {"output": "The best answer is: (D)", "choices": 3},
     ]
-    stdin = "".join(json.dumps(r) + "\n" for r in rows[:2]) + "\n" + "".join(json.dumps(r) + "\n" for r in rows[2:])
+    stdin = "".join(json.dumps(r) + "\n" for r in rows)
     code, verdicts, err = cli(capsys, monkeypatch, stdin=stdin.encode())
     assert code == 0 and err == ""
-    assert verdicts == [verdict(r["output"], r["choices"], cot=r.get("cot", True)) for r in rows]  # blank skipped
+    assert verdicts == [verdict(r["output"], r["choices"], cot=r.get("cot", True)) for r in rows]
     assert [v["letter"] for v in verdicts] == [None, "C", "B", None]
     assert verdicts[3]["unparsed"] == "answer (D) is not one of the 3 choices"
+
+
+def test_a_blank_line_gets_its_own_error_so_outputs_stay_aligned_with_inputs(capsys, monkeypatch) -> None:
+    # The reported case: blank lines were skipped, so output line N no longer answered input line N.
+    good = json.dumps({"output": "The best answer is: (B)", "choices": 3})
+    code, verdicts, err = cli(capsys, monkeypatch, stdin=f"{good}\n\n{good}\n  \n".encode())
+    assert code == 1 and len(verdicts) == 4
+    assert verdicts[0] == verdicts[2] == {"answer": 1, "letter": "B", "unparsed": None}
+    assert verdicts[1] == {"error": "stdin line 2: empty line"} and verdicts[3] == {"error": "stdin line 4: empty line"}
+    assert err.splitlines() == [
+        "reasoning: error: stdin line 2: empty line",
+        "reasoning: error: stdin line 4: empty line",
+    ]
+    # A final newline ends the last line; it is not another (empty) one.
+    code, verdicts, err = cli(capsys, monkeypatch, stdin=f"{good}\n{good}".encode())
+    assert code == 0 and len(verdicts) == 2 and err == ""
 
 
 BAD = [

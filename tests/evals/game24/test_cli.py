@@ -1,6 +1,7 @@
 """`reasoning game24` end to end as a user runs it: replay runs, resume, kill -9 and rerun, check, bad input."""
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import reasoning.cli
 from reasoning.testing import FaultProxy
 from tests.conftest import SHARED_DATA
 
@@ -92,8 +94,60 @@ def test_check_arguments_and_stdin():
     verdicts = [json.loads(line) for line in out.stdout.splitlines()]
     assert [v["correct"] for v in verdicts] == [False, False]
     assert verdicts[0]["reason"] == "does not equal 24"
-    bad = cli("game24", "check", input="not json\n")
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "stdin line 1" in bad.stderr
+    bad = cli("game24", "check", input="not json\n" + json.dumps(items[0]) + "\n")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "stdin line 1" in bad.stderr
+    verdicts = [json.loads(line) for line in bad.stdout.splitlines()]
+    assert verdicts[0]["error"].startswith("stdin line 1: not JSON") and verdicts[1]["reason"] == "does not equal 24"
+
+
+def check_stdin(capsys, monkeypatch, stdin: bytes) -> tuple[int, list[dict], str]:
+    """`reasoning game24 check` in process, reading `stdin`: exit status, the JSON lines out, stderr."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = reasoning.cli.main(["game24", "check"])
+    out = capsys.readouterr()
+    return code, [json.loads(line) for line in out.out.splitlines()], out.err
+
+
+RIGHT = {"puzzle": "4 5 6 10", "output": "Answer: (10 - 6) * 5 + 4 = 24"}
+WRONG = {"puzzle": "1 1 4 6", "output": "Answer: 1 + 1 + 4 + 6 = 24"}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # The reported cases: a wrong type was turned into text and graded ("[4, 5, 6, 10]" and "24").
+        (b'{"puzzle": [4, 5, 6, 10], "output": "Answer: (10 - 6) * 5 + 4 = 24"}',
+         '"puzzle" must be a string, e.g. "4 5 6 10"; got array [4, 5, 6, 10]'),
+        (b'{"puzzle": "4 5 6 10", "output": 24}', '"output" must be a string, e.g. "Answer: (10 - 6) * 5 + 4 = 24"; '
+                                                 "got number 24"),
+        (b'{"puzzle": null, "output": "x"}', '"puzzle" must be a string, e.g. "4 5 6 10"; got null'),
+        (b'{"puzzle": "4 5 6 10"}', "no 'output'; expected {\"puzzle\""),
+        (b"not json", 'not JSON; expected {"puzzle": "4 5 6 10", "output": "..."}'),
+        (b"[1]", "not a JSON object"),
+        (b'{"puzzle": "caf\xe9", "output": "x"}', "not UTF-8 text (byte 0xe9)"),
+        (b"", "empty line"),
+        (b"   \t", "empty line"),
+    ],
+)  # fmt: skip
+def test_check_answers_every_stdin_line_a_bad_one_with_its_error(capsys, monkeypatch, line, message) -> None:
+    # The reported case: the first bad line ended the command (exit 2) and the verdicts of the lines before it were
+    # lost. Now one verdict a line, in order; the bad one gets its error there and on stderr; exit 1 at the end.
+    stdin = b"\n".join([json.dumps(RIGHT).encode(), line, json.dumps(WRONG).encode()]) + b"\n"
+    code, verdicts, err = check_stdin(capsys, monkeypatch, stdin)
+    assert code == 1 and len(verdicts) == 3
+    assert verdicts[0]["correct"] is True and verdicts[2]["correct"] is False
+    assert verdicts[1] == {"error": f"stdin line 2: {message}"} or (
+        set(verdicts[1]) == {"error"} and verdicts[1]["error"].startswith(f"stdin line 2: {message}")
+    ), verdicts[1]
+    assert err.count("\n") == 1 and err.startswith(f"reasoning: error: stdin line 2: {message}"), err
+
+
+@pytest.mark.parametrize("stdin", [b"", b"%s\n%s\n", b"%s\n%s", b"%s\r\n%s\r\n"])
+def test_check_a_final_newline_is_not_a_line(capsys, monkeypatch, stdin) -> None:
+    if stdin:
+        stdin = stdin % (json.dumps(RIGHT).encode(), json.dumps(WRONG).encode())
+    code, verdicts, err = check_stdin(capsys, monkeypatch, stdin)
+    assert code == 0 and err == "" and [v["correct"] for v in verdicts] == ([True, False] if stdin else [])
 
 
 def test_solve():
