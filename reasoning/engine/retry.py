@@ -32,7 +32,9 @@ class RetryPolicy:
 
     def delay(self, attempt: int, exc: BaseException | None, rng: random.Random | None = None) -> float:
         uniform = rng.uniform if rng is not None else random.uniform
-        backoff = uniform(0.0, min(self.max_delay, self.initial_delay * 2 ** (attempt - 1)))
+        # 2.0 ** 1000 is past any max_delay yet finite: 2 ** 1024 and beyond (attempt 1025 of a policy that never
+        # gives up) would not convert to a float, and the retry would end in an OverflowError.
+        backoff = uniform(0.0, min(self.max_delay, self.initial_delay * 2.0 ** min(attempt - 1, 1000)))
         asked = exc.retry_after if isinstance(exc, APIStatusError) else None
         if asked is not None and not math.isnan(asked):  # a negative wait loses to the backoff, +inf is capped
             return max(min(asked, self.max_retry_after), backoff)

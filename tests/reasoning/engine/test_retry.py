@@ -24,3 +24,13 @@ def test_retry_after_floors_the_delay_and_is_capped():
     policy = RetryPolicy(initial_delay=0.01, max_delay=0.02, max_retry_after=5.0)
     assert policy.delay(1, RateLimitError("x", model="m", retry_after=2.0)) >= 2.0
     assert policy.delay(1, RateLimitError("x", model="m", retry_after=3600.0)) == 5.0
+
+
+def test_a_late_attempt_waits_the_longest_backoff_and_does_not_overflow() -> None:
+    # Attempt 1025 of a patient policy raised OverflowError: 2 ** 1024 does not convert to a float.
+    policy = RetryPolicy(max_attempts=100_000, initial_delay=0.5, max_delay=4.0)
+    rng = random.Random(0)
+    for attempt in (1024, 1025, 1100, 5_000, 100_000):
+        assert 0.0 <= policy.delay(attempt, None, rng) <= 4.0
+    assert policy.delay(5_000, RateLimitError("x", model="m", retry_after=30.0), rng) == 30.0
+    assert RetryPolicy(initial_delay=0.0, max_delay=0.0).delay(10_000, None, rng) == 0.0
