@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import pydantic
 
 from .backends import LanguageModel, OpenAICompatibleModel, embedded_model
+from .backends.openai_compat import check_base_url
 from .backends.pool import EndpointPool
 from .engine import Budget, Engine, EngineConfig
 from .errors import ConfigurationError, ReasoningError
@@ -256,6 +257,8 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise ConfigurationError(f"--{name} must be at least 1; got {value}")
+    for url in getattr(args, "base_url", None) or ():  # `127.0.0.1:8000/v1`: refused before any data is read
+        check_base_url(url)
     for name in ("max_tokens_budget", "max_dollars"):
         value = getattr(args, name, None)
         if value is not None and not value >= 0:  # `not >=` also refuses NaN

@@ -19,6 +19,12 @@
 `retry_after` is the wait in seconds the server named (`Retry-After`, `retry-after-ms`), on any status; `None`
 when it named none.
 
+`retryable` says whether another try may succeed, and is decided here alone (`retryable_status` for HTTP
+statuses): connection failures, timeouts and malformed bodies are; a 429 is; of the 5xx, those that say the server
+or a gateway failed for now (500, 502, 503, 504; a proxy's 520-524 and an overloaded 529) and any 5xx that names a
+wait are, while one that says the request will never work there (501 Not Implemented: not an OpenAI-compatible
+server, or the wrong URL; 505, 511, ...) is not; nor is any other 4xx.
+
 Backend errors carry `model`, and where they apply `status`, `retry_after` and `attempts`. No error message ever
 includes an API key or request headers.
 """
@@ -42,6 +48,19 @@ __all__ = [
     "SearchBudgetReached",
     "ServerError",
 ]
+
+# 5xx that say the server (or a gateway in front of it) failed for now: worth another try. Any other 5xx is only
+# when it names a wait (Retry-After).
+TRANSIENT_5XX = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
+
+
+def retryable_status(status: int, retry_after: float | None = None) -> bool:
+    """Whether a request that failed with HTTP `status` may succeed if sent again (after `retry_after` seconds, the
+    wait the server named, if any): 429; 500, 502, 503, 504 and a gateway's 520-524 or an overloaded 529; any other
+    5xx only if it named a wait. Never another 4xx."""
+    if status == 429:
+        return True
+    return 500 <= status < 600 and (status in TRANSIENT_5XX or retry_after is not None)
 
 
 class ReasoningError(Exception):
@@ -162,6 +181,18 @@ class RateLimitError(APIStatusError):
 
 
 class ServerError(APIStatusError):
-    """A 5xx: the server failed; retrying may help."""
+    """A 5xx: the server failed. Retrying may help or not, by its status (`retryable_status`): a 503 is retried, a
+    501 Not Implemented is not."""
 
-    retryable = True
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        status: int,
+        body: str | None = None,
+        retry_after: float | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, model=model, status=status, body=body, retry_after=retry_after, attempts=attempts)
+        self.retryable = retryable_status(status, retry_after)

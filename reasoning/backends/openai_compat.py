@@ -19,6 +19,7 @@ from ..errors import (
     APITimeoutError,
     BackendError,
     BadRequestError,
+    ConfigurationError,
     MalformedResponseError,
     RateLimitError,
     ServerError,
@@ -26,7 +27,7 @@ from ..errors import (
 from ..types import Completion, DecodingStats, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
 
-__all__ = ["OpenAICompatibleModel", "parse_retry_after"]
+__all__ = ["OpenAICompatibleModel", "check_base_url", "parse_retry_after"]
 
 REDACTED = "[redacted]"
 # A key this long cannot turn up in honest model output by chance; shorter "keys" (a local server's "EMPTY") are
@@ -56,6 +57,37 @@ def redact_url(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
 
 
+def _shown_url(url: str) -> str:
+    """`url` as an error may show it: `user:password@` left out, whatever the URL's other faults."""
+    try:
+        return redact_url(url) or ""
+    except ValueError:  # a port that is not a number
+        return urlunsplit(urlsplit(url)._replace(netloc=f"{REDACTED}@{urlsplit(url).netloc.rpartition('@')[2]}"))
+
+
+def check_base_url(url: str | None) -> str | None:
+    """`url` if it is an http(s) URL with a host (None: OpenAI itself), else `ConfigurationError` saying what to
+    give instead. Credentials in it are never shown."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - it checks the port
+    except ValueError:
+        raise ConfigurationError(f"base URL {_shown_url(url)!r} has a port that is not a number 0-65535") from None
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return url
+    example = "http://127.0.0.1:8000/v1"
+    if not url.strip():
+        raise ConfigurationError(f"the base URL is empty: give the server's, e.g. {example}")
+    if "://" not in url:  # `127.0.0.1:8000/v1`, `localhost:8000/v1` (read as scheme "localhost")
+        shown = _shown_url(f"http://{url}").removeprefix("http://")
+        raise ConfigurationError(f"base URL {shown!r} has no scheme: use http://{shown}")
+    if parts.scheme not in ("http", "https"):
+        raise ConfigurationError(f"base URL {_shown_url(url)!r} must start with http:// or https://, e.g. {example}")
+    raise ConfigurationError(f"base URL {_shown_url(url)!r} names no host, e.g. {example}")
+
+
 class OpenAICompatibleModel(LanguageModel):
     """A model behind an OpenAI-compatible HTTP API, through the `openai` package's async client.
 
@@ -64,7 +96,8 @@ class OpenAICompatibleModel(LanguageModel):
     model:
         The model name the server expects.
     base_url:
-        The server's `/v1` URL; `None` means OpenAI itself.
+        The server's `/v1` URL, `http://` or `https://` (one without a scheme, `127.0.0.1:8000/v1`, is a
+        `ConfigurationError` here, not five failed connections later); `None` means OpenAI itself.
     api_key:
         Sent as a bearer token and never logged. Local servers accept any string. Wherever a server sends it back
         (an error body that echoes the request's headers, a completion's text), it is replaced by `[redacted]`
@@ -88,7 +121,7 @@ class OpenAICompatibleModel(LanguageModel):
         extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         self.name = model
-        self.base_url = base_url
+        self.base_url = check_base_url(base_url)
         self._n_per_request = n_per_request
         self._extra_body = dict(extra_body or {})
         self._secret = api_key or ""
@@ -204,6 +237,8 @@ class OpenAICompatibleModel(LanguageModel):
         message = f"HTTP {status} from server at {_endpoint(str(exc.request.url))}"
         if status == 404:
             message += _missing_v1(self.base_url)
+        elif status in (405, 501):  # `python -m http.server` answers a POST with 501
+            message += ": the server does not implement this endpoint (not an OpenAI-compatible server? check the URL)"
         # A wait the server named counts on any status: a 503 from a server that is loading says how long.
         wait = parse_retry_after(exc.response.headers)
         if status == 429:

@@ -56,7 +56,9 @@ class _Endpoint:
 
 def _health_failure(exc: BackendError) -> bool:
     # Failures that say something about the endpoint, not about the request: a 400 is the caller's, so the
-    # endpoint stays in and the request is not sent elsewhere.
+    # endpoint stays in and the request is not sent elsewhere. A 5xx is the endpoint's whether or not waiting
+    # helps (`exc.retryable`, decided in `reasoning.errors`): a 501 from a server that is not OpenAI-compatible
+    # fails over to the others too.
     return isinstance(exc, APIConnectionError | ServerError | MalformedResponseError | RateLimitError)
 
 
@@ -68,14 +70,16 @@ class EndpointPool(LanguageModel):
     a 5xx, a 429 or a malformed response (**failover**, at most once per endpoint per call). A 4xx other than 429
     is the request's fault: it is raised at once and the endpoint stays in.
 
-    An endpoint that fails `eject_after` times in a row is **ejected** for `cooldown` seconds; a 429, or a 5xx that
-    names a wait (`Retry-After` or `retry-after-ms`: a server that is loading), ejects at once, for that wait when
-    longer (capped at `max_cooldown`); each failed probe doubles the cooldown up to `max_cooldown`. When the
-    cooldown ends, the endpoint is **probed** with one real request at a time; the first success re-admits it.
-    When every endpoint is ejected, a call waits for the first cooldown to end rather than failing at once.
+    An endpoint that fails `eject_after` times in a row is **ejected** for `cooldown` seconds; a 429, a 5xx that
+    names a wait (`Retry-After` or `retry-after-ms`: a server that is loading), or one that waiting will not cure
+    (a 501: not `retryable`), ejects at once, for the wait named when longer (capped at `max_cooldown`); each
+    failed probe doubles the cooldown up to `max_cooldown`. When the cooldown ends, the endpoint is **probed** with
+    one real request at a time; the first success re-admits it. When every endpoint is ejected, a call waits for
+    the first cooldown to end rather than failing at once.
 
-    The pool does not wait or back off between failovers, and it raises the last error when every endpoint failed
-    for a call: the `Engine`'s retry policy decides what happens next.
+    The pool does not wait or back off between failovers. When every endpoint failed for a call it raises the last
+    error that another try may cure (`retryable`), else the last error: the `Engine`'s retry policy decides what
+    happens next, by the same rule as for one endpoint (a retry goes to the endpoints still in).
 
     Parameters
     ----------
@@ -124,24 +128,24 @@ class EndpointPool(LanguageModel):
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         tried: set[int] = set()
-        error: BackendError | None = None
+        errors: list[BackendError] = []
         while True:
             endpoint = self._pick(tried)
             if endpoint is None:
-                if error is not None:
-                    raise error  # every endpoint that could take it now has failed this call
+                if errors:  # every endpoint that could take it now has failed this call
+                    raise next((e for e in reversed(errors) if e.retryable), errors[-1])
                 await self._wait_for_one()
                 continue
             index = self._endpoints.index(endpoint)
             tried.add(index)
-            if error is not None:
+            if errors:
                 self.failovers += 1
             try:
                 result = await self._send(endpoint, request)
             except BackendError as exc:
                 if not _health_failure(exc):
                     raise
-                error = exc
+                errors.append(exc)
                 continue
             if result.model != self.name:
                 result = result.model_copy(update={"model": self.name})
@@ -205,7 +209,8 @@ class EndpointPool(LanguageModel):
         endpoint.consecutive_failures += 1
         # The wait the server named, whatever the status (the engine's retry policy reads the same attribute).
         asked = exc.retry_after if isinstance(exc, APIStatusError) else None
-        told_to_wait = isinstance(exc, RateLimitError) or asked is not None
+        # Out at once: told to wait (a 429, a named wait), or a failure no wait will cure (a 501).
+        told_to_wait = isinstance(exc, RateLimitError) or asked is not None or not exc.retryable
         if not (probe or told_to_wait or endpoint.consecutive_failures >= self.eject_after):
             return
         stats = endpoint.stats

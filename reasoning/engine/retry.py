@@ -12,7 +12,8 @@ __all__ = ["RetryPolicy", "should_retry"]
 
 
 def should_retry(exc: BaseException) -> bool:
-    """429, 5xx, timeouts, dropped connections and malformed bodies are worth another try; nothing else is."""
+    """429, 5xx that may pass (`reasoning.errors.retryable_status`: not a 501), timeouts, dropped connections and
+    malformed bodies are worth another try; nothing else is."""
     return isinstance(exc, BackendError) and exc.retryable
 
 
