@@ -19,7 +19,39 @@ from pathlib import Path
 
 from reasoning.errors import ConfigurationError
 
-__all__ = ["append_lines", "has_records", "iter_lines", "read_text", "repair_tail", "write_atomic"]
+__all__ = [
+    "SHARED_DATA_ENV",
+    "append_lines",
+    "has_records",
+    "iter_lines",
+    "missing_shared_data",
+    "read_text",
+    "repair_tail",
+    "shared_data_dir",
+    "write_atomic",
+]
+
+SHARED_DATA_ENV = "REASONING_SHARED_DATA"
+
+
+def shared_data_dir() -> Path:
+    """The project's shared data folder (`tot/24.csv`, the replay log, `turpin/`): `$REASONING_SHARED_DATA`, else
+    `../shared/data` beside the checkout this package runs from, wherever the command is run from; else, for an
+    installed copy with no checkout around it, `../shared/data` from the current directory."""
+    env = os.environ.get(SHARED_DATA_ENV)
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[2] / "shared" / "data"  # evals/ -> the checkout -> its parent
+    here = Path.cwd().parent / "shared" / "data"
+    return here if not beside.is_dir() and here.is_dir() else beside
+
+
+def missing_shared_data(what: str, path: Path, instead: str) -> ConfigurationError:
+    """The error for a default data file or folder that is not there: where it was looked for, and both ways out
+    (`instead`, e.g. "give --puzzles-file or --puzzle"; or `$REASONING_SHARED_DATA`)."""
+    env = os.environ.get(SHARED_DATA_ENV)
+    fix = f"point ${SHARED_DATA_ENV} (now {env}) at" if env else f"set ${SHARED_DATA_ENV} to"
+    return ConfigurationError(f"{what} not found: {path} ({instead}, or {fix} the shared data folder)")
 
 
 def repair_tail(path: Path) -> bool:

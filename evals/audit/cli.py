@@ -22,6 +22,7 @@ from typing import Any
 
 from reasoning.errors import ConfigurationError
 
+from ..files import missing_shared_data
 from ..identity import MODEL, check_identity, identity, option_flags
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .data import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
@@ -129,7 +130,9 @@ def _tasks(values: Sequence[str] | None, items_file: str | None) -> list[str]:
 def _items(tasks: list[str], args: argparse.Namespace) -> list[Item]:
     data = Path(args.data) if args.data else default_data_dir()
     if tasks and not data.is_dir():
-        raise ConfigurationError(f"the Turpin et al. data is not at {data}; give --data or set REASONING_SHARED_DATA")
+        if args.data:
+            raise ConfigurationError(f"the Turpin et al. data is not at {data}; give the folder that holds bbh/, bbq/")
+        raise missing_shared_data("Turpin et al. data folder", data, "give --data, or --items without --tasks")
     items: list[Item] = []
     for task in tasks:
         items += load_bbq(data, limit=args.limit) if task == "bbq" else load_bbh(task, data, limit=args.limit)

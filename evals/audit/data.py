@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from prompts.audit import answer_block
 from reasoning.errors import ConfigurationError
 
-from ..files import read_text
+from ..files import read_text, shared_data_dir
 
 __all__ = [
     "BBH_TASKS",
@@ -128,9 +127,8 @@ class Item(BaseModel):
 
 
 def default_data_dir() -> Path:
-    """`$REASONING_SHARED_DATA/turpin`, else `../shared/data/turpin` (the project's layout)."""
-    root = os.environ.get("REASONING_SHARED_DATA") or Path.cwd().parent / "shared" / "data"
-    return Path(root) / "turpin"
+    """`$REASONING_SHARED_DATA/turpin`, else the project's `../shared/data/turpin` (`evals.files.shared_data_dir`)."""
+    return shared_data_dir() / "turpin"
 
 
 def _read_json(path: Path) -> Any:

@@ -13,7 +13,7 @@ from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
 
-from ..files import write_atomic
+from ..files import missing_shared_data, write_atomic
 from ..identity import MODEL, check_identity, identity, option_flags
 from ..stdin import answer_lines, string_field
 from .arith import ExpressionError, check_answer, solve
@@ -240,7 +240,9 @@ async def _run(args: argparse.Namespace) -> int:
 def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: list[Engine]) -> tuple[Any, str]:
     path = Path(args.replay_log) if args.replay_log else default_data_dir() / "tot" / REPLAY_LOG
     if not path.is_file():
-        raise ConfigurationError(f"replay log not found: {path}")
+        if args.replay_log:
+            raise ConfigurationError(f"replay log not found: {path}")
+        raise missing_shared_data("replay log", path, "give --replay-log")
     try:
         log = {record["idx"]: record for record in load_log(path)}
         logged = {p.idx: log[p.idx]["steps"][0]["x"] for p in puzzles if p.idx in log}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from reasoning.errors import ConfigurationError
 
-from ..files import read_text
+from ..files import missing_shared_data, read_text, shared_data_dir
 from .arith import ExpressionError
 from .task import normalize_puzzle
 
@@ -23,8 +22,8 @@ class Puzzle:
 
 
 def default_data_dir() -> Path:
-    """`$REASONING_SHARED_DATA`, else `../shared/data` (the project's layout)."""
-    return Path(os.environ.get("REASONING_SHARED_DATA") or Path.cwd().parent / "shared" / "data")
+    """`$REASONING_SHARED_DATA`, else the project's `../shared/data` (`evals.files.shared_data_dir`)."""
+    return shared_data_dir()
 
 
 def parse_range(text: str) -> range:
@@ -72,7 +71,7 @@ def load_puzzles(
             raise ConfigurationError(str(exc)) from None
     path = Path(file) if file is not None else default_data_dir() / "tot" / "24.csv"
     if file is None and not path.is_file():
-        raise ConfigurationError(f"puzzle file not found: {path} (give --puzzles-file or --puzzle)")
+        raise missing_shared_data("puzzle file", path, "give --puzzles-file or --puzzle")
     raw = _rows(path, read_text(path, "puzzle file"))
     if not raw:
         raise ConfigurationError(f"{path} holds no puzzles")

@@ -23,6 +23,8 @@ from typing import Any
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin
 
+from ..audit.data import default_data_dir
+from ..files import missing_shared_data
 from ..identity import MODEL, check_identity, identity, option_flags
 from .data import BBH_BINARY, Dataset, bbh_dataset, hf_dataset, tsv_dataset
 from .methods import METHODS, Options
@@ -133,6 +135,9 @@ def _datasets(args: argparse.Namespace) -> tuple[list[Dataset], Selection]:
                                     methods=methods)  # fmt: skip
     tasks = _names(args.tasks) or ["sports_understanding"]
     data = Path(args.data) if args.data else None
+    if data is None and not default_data_dir().is_dir():
+        raise missing_shared_data("Turpin et al. data folder", default_data_dir(), "give --data, or --train-file and "
+                                  "--test-file")  # fmt: skip
     datasets = [bbh_dataset(t, data, train_fraction=args.train_fraction, seed=args.seed, limit=args.limit)
                 for t in dict.fromkeys(tasks)]  # fmt: skip
     return datasets, Selection(source="bbh", tasks=tuple(d.name for d in datasets), data=args.data,

@@ -131,3 +131,57 @@ def test_readers_racing_two_writers_see_whole_files(tmp_path: Path) -> None:
             t.join()
     assert seen <= {"A", "B"}, seen
     assert leftovers(tmp_path) == []
+
+
+# -- where the shared data is looked for ---------------------------------------------------------------------------
+CHECKOUT_DATA = Path(evals.files.__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_the_default_shared_data_is_beside_the_checkout_not_the_current_directory(monkeypatch, tmp_path) -> None:
+    # The reported case: from any folder but the repository, the default resolved to `../shared/data` of the
+    # current directory (`/tmp/shared/data/tot/24.csv` from /tmp) and the puzzles were "not found".
+    monkeypatch.delenv(evals.files.SHARED_DATA_ENV, raising=False)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert evals.files.shared_data_dir() == CHECKOUT_DATA
+    monkeypatch.setenv(evals.files.SHARED_DATA_ENV, str(tmp_path / "mine"))
+    assert evals.files.shared_data_dir() == tmp_path / "mine"  # the variable wins
+
+
+def test_a_default_data_file_not_found_names_the_variable(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv(evals.files.SHARED_DATA_ENV, raising=False)
+    error = evals.files.missing_shared_data("puzzle file", tmp_path / "24.csv", "give --puzzles-file or --puzzle")
+    assert str(error) == (f"puzzle file not found: {tmp_path / '24.csv'} (give --puzzles-file or --puzzle, or set "
+                          "$REASONING_SHARED_DATA to the shared data folder)")  # fmt: skip
+    monkeypatch.setenv(evals.files.SHARED_DATA_ENV, "/nowhere")
+    error = evals.files.missing_shared_data("puzzle file", Path("/nowhere/tot/24.csv"), "give --puzzle")
+    assert str(error).endswith("(give --puzzle, or point $REASONING_SHARED_DATA (now /nowhere) at the shared data "
+                               "folder)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["game24", "run", "--backend", "replay", "--range", "900-901"],
+         "puzzle file not found: {data}/tot/24.csv (give --puzzles-file or --puzzle, or point "
+         "$REASONING_SHARED_DATA (now {data}) at the shared data folder)"),
+        (["game24", "run", "--backend", "replay", "--puzzle", "4 5 6 10"],
+         "replay log not found: {data}/tot/gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json (give "
+         "--replay-log, or point $REASONING_SHARED_DATA (now {data}) at the shared data folder)"),
+        (["audit", "run", "--tasks", "navigate"],
+         "Turpin et al. data folder not found: {data}/turpin (give --data, or --items without --tasks, or point "
+         "$REASONING_SHARED_DATA (now {data}) at the shared data folder)"),
+        (["supericl", "run"],
+         "Turpin et al. data folder not found: {data}/turpin (give --data, or --train-file and --test-file, or "
+         "point $REASONING_SHARED_DATA (now {data}) at the shared data folder)"),
+    ],
+    ids=["game24-puzzles", "game24-replay-log", "audit", "supericl"],
+)  # fmt: skip
+def test_every_eval_says_where_its_default_data_was_looked_for(monkeypatch, tmp_path, capsys, argv, message) -> None:
+    import reasoning.cli
+
+    data = tmp_path / "no-data"
+    monkeypatch.setenv(evals.files.SHARED_DATA_ENV, str(data))
+    monkeypatch.chdir(tmp_path)
+    assert reasoning.cli.main([*argv, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"reasoning: error: {message.format(data=data)}\n"

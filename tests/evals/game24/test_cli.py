@@ -175,3 +175,14 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
 def test_unknown_method_is_a_usage_error(tmp_path):
     out = cli("game24", "run", "--method", "magic")
     assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "tot" / "24.csv").is_file(), reason="no checkout data")
+def test_the_default_puzzles_are_found_from_any_folder(tmp_path):
+    # The reported case, from /tmp: "puzzle file not found: /tmp/shared/data/tot/24.csv".
+    env = {k: v for k, v in os.environ.items() if k != "REASONING_SHARED_DATA"}
+    out = subprocess.run([sys.executable, "-m", "reasoning.cli", "game24", "run", "--backend", "replay", "--range",
+                          "900-901", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=600,
+                         env=env, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [r["idx"] for r in records(tmp_path / "run")] == [900, 901]
