@@ -189,8 +189,16 @@ class Engine:
         sub = request.model_copy(update={"n": len(keys), "sample_offset": first})
         task = asyncio.ensure_future(self._call(sub, keys, tag))
         self._inflight[flight_key] = task
-        task.add_done_callback(lambda _t: self._inflight.pop(flight_key, None))
+        task.add_done_callback(lambda done: self._landed(flight_key, done))
         return task, False
+
+    def _landed(self, flight_key: tuple[str, ...], task: asyncio.Task[GenerationResult]) -> None:
+        self._inflight.pop(flight_key, None)
+        # Its error is marked seen: a caller cancelled while it ran dropped its shield's hold on it, and an error
+        # nobody retrieved is logged by asyncio, traceback and all, when the task is collected. The callers still
+        # waiting get the error all the same, and the call log has it.
+        if not task.cancelled():
+            task.exception()
 
     async def _call(self, request: GenerationRequest, keys: list[str], tag: str | None) -> GenerationResult:
         policy = self.config.retry

@@ -347,3 +347,39 @@ async def test_closing_the_engine_cancels_calls_whose_callers_are_gone():
     assert engine._inflight
     await asyncio.wait_for(engine.aclose(), timeout=30)  # `finished` below tells cancelled from waited out
     assert not engine._inflight and finished == []
+
+
+async def test_a_call_that_fails_after_its_caller_was_cancelled_is_not_reported_as_never_retrieved():
+    # The caller's shield drops its hold on the call when the caller is cancelled; the call's error, raised later,
+    # was then "never retrieved" and asyncio logged it with a traceback when the task was collected.
+    import gc
+
+    from reasoning import BadRequestError
+
+    started = asyncio.Event()
+
+    async def handler(request, index):
+        started.set()
+        await asyncio.sleep(0.05)
+        return BadRequestError("refused", model="scripted", status=400)
+
+    loop = asyncio.get_running_loop()
+    reported: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        async with Engine(ScriptedModel(handler), EngineConfig(retry=FAST), cache=ResponseCache()) as engine:
+            caller = asyncio.ensure_future(engine.generate(GenerationRequest(prompt="x", seed=1, n=2)))
+            await started.wait()
+            caller.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await caller
+            flights = set(engine._inflight.values())
+            await asyncio.wait(flights)  # waits without retrieving the error (gather would)
+            assert not engine._inflight
+        del caller, flights
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c["message"] for c in reported] == []
