@@ -237,6 +237,29 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _not_replayed(missing: list[Puzzle], starts: dict[int, str], args: argparse.Namespace) -> str:
+    """Why the replay has no log for `missing`, and what to run instead. Puzzles given with --puzzle are numbered by
+    their place in that list (0, 1, ...), and those of --puzzles-file by their row there, not by rows of 24.csv,
+    which the log is; a puzzle whose numbers are a logged one's is pointed to that row."""
+    covered = f"puzzles {min(starts)}-{max(starts)}" if starts else "no puzzle"
+    given = "--puzzle" if args.puzzle else "--puzzles-file" if args.puzzles_file else None
+    if given is None or not starts:
+        return f"the replay covers {covered} (rows of the puzzle file); not rows {[p.idx for p in missing[:5]]}"
+    rows = {numbers: idx for idx, numbers in starts.items()}
+    places = [p.idx for p in missing[:5]]
+    place = "their place in the list given" if args.puzzle else "their row in that file"
+    message = (f"the replay covers {covered}, rows of tot/24.csv chosen with --range; {given} numbers its puzzles "
+               f"by {place} (here {places}), which the log has no run for")  # fmt: skip
+    known = sorted((rows[p.numbers], p.numbers) for p in missing if p.numbers in rows)
+    if not known:
+        return (f"{message}, and none of them is a logged puzzle: replay rows of tot/24.csv instead, without {given}: "
+                f"--range {min(starts)}-{max(starts)}")  # fmt: skip
+    span = str(known[0][0]) if len(known) == 1 else f"{known[0][0]}-{known[-1][0]}"
+    said = [f"{numbers} is row {row}" for row, numbers in known[:3]]
+    said += [f"{p.numbers} is not logged" for p in missing if p.numbers not in rows][:2]
+    return f"{message}: replay rows of tot/24.csv instead, without {given}: --range {span} ({'; '.join(said)})"
+
+
 def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: list[Engine]) -> tuple[Any, str]:
     path = Path(args.replay_log) if args.replay_log else default_data_dir() / "tot" / REPLAY_LOG
     if not path.is_file():
@@ -245,15 +268,15 @@ def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: li
         raise missing_shared_data("replay log", path, "give --replay-log")
     try:
         log = {record["idx"]: record for record in load_log(path)}
-        logged = {p.idx: log[p.idx]["steps"][0]["x"] for p in puzzles if p.idx in log}
-        covered = f"puzzles {min(log)}-{max(log)}" if log else "no puzzle"
+        starts = {idx: record["steps"][0]["x"] for idx, record in log.items()}
+        logged = {p.idx: starts[p.idx] for p in puzzles if p.idx in log}
     # ValueError: not UTF-8 or not JSON; the others: not a list of {"idx", "steps": [{"x"}, ...]} records.
     except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else type(exc).__name__
         raise ConfigurationError(f"{path} is not a replay log of the published run ({reason})") from None
-    missing = [p.idx for p in puzzles if p.idx not in log]
+    missing = [p for p in puzzles if p.idx not in log]
     if missing:
-        raise ConfigurationError(f"the replay covers {covered}; not {missing[:5]}")
+        raise ConfigurationError(_not_replayed(missing, starts, args))
 
     def engine_for(puzzle: Puzzle) -> Engine:
         record = log[puzzle.idx]

@@ -186,3 +186,36 @@ def test_the_default_puzzles_are_found_from_any_folder(tmp_path):
                          env=env, cwd=tmp_path)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert [r["idx"] for r in records(tmp_path / "run")] == [900, 901]
+
+
+INSTEAD = "replay rows of tot/24.csv instead, without --puzzle: --range"
+
+
+@pytest.mark.parametrize(
+    ("puzzles", "message"),
+    [
+        # The reported case: "the replay covers puzzles 900-999; not [0]", though 4 5 6 10 is row 900.
+        (["4 5 6 10"], "--puzzle numbers its puzzles by their place in the list given (here [0]), which the log has "
+                       f"no run for: {INSTEAD} 900 (4 5 6 10 is row 900)"),
+        (["4 5 6 10", "1 1 1 1"], f"(here [0, 1]), which the log has no run for: {INSTEAD} 900 (4 5 6 10 is row "
+                                  "900; 1 1 1 1 is not logged)"),
+        (["1 1 1 1"], f"(here [0]), which the log has no run for, and none of them is a logged puzzle: {INSTEAD} "
+                      "900-999"),
+    ],
+)  # fmt: skip
+def test_a_replay_of_literal_puzzles_says_what_their_numbers_are(monkeypatch, capsys, tmp_path, puzzles, message):
+    monkeypatch.setenv("REASONING_SHARED_DATA", str(SHARED_DATA))
+    argv = ["game24", "run", "--backend", "replay", "--out", str(tmp_path / "run")]
+    assert reasoning.cli.main([*argv, *(x for p in puzzles for x in ("--puzzle", p))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reasoning: error: the replay covers puzzles 900-999, rows of tot/24.csv chosen with "
+                          "--range; --puzzle numbers") and err.rstrip().endswith(message), err  # fmt: skip
+    file = tmp_path / "mine.txt"  # a file's puzzles are numbered by their line too
+    file.write_text("4 5 6 10\n")
+    assert reasoning.cli.main([*argv, "--puzzles-file", str(file), "--range", "0"]) == 2
+    assert (
+        "--puzzles-file numbers its puzzles by their row in that file (here [0]), which the log has no run for: "
+        "replay rows of tot/24.csv instead, without --puzzles-file: --range 900 (4 5 6 10 is row 900)"
+        in capsys.readouterr().err
+    )
+    assert reasoning.cli.main([*argv, "--range", "900"]) == 0  # the suggestion works
