@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Hashable
 from typing import Literal, TypeVar
@@ -41,7 +42,9 @@ async def bfs(
     ----------
     select:
         "greedy" keeps the top `breadth` by value (ties in candidate order, as a stable sort does);
-        "sample" draws `breadth` with replacement, with probability proportional to value.
+        "sample" draws `breadth` with replacement, with probability proportional to value (a value of 0 or less
+        is never drawn; when some are infinite, one of those is drawn, each alike; when none is above 0, the
+        first `breadth` candidates are kept).
     dedupe:
         True (the default): `outputs` lists each state (by `task.key`) once, its first copy in the frontier.
         False: the frontier as selected, copies included.
@@ -91,8 +94,8 @@ async def bfs(
         if select == "greedy":
             chosen = sorted(ids, key=lambda i: values[i], reverse=True)[:breadth]
         else:
-            total = sum(values)
-            chosen = rng.choices(ids, weights=values, k=breadth) if total > 0 and ids else ids[:breadth]
+            weights = _weights(values)
+            chosen = rng.choices(ids, weights=weights, k=breadth) if sum(weights) > 0 else ids[:breadth]
         frontier = [candidates[i] for i in chosen]
         for node in candidates:
             tree.update(node, selected=node in frontier, step=step)
@@ -120,3 +123,16 @@ async def bfs(
     return SearchResult(
         outputs=outputs, tree=tree, steps=records, stopped=stopped, spend=ctx.spend, requests=dict(ctx.requests)
     )
+
+
+def _weights(values: list[float]) -> list[float]:
+    """The sampling weights of `values`: proportional to each value above 0, none for the others. An evaluator may
+    score a solved state +inf, or several 1e308, and `random.choices` refuses weights whose total is not finite:
+    then the infinite values share the draw alike, or the finite ones are scaled down."""
+    weights = [v if v > 0 else 0.0 for v in values]
+    if math.inf in weights:
+        return [1.0 if w == math.inf else 0.0 for w in weights]
+    if not math.isfinite(sum(weights)):
+        top = max(weights)
+        return [w / top for w in weights]
+    return weights

@@ -1,4 +1,7 @@
+import math
 import random
+
+import pytest
 
 from reasoning import Engine, GenerationRequest, ScriptedModel
 from reasoning.evaluators import Heuristic, LLMValue
@@ -70,6 +73,25 @@ async def test_bfs_sample_selection_is_proportional():
                            rng=random.Random(seed))  # fmt: skip
         counts[result.outputs[0].state] += 1
     assert 150 <= counts["1"] <= 200 and counts["0"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("values", "drawn"),
+    [
+        ({"0": math.inf, "1": 9.0, "2": 1.0}, {"0"}),  # a solved state scored +inf: random.choices refused the total
+        ({"0": 1e308, "1": 1e308, "2": 0.0}, {"0", "1"}),  # finite values whose total is not
+        ({"0": -5.0, "1": 2.0, "2": 1.0}, {"1", "2"}),  # never a value below 0 (a total 3 - 5 < 0: no draw)
+        ({"0": -math.inf, "1": 2.0, "2": 0.0}, {"1"}),  # -inf made the total -inf: no draw, the first two kept
+    ],
+)
+async def test_bfs_sample_selection_draws_by_positive_values_even_infinite_ones(values, drawn) -> None:
+    got = set()
+    for seed in range(30):
+        ctx = context(toy_model(children="012", delay=0)[0])
+        result = await bfs(ToyTask(depth=1), Heuristic(lambda node: values[node.state]), ctx, breadth=2, steps=1,
+                           select="sample", rng=random.Random(seed))  # fmt: skip
+        got |= {node.state for node in result.outputs}
+    assert got == drawn
 
 
 async def test_budget_stops_the_search_cleanly():
