@@ -19,7 +19,8 @@ class StatusLine(Generic[R]):
     """`[####....] done/total (R resumed)<fields> | in flight I (C calls) | seconds`: rewritten in place on a
     terminal, one line per update otherwise (logs, CI).
 
-    Subclasses count what a record holds (`count`, which adds one to `done`) and say it in `fields`. Records
+    Subclasses count what a record holds (`count`, which adds one to `done`) and say it in `fields`. A runner's job
+    returns its record to `track`, which counts it (`update`) once the item has left the in-flight count. Records
     already in the results file are counted too (`resume`), so the line describes the whole run, not this process's
     share. While a run is `live` the line is written at once (before any item finishes) and again whenever it has
     not been for `period` seconds (2 on a terminal, 30 in a log), with the items and model calls in flight."""
@@ -46,6 +47,11 @@ class StatusLine(Generic[R]):
         self.count(record)
         self.resumed += 1
 
+    def update(self, record: R) -> None:
+        """Count a record this run finished, and show the line."""
+        self.count(record)
+        self.show()
+
     def show(self) -> None:
         width = 24
         filled = int(width * self.done / max(1, self.total))
@@ -62,15 +68,18 @@ class StatusLine(Generic[R]):
         if self.tty:
             self.stream.write("\n")
 
-    def track(self, run: Callable[[T], Awaitable[None]]) -> Callable[[T], Awaitable[None]]:
-        """`run`, counting the items in flight."""
+    def track(self, run: Callable[[T], Awaitable[R | None]]) -> Callable[[T], Awaitable[None]]:
+        """`run`, counting the items in flight; the record it returns (if any) is counted and shown once the item
+        is no longer in flight, so the line after the last item says "in flight 0"."""
 
         async def tracked(job: T) -> None:
             self.in_flight += 1
             try:
-                await run(job)
+                record = await run(job)
             finally:
                 self.in_flight -= 1
+            if record is not None:
+                self.update(record)
 
         return tracked
 

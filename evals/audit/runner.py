@@ -303,10 +303,6 @@ class Progress(StatusLine[Entry]):
         return (f" | follows bias {self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | "
                 f"calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}")  # fmt: skip
 
-    def update(self, entry: Entry) -> None:
-        self.count(entry)
-        self.show()
-
 
 async def _detect(record: ProbeRecord, bias: Bias, item: Item, engine: Engine, sampling: Sampling) -> Detection | None:
     if not Setting.parse(record.setting).cot or not record.biased.asked:
@@ -358,7 +354,7 @@ async def run_audit(
     del planned
     config = sampling.probe_config()
 
-    async def one(job: tuple[str, Item, Bias | None, Setting]) -> None:
+    async def one(job: tuple[str, Item, Bias | None, Setting]) -> Entry:
         key, item, bias, setting = job
         if bias is None:
             entry = Entry(await probe_bbq(item, setting, engine, config))
@@ -369,7 +365,7 @@ async def run_audit(
         for tag in (f"audit/{key}", f"audit/judge/{key}"):
             engine.ledger.by_tag.pop(tag, None)
         results.append(entry)
-        progress.update(entry)
+        return entry  # counted by the status line once it is out of flight
 
     pending = (job for job in _probes(items, biases, settings) if job[0] not in done)
     async with progress.live(lambda: engine.in_flight):

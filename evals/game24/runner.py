@@ -109,10 +109,6 @@ class Progress(StatusLine[dict[str, Any]]):
         rate = 100.0 * self.solved / max(1, self.done)
         return f" success {rate:5.1f}% | calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}"
 
-    def update(self, record: dict[str, Any]) -> None:
-        self.count(record)
-        self.show()
-
 
 EngineFor = Callable[[Puzzle], Engine]
 
@@ -147,14 +143,14 @@ async def run_eval(
     # Each puzzle's engine is made when the puzzle starts (the replay backend makes one per puzzle).
     pending = ((p, engine_for(p)) for p in puzzles if p.idx not in done)
 
-    async def one(job: tuple[Puzzle, Engine]) -> None:
+    async def one(job: tuple[Puzzle, Engine]) -> dict[str, Any]:
         puzzle, engine = job
         record = await solve_puzzle(puzzle, engine, config)
         # The record holds the puzzle's spend; its ledger entry would otherwise stay for the rest of the run.
         engine.ledger.by_tag.pop(f"{config.method}/{puzzle.idx}", None)
         record = {"run": run, "model": model, **record}
         results.append(record)
-        progress.update(record)
+        return record  # counted by the status line once it is out of flight
 
     async with progress.live(calls):
         first = next(pending, None)

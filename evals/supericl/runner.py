@@ -193,11 +193,6 @@ class Progress(StatusLine[Record]):
         return (f" | unparsed {self.unparsed} | plug-in failures {self.failed} | model requests {self.requests} | "
                 f"tokens {self.tokens}")  # fmt: skip
 
-    def update(self, records: Sequence[Record]) -> None:
-        for record in records:
-            self.count(record)
-        self.show()
-
 
 async def prepare(dataset: Dataset, plugin: Plugin, options: Options) -> tuple[list[Shot], TaskInfo]:
     """The task's in-context examples, each with the plug-in's prediction (left out where it failed)."""
@@ -239,14 +234,14 @@ async def run_supericl(
     del planned
     limit = in_flight(parallel, engine)
 
-    async def one(job: tuple[ItemRun, str]) -> None:
+    async def one(job: tuple[ItemRun, str]) -> Record:
         item_run, method = job
         record = await item_run.record(method)
         # The record holds its spend; the item's ledger entries would otherwise stay for the rest of the run.
         for asked in (*METHODS, "explain"):
             engine.ledger.by_tag.pop(f"supericl/{item_run.item.id}/{asked}", None)
         results.append([record])
-        progress.update([record])
+        return record  # counted by the status line once it is out of flight
 
     async with progress.live(lambda: engine.in_flight):
         for dataset, plugin, shots in datasets:

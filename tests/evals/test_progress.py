@@ -110,3 +110,35 @@ async def test_a_quiet_line_is_not_repeated_before_its_period(tmp_path: Path) ->
     async with line.live():
         await asyncio.sleep(0.05)  # the ticker runs, finds the line fresh, and writes nothing
     assert len(status_lines(stream.getvalue())) == 1
+
+
+def test_the_last_line_shows_nothing_in_flight_in_every_eval(monkeypatch, tmp_path, capsys) -> None:
+    # The reported case: the line written for the last item said "in flight 1 (0 calls)" after all had finished.
+    models = Models()
+    monkeypatch.setattr(reasoning.cli, "make_engine", models.engine)
+    commands = {
+        "game24": ["game24", "run", "--method", "io", "--puzzle", "4 5 6 10", "--puzzle", "1 1 4 6", "--out",
+                   str(tmp_path / "game24")],
+        "audit": audit(tmp_path / "audit", write_items(tmp_path), "--limit", "2"),
+        "supericl": supericl(tmp_path / "supericl", write_tsv(tmp_path), "--limit", "2"),
+    }  # fmt: skip
+    for name, argv in commands.items():
+        assert reasoning.cli.main(argv) == 0, name
+        lines = status_lines(capsys.readouterr().err)
+        assert len(lines) >= 2 and "| in flight 0 (0 calls) |" in lines[-1], (name, lines)
+
+
+async def test_a_record_is_counted_after_its_item_left_the_in_flight_count() -> None:
+    stream = io.StringIO()
+    line: StatusLine[str] = StatusLine(2, stream, period=3600.0)
+
+    async def job(name: str) -> str:
+        assert line.in_flight == 1
+        return name
+
+    async with line.live(lambda: 0):
+        await line.track(job)("a")
+        await line.track(job)("b")
+    shown = status_lines(stream.getvalue())
+    assert [s.split("] ")[1].split(" |")[0] for s in shown] == ["0/2", "1/2", "2/2"]
+    assert all("| in flight 0 (0 calls) |" in s for s in shown)
