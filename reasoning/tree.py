@@ -158,7 +158,8 @@ class SearchContext:
 
         `kind` names what the request is for in `requests` and `calls` ("expand", "evaluate", ...). Waits while
         the requests in flight could pass the budget; raises `SearchBudgetReached` when it has no room (nothing
-        is sent), and whatever the engine raises (`BudgetExceededError`, `BackendError`).
+        is sent), and whatever the engine raises (`BudgetExceededError`, `BackendError`). A request whose caller
+        is cancelled holds its room until the engine's call (which goes on) ends, and its cost is counted then.
         """
         offset = 0
         if distinct:  # numbered in the order of the calls, before any wait, so a rerun numbers them alike
@@ -167,16 +168,23 @@ class SearchContext:
             self._occurrences[digest] += 1
         estimate = estimate_spend(request, self.engine.config.pricing)
         reserved = await self._gate.admit(estimate)
-        try:
-            self.requests[kind] += 1
-            result = await self.engine.generate(request, tag=self.tag, sample_offset=offset)
+        self.requests[kind] += 1
+        # The engine's call goes on when this caller is cancelled (it is shielded, and other callers may share it):
+        # so does its reservation, until it ends and its cost is counted. Released at once, a search cancelled
+        # mid-step and run again in this context could send its budget's worth of calls a second time.
+        call = asyncio.ensure_future(self.engine.generate(request, tag=self.tag, sample_offset=offset))
+        call.add_done_callback(lambda done: self._landed(done, kind, estimate if reserved else None))
+        return await asyncio.shield(call)
+
+    def _landed(self, call: asyncio.Future[GenerationResult], kind: str, estimate: Spend | None) -> None:
+        """Count a finished call's cost, then give back its reservation (no await in between)."""
+        if not call.cancelled() and call.exception() is None:
+            result = call.result()
             if result.cached < len(result.completions) and not result.shared:
                 self.calls[kind] += 1
-            self.spend.add(self.cost(result))  # before the reservation is released: no await in between
-        finally:
-            if reserved:
-                self._gate.release(estimate)
-        return result
+            self.spend.add(self.cost(result))
+        if estimate is not None:
+            self._gate.release(estimate)
 
     def cost(self, result: GenerationResult) -> Spend:
         """What a result costs as if nothing were cached or shared: one call, its prompt and completion tokens.

@@ -86,6 +86,54 @@ async def test_a_waiting_request_cancelled_leaves_no_reservation_behind():
     assert len(model.calls) == 2
 
 
+async def test_a_call_cancelled_in_flight_keeps_its_room_until_it_ends_and_is_counted():
+    # The engine's call goes on when its caller is cancelled; its reservation was given back at once and its cost
+    # never counted, so a search cancelled mid-step and run again in the same context sent max_calls calls twice.
+    sent = asyncio.Event()
+
+    async def handler(request, index):
+        sent.set()
+        await asyncio.sleep(0.1)
+        return "one two"
+
+    model = ScriptedModel(handler)
+    ctx = SearchContext(Engine(model), tag="t", budget=SearchBudget(max_calls=1))
+    cancelled = asyncio.ensure_future(ctx.generate(request(0), kind="x"))
+    await sent.wait()
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    with pytest.raises(SearchBudgetReached):  # waits for the call in flight, which spends the budget
+        await asyncio.wait_for(ctx.generate(request(1), kind="x"), 2)
+    assert len(model.calls) == 1 and ctx.spend.calls == 1 and ctx.calls["x"] == 1
+    assert ctx._gate.reserved == Spend()
+
+
+async def test_a_search_cancelled_mid_step_and_run_again_stays_within_its_budget():
+    from reasoning.evaluators import Heuristic
+    from search import bfs
+    from tests.search.toy import ToyTask
+
+    second_step = asyncio.Event()
+
+    async def handler(request, index):  # the toy model: "expand: s" -> s0, s1
+        if request.prompt != "expand: ":
+            second_step.set()
+        await asyncio.sleep(0.05)
+        state = request.prompt.removeprefix("expand: ")
+        return f"{state}0\n{state}1"
+
+    model = ScriptedModel(handler)
+    ctx = SearchContext(Engine(model), tag="t", budget=SearchBudget(max_calls=3))
+    first = asyncio.ensure_future(bfs(ToyTask(depth=4), Heuristic(lambda node: 1.0), ctx, breadth=2, steps=4))
+    await second_step.wait()  # the root expanded, its children's expansions in flight
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    again = await bfs(ToyTask(depth=4), Heuristic(lambda node: 1.0), ctx, breadth=2, steps=4)
+    assert again.stopped == "budget" and len(model.calls) == ctx.spend.calls == 3
+
+
 async def test_requests_are_admitted_in_the_order_they_arrive():
     # A large request waits for room; a small one behind it waits too, not overtaking it.
     order = []
