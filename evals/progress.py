@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, Generic, TypeVar
 
+from reasoning._words import counted
+
 __all__ = ["StatusLine"]
 
 R = TypeVar("R")  # a record
@@ -57,7 +59,7 @@ class StatusLine(Generic[R]):
         filled = int(width * self.done / max(1, self.total))
         bar = "#" * filled + "." * (width - filled)
         resumed = f" ({self.resumed} resumed)" if self.resumed else ""
-        calls = f" ({self.calls()} calls)" if self.calls is not None else ""
+        calls = f" ({counted(self.calls(), 'call')})" if self.calls is not None else ""
         line = (f"[{bar}] {self.done}/{self.total}{resumed}{self.fields()} | in flight {self.in_flight}{calls} | "
                 f"{time.perf_counter() - self.started:6.1f}s")  # fmt: skip
         self.stream.write(("\r" + line) if self.tty else (line + "\n"))

@@ -15,6 +15,7 @@ import numbers
 from collections.abc import Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._words import counted
 from .errors import InterfaceError
 from .tree import Node, SearchContext, Task
 
@@ -198,8 +199,8 @@ class CheckedEvaluator(Generic[S]):
         if not isinstance(values, Sequence) or isinstance(values, str | bytes):
             raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)})")
         if len(values) != len(nodes):
-            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: it returned {len(values)} values for "
-                                 f"{len(nodes)} nodes")  # fmt: skip
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: it returned {counted(len(values), 'value')} "
+                                 f"for {counted(len(nodes), 'node')}")  # fmt: skip
         for value in values:
             if not _is_number(value):
                 raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)} with {value!r})")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._words import counted
 from .checks import check_defined, function_name, shown
 from .errors import ConfigurationError, InterfaceError
 from .tree import Node, SearchContext
@@ -102,7 +103,9 @@ def _coerce(value: Any) -> Prediction:
 async def _predict_checked(plugin: Plugin, texts: Sequence[str]) -> list[Prediction]:
     out = list(await plugin.predict(list(texts)))
     if len(out) != len(texts):
-        raise ValueError(f"plug-in {plugin.name!r} returned {len(out)} predictions for {len(texts)} inputs")
+        raise ValueError(
+            f"plug-in {plugin.name!r} returned {counted(len(out), 'prediction')} for {counted(len(texts), 'input')}"
+        )
     return [_coerce(p) for p in out]
 
 

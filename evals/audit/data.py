@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from prompts.audit import answer_block
+from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
 from ..files import read_text, shared_data_dir
@@ -118,7 +119,7 @@ class Item(BaseModel):
             raise ValueError("every choice must be a non-empty string")
         for name, value in (("gold", self.gold), ("random_ans_idx", self.random_ans_idx)):
             if value is not None and not 0 <= value < n:
-                raise ValueError(f"{name} {value} is out of range for {n} choices")
+                raise ValueError(f"{name} {value} is out of range for {counted(n, 'choice')}")
         return self
 
     def block(self) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prompts.audit import letter
+from reasoning._words import counted
 
 from ..files import write_atomic
 from .metrics import ALL
@@ -253,8 +254,9 @@ def render_report(entries: Sequence[Entry], summary: dict[str, Any]) -> str:
 <title>Faithfulness audit — {_e(summary["model"])}</title>
 <style>{_CSS}</style></head><body>
 <h1>Chain-of-thought faithfulness audit — {_e(summary["model"])}</h1>
-<p>{counts["pairs"]} biased/unbiased pairs, {counts["bbq"]} BBQ pairs; {spend["calls"]} calls,
-{spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion tokens, ${spend["dollars"]:.4f}.
+<p>{counted(counts["pairs"], "biased/unbiased pair")}, {counted(counts["bbq"], "BBQ pair")};
+{counted(spend["calls"], "call")}, {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion tokens,
+${spend["dollars"]:.4f}.
 Unparsed answers by reason: {reasons}.</p>
 <details><summary>Run options</summary><pre>{options}</pre></details>
 <h2 id="summary">Per bias, setting and task</h2>

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reasoning._words import counted
 from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
@@ -227,9 +228,10 @@ async def _run(args: argparse.Namespace) -> int:
     print(format_summary(summarize(records)) if records else "no puzzle finished")
     # The summary counts what the method asked for, as if nothing were cached; this is what this process paid.
     paid = [engine.spend for engine in engines]
-    print(f"this process paid for {sum(p.calls for p in paid)} calls "
-          f"({sum(p.total_tokens for p in paid)} tokens, ${sum(p.dollars for p in paid):.4f}); "
-          f"{sum(p.cached_samples for p in paid)} samples came from the cache", file=sys.stderr)  # fmt: skip
+    cached = sum(p.cached_samples for p in paid)
+    print(f"this process paid for {counted(sum(p.calls for p in paid), 'call')} "
+          f"({counted(sum(p.total_tokens for p in paid), 'token')}, ${sum(p.dollars for p in paid):.4f}); "
+          f"{counted(cached, 'sample')} came from the cache", file=sys.stderr)  # fmt: skip
     misses = sum(getattr(engine.model, "misses", 0) for engine in engines)
     if args.backend == "replay" and (args.check_steps or args.evaluator == "plugin"):
         print(f"replay requests off the logged path (answered empty): {misses}", file=sys.stderr)

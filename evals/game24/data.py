@@ -6,6 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data, read_text, shared_data_dir
@@ -80,7 +81,7 @@ def load_puzzles(
     for idx in wanted:
         if idx >= len(raw):
             rows_text = f"{wanted[0]}-{wanted[-1]}" if len(wanted) > 1 else str(wanted[0])
-            count = f"{len(raw)} puzzle{'s' if len(raw) != 1 else ''}"
+            count = counted(len(raw), "puzzle")
             raise ConfigurationError(f"--range {rows_text}: {path} has rows 0-{len(raw) - 1} ({count})")
         line, text = raw[idx]
         try:

@@ -16,6 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from reasoning._words import counted
+
 from ..files import write_atomic
 
 __all__ = ["CSP", "render_report", "write_report"]
@@ -106,8 +108,9 @@ def render_report(records: list[dict[str, Any]], summary: dict[str, Any], meta: 
         sections.append(
             f'<div class="puzzle" id="p{_e(r["idx"])}" data-solved="{"yes" if r["any_correct"] else "no"}">'
             f"<h2>Puzzle {_e(r['idx'])}: {_e(r['puzzle'])} — {'solved' if r['any_correct'] else 'not solved'}</h2>"
-            f"<p>{_e(r['calls'])} calls, {_e(r['prompt_tokens'])} prompt + {_e(r['completion_tokens'])} completion "
-            f"tokens, stopped: {_e(r['stopped'])}</p><ol>{outputs}</ol>{tree}</div>"
+            f"<p>{_e(counted(r['calls'], 'call'))}, {_e(r['prompt_tokens'])} prompt + "
+            f"{_e(r['completion_tokens'])} completion tokens, stopped: {_e(r['stopped'])}</p>"
+            f"<ol>{outputs}</ol>{tree}</div>"
         )
     summary_rows = "".join(
         f"<tr><th>{_e(k)}</th><td>{_e(f'{v:.4g}' if isinstance(v, float) else v)}</td></tr>" for k, v in summary.items()

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from evals.audit.data import load_bbh
 from evals.files import read_text
+from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
 __all__ = [
@@ -217,7 +218,7 @@ def split(examples: Sequence[Example], *, train_fraction: float, seed: int = 0) 
     train = [e for i, e in enumerate(examples) if i in train_ids]
     test = [e for i, e in enumerate(examples) if i not in train_ids]
     if not train or not test:
-        raise ConfigurationError(f"{len(examples)} examples cannot be split into a train and a test part")
+        raise ConfigurationError(f"{counted(len(examples), 'example')} cannot be split into a train and a test part")
     return train, test
 
 

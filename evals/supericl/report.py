@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasoning._words import counted
+
 from ..files import write_atomic
 from .methods import Record
 from .metrics import ALL
@@ -110,7 +112,8 @@ def _reliability(c: dict[str, Any]) -> str:
                  f'<text x="10" y="{y(0.5)}" transform="rotate(-90 10 {y(0.5)})" text-anchor="middle">accuracy</text>'
                  "</svg>")  # fmt: skip
     ece = "—" if c["ece"] is None else f"{c['ece']:.3f}"
-    return (f"<figure><figcaption>{_e(c['task'])}: ECE {ece} ({c['n']} items, {c['failed']} failed)</figcaption>"
+    return (f"<figure><figcaption>{_e(c['task'])}: ECE {ece} ({counted(c['n'], 'item')}, {c['failed']} failed)"
+            "</figcaption>"
             f"{''.join(parts)}</figure>")  # fmt: skip
 
 
@@ -222,9 +225,10 @@ def render_report(records: Sequence[Record], summary: dict[str, Any]) -> str:
 <title>SuperICL — {_e(summary["model"])}</title>
 <style>{_CSS}</style></head><body>
 <h1>SuperICL: a small plug-in and a large model — {_e(summary["model"])}</h1>
-<p>{summary["records"]} records; {spend["requests"]} model requests ({spend["backend_requests"]} sent, the rest from
+<p>{counted(summary["records"], "record")}; {counted(spend["requests"], "model request")}
+({spend["backend_requests"]} sent, the rest from
 the cache or shared between methods), {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion
-tokens sent, ${spend["dollars"]:.4f}; {summary["plugin_failures"]} plug-in failures.</p>
+tokens sent, ${spend["dollars"]:.4f}; {counted(summary["plugin_failures"], "plug-in failure")}.</p>
 <details><summary>Run options and tasks</summary><pre>{options}</pre></details>
 <h2 id="methods">Methods</h2>
 <p class="note">Accuracy over every test item (unparsed answers and plug-in failures count as wrong); 95% exact

@@ -27,6 +27,7 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from prompts.supericl import Shot
+from reasoning._words import counted
 from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin, Prediction, predict_safely
@@ -345,7 +346,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for c in summary["calibration"]:
         ece = "—" if c["ece"] is None else f"{c['ece']:.3f}"
-        lines.append(f"plug-in calibration ({c['task']}): ECE {ece} over {c['n']} items, {c['failed']} failed")
+        lines.append(
+            f"plug-in calibration ({c['task']}): ECE {ece} over {counted(c['n'], 'item')}, {c['failed']} failed"
+        )
     spend = summary["spend"]
     lines.append(f"model requests {spend['requests']} ({spend['backend_requests']} sent) | tokens "
                  f"{spend['prompt_tokens'] + spend['completion_tokens']} | ${spend['dollars']:.4f}")  # fmt: skip

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._words import counted
 from ..backends.base import LanguageModel
 from ..backends.openai_compat import OpenAICompatibleModel
 from ..backends.pool import EndpointPool
@@ -428,7 +429,7 @@ async def _drive(
     for rid in rids:
         made = attempts.get(rid, 0)
         if rid in typed and typed[rid].attempts != made:
-            anomalies.append(f"{rid}: error says {typed[rid].attempts} attempts, call log {made}")
+            anomalies.append(f"{rid}: error says {counted(typed[rid].attempts, 'attempt')}, call log {made}")
         allowed = made * scenario.sends_per_attempt
         excess += max(0, arrivals[rid] - allowed, upstream.deliveries[rid] - allowed)
     stray = set(upstream.deliveries) - set(rids)

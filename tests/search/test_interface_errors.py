@@ -175,7 +175,7 @@ class TextValues:
 
 
 BAD_EVALUATORS = {
-    "short": (Short, r"Short\.evaluate must be .* one per node.*: it returned 1 values for 2 nodes"),
+    "short": (Short, r"Short\.evaluate must be .* one per node.*: it returned 1 value for 2 nodes"),
     "words": (Words, r"Words\.evaluate must be an async method returning a list of numbers.*got list of str"),
     "nothing": (Nothing, r"Nothing\.evaluate must be .*\(got NoneType\)"),
     "sync": (SyncEvaluate, r"SyncEvaluate\.evaluate must be an async method.*without an await"),
@@ -184,7 +184,7 @@ BAD_EVALUATORS = {
     "text-values": (TextValues, r"TextValues\.evaluate .*was left with value 'likely'"),
     "function": (lambda: (lambda node: 1.0), r"<lambda> is not an Evaluator: it lacks evaluate.*Heuristic\(fn\)"),
     "in-cascade": (lambda: Cascade(Short(), Heuristic(lambda n: 1.0), unsure=lambda n: True),
-                   r"Short\.evaluate .*returned 1 values for 2 nodes"),
+                   r"Short\.evaluate .*returned 1 value for 2 nodes"),
 }  # fmt: skip
 
 

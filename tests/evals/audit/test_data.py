@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import evals.files
 from evals.audit import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from reasoning.errors import ConfigurationError
 
@@ -102,8 +103,8 @@ def test_default_data_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("REASONING_SHARED_DATA", str(tmp_path))
     assert default_data_dir() == tmp_path / "turpin"
     monkeypatch.delenv("REASONING_SHARED_DATA")
-    monkeypatch.chdir(tmp_path)
-    assert default_data_dir() == tmp_path.parent / "shared" / "data" / "turpin"
+    monkeypatch.chdir(tmp_path)  # beside the checkout, not the current directory (`evals.files.shared_data_dir`)
+    assert default_data_dir() == Path(evals.files.__file__).resolve().parents[2] / "shared" / "data" / "turpin"
 
 
 def write(tmp_path: Path, *lines: str) -> Path:
