@@ -77,17 +77,17 @@ async def bfs(
             stopped = "budget"
             break
         # 2. Score each distinct candidate once, all concurrently.
+        # Each child's key is asked once: a key that is not equal to itself when asked again (NaN, an object
+        # compared by identity and built afresh) is no state seen before, not a KeyError.
         first: dict[Hashable, Node[S]] = {}
-        for node in children:
-            first.setdefault(task.key(node), node)
+        copies = [node for node in children if first.setdefault(task.key(node), node) is not node]
         if await score(evaluator, list(first.values()), ctx, step):
             stopped = "budget"
             break
         # Terminal nodes already in the frontier compete again with their values; new children follow.
         candidates = [n for n in frontier if task.is_terminal(n)] + children
-        for node in children:
-            if first[task.key(node)] is not node:
-                node.value, node.info["duplicate"] = duplicate_value, True
+        for node in copies:
+            node.value, node.info["duplicate"] = duplicate_value, True
         values = [node.value if node.value is not None else 0.0 for node in candidates]
         # 3. Select the next frontier.
         ids = list(range(len(candidates)))

@@ -115,3 +115,23 @@ async def test_heuristic_evaluator_costs_no_calls():
     ctx = ctx_for(model)
     await best_first(ToyTask(depth=2), Heuristic(lambda n: 1.0), ctx, priority=lambda n: n.depth)
     assert all(r.prompt.startswith("expand") for r in model.calls)
+
+
+class FreshKey(ToyTask):
+    """A key built afresh on each call and compared by identity (a state class without __eq__): no two keys are
+    equal, not even one node's, asked twice."""
+
+    def key(self, node):
+        return type("State", (), {})()
+
+
+@pytest.mark.parametrize("name", list(SEARCHES))
+async def test_a_key_not_equal_to_itself_when_asked_again_is_a_new_state_each_time(name) -> None:
+    # bfs asked a child's key twice and looked the second answer up in a dict: KeyError.
+    search = {"bfs": bfs, "dfs": dfs, "best_first": best_first, "astar": astar}[name]
+    options = {"bfs": {"breadth": 20, "steps": 2}, "dfs": {"threshold": 0.0},
+               "best_first": {"priority": lambda n: n.depth, "max_outputs": 20},
+               "astar": {"heuristic": lambda n: 0.0, "max_outputs": 20}}[name]  # fmt: skip
+    ctx = SearchContext(Engine(diamond()), tag="t")
+    result = await search(FreshKey(depth=2), value(), ctx, dedupe=False, **options)
+    assert len(result.outputs) == 10 and not any(n.info.get("duplicate") for n in result.outputs)
