@@ -190,8 +190,10 @@ class ResultsFile:
         for number, line in iter_lines(self.path):
             try:
                 entry = Entry.parse(json.loads(line))
-            except (json.JSONDecodeError, ValueError, ValidationError) as exc:
-                reason = "not valid JSON" if isinstance(exc, json.JSONDecodeError) else "not an audit record"
+            # RecursionError: "[[[[..." nested deeper than the json module reads.
+            except (json.JSONDecodeError, ValueError, ValidationError, RecursionError) as exc:
+                unread = isinstance(exc, json.JSONDecodeError | RecursionError)
+                reason = "not valid JSON" if unread else "not an audit record"
                 raise ConfigurationError(f"{self.path}:{number} is {reason}; fix or move the file") from None
             yield entry
 

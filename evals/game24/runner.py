@@ -45,9 +45,15 @@ class ResultsFile:
         for number, line in iter_lines(self.path):
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
-                raise ValueError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
-            if record.get("run") == run:
+            # ValueError: not JSON; RecursionError: "[[[[..." nested deeper than the json module reads.
+            except (ValueError, RecursionError):
+                raise ConfigurationError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
+            # An object, and one of this run with a puzzle number (the resume reads it): else a one-line error, not
+            # an AttributeError or KeyError from the code that reads it.
+            mine = isinstance(record, dict) and record.get("run") == run
+            if not isinstance(record, dict) or (mine and not _puzzle_number(record.get("idx"))):
+                raise ConfigurationError(f"{self.path}:{number} is not a game-24 record; fix or move the file")
+            if mine:
                 yield record
 
     def load(self, run: str) -> dict[int, dict[str, Any]]:
@@ -65,6 +71,10 @@ class ResultsFile:
         append_lines(self.path, [json.dumps(record, separators=(",", ":"))])
 
 
+def _puzzle_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def recorded_identity(folder: Path) -> dict[str, Any] | None:
     """The identity in the folder's `run.json` (see `evals.identity`); for a folder written before runs recorded
     one, the model its first record names; None for a new folder."""
@@ -73,11 +83,11 @@ def recorded_identity(folder: Path) -> dict[str, Any] | None:
         first = next(iter_lines(folder / "results.jsonl"), None)
         try:
             return {MODEL: json.loads(first[1])["model"]} if first is not None else None
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return None  # the results reader names the line
     try:
         found = json.loads(read_text(path, "game-24 run file"))["identity"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: "[[[[..." too deep to read
         found = None
     if not isinstance(found, dict):
         raise ConfigurationError(f"{path} is not a game-24 run file; fix or move it")

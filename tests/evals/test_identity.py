@@ -230,3 +230,28 @@ def test_identity_is_the_options_by_flag_less_those_that_do_not_change_a_record(
     with pytest.raises(ConfigurationError, match=r"\(--max-tokens 5 there, 6 now\)"):
         check_identity(tmp_path, then, now)
     check_identity(tmp_path, then, {"--cot": "off"})  # what `now` lacks (the model, before it is loaded) waits
+
+
+CORRUPT_LINES = {"too deep": b"[" * 100_000, "a list": b"[1, 2]", "a number": b"7", "null": b"null",
+                 "not JSON": b"{nope"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", EVALS)
+@pytest.mark.parametrize(("where", "line"), [("run.json", b"[" * 100_000)] + [("results.jsonl", line) for line in
+                                             CORRUPT_LINES.values()],
+                         ids=["run.json too deep", *(f"results line {kind}" for kind in CORRUPT_LINES)])  # fmt: skip
+def test_a_corrupt_run_file_or_results_line_is_refused_in_one_line_and_the_run_left_as_it_is(
+    models, items, tsv, tmp_path, capsys, name, where, line
+) -> None:
+    # game-24 raised RecursionError, AttributeError ('list' object has no attribute 'get') or ValueError with a
+    # traceback; the audit RecursionError.
+    command = commands(tmp_path, items, tsv)[name]
+    out = tmp_path / "run"
+    assert run(capsys, *command(out))[0] == 0
+    path = out / where
+    path.write_bytes(line + b"\n" + (path.read_bytes() if where == "results.jsonl" else b""))
+    written = {f: (out / f).read_bytes() for f in ("results.jsonl", "summary.json", "report.html", "run.json")}
+    calls = models.calls()
+    code, err = run(capsys, *command(out))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("reasoning: error: ") and str(path) in err, err
+    assert models.calls() == calls and {f: (out / f).read_bytes() for f in written} == written
