@@ -185,19 +185,22 @@ def test_bad_puzzle_options(capsys, tmp_path, monkeypatch, args, message):
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [
-        (b"not json\n", "stdin line 1: expected"),
-        (b'{"puzzle": "4 5 6 10", "output": "x"}\n[1, 2]\n', "stdin line 2: expected"),
-        (b'{"puzzle": "4 5 6 10"}\n', "stdin line 1: expected"),
-        (b'"a string"\n', "stdin line 1: expected"),
-        (b'\n{"puzzle": "4 5 6 10", "output": "x"}\n\xff\xfe\n', "stdin line 3: expected"),  # a traceback before
-        (b"[" * 100_000 + b"\n", "stdin line 1: expected"),  # a RecursionError traceback before
+        (b"not json\n", "stdin line 1: not JSON; expected"),
+        (b'{"puzzle": "4 5 6 10", "output": "x"}\n[1, 2]\n', "stdin line 2: not a JSON object; expected"),
+        (b'{"puzzle": "4 5 6 10"}\n', "stdin line 1: no 'output'; expected"),
+        (b'"a string"\n', "stdin line 1: not a JSON object; expected"),
+        # A traceback before:
+        (b'\n{"puzzle": "4 5 6 10", "output": "x"}\n\xff\xfe\n', "stdin line 3: not UTF-8 text (byte 0xff); expected"),
+        (b"[" * 100_000 + b"\n", "stdin line 1: not JSON; expected"),  # a RecursionError traceback before
     ],
-)
+)  # fmt: skip
 def test_check_reads_bad_stdin_as_a_clear_error(capsys, monkeypatch, stdin, message):
+    # Each bad line is answered by its error (and a line on stderr), the good ones are graded, and the exit status
+    # is 1 at the end (see evals.stdin).
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     code, output = run(capsys, "game24", "check")
-    assert code == 2 and "Traceback" not in output
-    assert output.strip().splitlines()[-1].startswith("reasoning: error: ") and message in output
+    assert code == 1 and "Traceback" not in output
+    assert f"reasoning: error: {message}" in output and f'{{"error": "{message}' in output
 
 
 def test_check_and_solve_refuse_hostile_puzzles_quickly(capsys):
