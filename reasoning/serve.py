@@ -61,6 +61,7 @@ class ModelServer:
         self._max_body = max_body
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
         self.requests = 0
 
     def __repr__(self) -> str:  # no api key in reprs
@@ -83,10 +84,16 @@ class ModelServer:
         await self._server.serve_forever()
 
     async def stop(self) -> None:
+        """Stop listening, close every connection and cancel the requests still being answered: nothing the
+        server started outlives it (a generation for a client that is gone would only burn the model's time)."""
         if self._server is not None:
             self._server.close()
             for writer in list(self._writers):
                 writer.close()
+            handlers = list(self._handlers)
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
 
@@ -98,6 +105,9 @@ class ModelServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             while True:  # keep-alive: many requests per connection
                 try:
@@ -125,6 +135,8 @@ class ModelServer:
             return  # the server is stopping: an idle keep-alive connection just ends
         finally:
             self._writers.discard(writer)
+            if task is not None:
+                self._handlers.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 

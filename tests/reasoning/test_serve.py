@@ -14,7 +14,14 @@ import urllib.request
 
 import pytest
 
-from reasoning import Engine, GenerationRequest, OpenAICompatibleModel, RateLimitError, ScriptedModel
+from reasoning import (
+    APIConnectionError,
+    Engine,
+    GenerationRequest,
+    OpenAICompatibleModel,
+    RateLimitError,
+    ScriptedModel,
+)
 from reasoning.serve import ModelServer
 from reasoning.types import Completion, DecodingConfig, DecodingStats
 
@@ -27,6 +34,29 @@ def _echo(request: GenerationRequest, index: int) -> Completion:
                           seconds=0.01)  # fmt: skip
     return Completion(text=f"{text}#{index}/t={request.temperature}", finish_reason="stop", completion_tokens=2,
                       decoding=stats)  # fmt: skip
+
+
+async def test_stopping_the_server_cancels_the_requests_it_is_answering():
+    # A request still being generated when the server stops must not keep running after it (it kept the model
+    # busy for a client that was gone, and outlived the test that started it).
+    started, finished = asyncio.Event(), []
+
+    async def slow(request: GenerationRequest, index: int) -> str:
+        started.set()
+        await asyncio.sleep(60)
+        finished.append(index)
+        return "late"
+
+    server = await ModelServer(ScriptedModel(slow)).start()
+    client = OpenAICompatibleModel("m", base_url=server.url, timeout=120)
+    call = asyncio.ensure_future(client.generate(GenerationRequest(prompt="x")))
+    await started.wait()
+    await asyncio.wait_for(server.stop(), timeout=30)  # not the 60 s the request would take
+    left = [t for t in asyncio.all_tasks() if "ModelServer._serve" in repr(t.get_coro())]
+    with pytest.raises(APIConnectionError):  # the connection is cut, not answered
+        await call
+    await client.aclose()
+    assert left == [] and finished == []
 
 
 def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, object], dict]:
