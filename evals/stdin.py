@@ -71,6 +71,8 @@ def answer_lines(
     required = list(required)
     failed = 0
     for number, raw in enumerate(sys.stdin.buffer if lines is None else lines, start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark, as Windows editors write UTF-8
         try:
             item = read_object(raw, expected)
             missing = [key for key in required if key not in item]

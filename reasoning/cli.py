@@ -11,6 +11,7 @@ import asyncio
 import difflib
 import json
 import os
+import select
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -265,6 +266,21 @@ def _check_options(args: argparse.Namespace) -> None:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be 0 or more; got {value}")
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on its write end); if so, stdout is
+    pointed at nothing, so the interpreter's last flush of what is still buffered does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll on this platform, or stdout is not a real file
+        return False
+    if closed:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return closed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse(argv)
@@ -274,6 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReasoningError as exc:
         print(f"reasoning: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError as exc:
+        if not _stdout_closed():
+            print(f"reasoning: error: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        # The reader of our output left (`reasoning audit extract < big.jsonl | head -1`): not an error of ours.
+        return 141  # as a shell reports a pipeline's writer stopped by SIGPIPE
     except OSError as exc:  # the file system said no: a folder where a file should be, no permission, a full disk
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"reasoning: error: {where}{exc.strerror or exc}", file=sys.stderr)
