@@ -54,7 +54,7 @@ def test_every_parser_is_ours_and_takes_no_abbreviation() -> None:
 def test_an_unknown_option_is_one_line_from_the_subcommand(capsys, path, required) -> None:
     code, err = run(capsys, [*path, *["x"] * required, "--bogus"])
     command = f"reasoning {' '.join(path)}"
-    # The reported case: the whole usage block, then the error.
+    # The reported case printed the top-level usage; now one line from the subcommand, and where its --help is.
     assert code == 2 and err == f"{command}: error: unrecognized arguments: --bogus; see '{command} --help'\n"
 
 
