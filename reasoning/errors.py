@@ -184,15 +184,6 @@ class ServerError(APIStatusError):
     """A 5xx: the server failed. Retrying may help or not, by its status (`retryable_status`): a 503 is retried, a
     501 Not Implemented is not."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        model: str,
-        status: int,
-        body: str | None = None,
-        retry_after: float | None = None,
-        attempts: int = 1,
-    ) -> None:
-        super().__init__(message, model=model, status=status, body=body, retry_after=retry_after, attempts=attempts)
-        self.retryable = retryable_status(status, retry_after)
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]  # decided by the status, not set
+        return retryable_status(self.status, self.retry_after)
