@@ -31,6 +31,8 @@ includes an API key or request headers.
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -61,6 +63,13 @@ def retryable_status(status: int, retry_after: float | None = None) -> bool:
     if status == 429:
         return True
     return 500 <= status < 600 and (status in TRANSIENT_5XX or retry_after is not None)
+
+
+def named_wait(exc: BaseException) -> float | None:
+    """The wait in seconds a server named with this error (`APIStatusError.retry_after`), or None: not a status
+    error, no wait named, or not a number (NaN). What the retry policy and the endpoint pool both go by."""
+    wait = exc.retry_after if isinstance(exc, APIStatusError) else None
+    return None if wait is None or math.isnan(wait) else wait
 
 
 class ReasoningError(Exception):

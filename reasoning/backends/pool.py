@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import (
     APIConnectionError,
-    APIStatusError,
     BackendError,
     ConfigurationError,
     MalformedResponseError,
     RateLimitError,
     ServerError,
+    named_wait,
 )
 from ..types import GenerationRequest, GenerationResult
 from .base import LanguageModel
@@ -208,13 +207,13 @@ class EndpointPool(LanguageModel):
     def _failed(self, endpoint: _Endpoint, exc: BackendError, probe: bool) -> None:
         endpoint.consecutive_failures += 1
         # The wait the server named, whatever the status (the engine's retry policy reads the same attribute).
-        asked = exc.retry_after if isinstance(exc, APIStatusError) else None
+        asked = named_wait(exc)
         # Out at once: told to wait (a 429, a named wait), or a failure no wait will cure (a 501).
         told_to_wait = isinstance(exc, RateLimitError) or asked is not None or not exc.retryable
         if not (probe or told_to_wait or endpoint.consecutive_failures >= self.eject_after):
             return
         stats = endpoint.stats
-        wait = min(asked, self.max_cooldown) if asked is not None and not math.isnan(asked) else 0.0
+        wait = min(asked, self.max_cooldown) if asked is not None else 0.0
         if not (stats.healthy or probe):
             # Already out (a request sent before the ejection failed late): a longer wait it names keeps it out.
             endpoint.ejected_until = max(endpoint.ejected_until, time.monotonic() + wait)

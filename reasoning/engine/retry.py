@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 
-from ..errors import APIStatusError, BackendError
+from ..errors import BackendError, named_wait
 
 __all__ = ["RetryPolicy", "should_retry"]
 
@@ -36,7 +35,7 @@ class RetryPolicy:
         # 2.0 ** 1000 is past any max_delay yet finite: 2 ** 1024 and beyond (attempt 1025 of a policy that never
         # gives up) would not convert to a float, and the retry would end in an OverflowError.
         backoff = uniform(0.0, min(self.max_delay, self.initial_delay * 2.0 ** min(attempt - 1, 1000)))
-        asked = exc.retry_after if isinstance(exc, APIStatusError) else None
-        if asked is not None and not math.isnan(asked):  # a negative wait loses to the backoff, +inf is capped
+        asked = named_wait(exc) if exc is not None else None
+        if asked is not None:  # a negative wait loses to the backoff, +inf is capped
             return max(min(asked, self.max_retry_after), backoff)
         return backoff
