@@ -52,6 +52,16 @@ class SearchResult(Generic[S]):
     spend: Spend = field(default_factory=Spend)
     requests: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def best(self) -> Node[S] | None:
+        """The output with the highest `value`, ties going to the first in `outputs`; None when there is no output
+        (a DFS that pruned every path, a budget stop before any terminal node). An unscored output (`value` None)
+        ranks as 0.0, as the strategies rank it, so this is `outputs[0]` whenever `outputs` is sorted best first,
+        as every strategy returns it except BFS with `select="sample"`."""
+        if not self.outputs:
+            return None
+        return max(self.outputs, key=lambda node: node.value or 0.0)
+
     def summary(self) -> dict[str, Any]:
         return {
             "stopped": self.stopped,
