@@ -8,7 +8,7 @@ number of items, except the resume set of finished keys the runner builds from t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TypeVar
 
 from reasoning.engine import Engine
@@ -27,12 +27,12 @@ def in_flight(parallel: int, engine: Engine | None = None) -> int:
     return limit
 
 
-async def run_stream(jobs: Iterable[T], run: Callable[[T], Awaitable[None]], *, limit: int) -> None:
-    """Await `run(job)` for every job, at most `limit` at a time. The next job is taken from `jobs` only when a slot
-    is free, so a generator's items are made as they are needed. If a job fails the others are cancelled and the
-    first error is raised (finished jobs' records are already on disk)."""
+async def run_stream(jobs: Iterable[T] | AsyncIterable[T], run: Callable[[T], Awaitable[None]], *, limit: int) -> None:
+    """Await `run(job)` for every job, at most `limit` at a time. The next job is taken from `jobs` (an iterable or
+    an async iterable) only when a slot is free, so a generator's items are made as they are needed. If a job fails
+    the others are cancelled and the first error is raised (finished jobs' records are already on disk)."""
     slots = asyncio.Semaphore(limit)
-    source = iter(jobs)
+    source: Iterator[T] | AsyncIterator[T] = aiter(jobs) if isinstance(jobs, AsyncIterable) else iter(jobs)
 
     def release(_: asyncio.Task[None]) -> None:
         slots.release()
@@ -43,8 +43,8 @@ async def run_stream(jobs: Iterable[T], run: Callable[[T], Awaitable[None]], *, 
                 # A failing job cancels this wait (the group cancels its body), so no new job starts after it.
                 await slots.acquire()
                 try:
-                    job = next(source)
-                except StopIteration:
+                    job = await anext(source) if isinstance(source, AsyncIterator) else next(source)
+                except (StopIteration, StopAsyncIteration):
                     slots.release()
                     break
                 task = group.create_task(_call(run, job))

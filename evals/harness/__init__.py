@@ -1,0 +1,41 @@
+"""One harness for every eval: an `Eval` (samples, `solve(sample, session) -> record`, summary and report) run into
+a run folder by one driver, through one `run`/`report` command pair.
+
+- `Eval`: what an eval supplies (`eval.py`).
+- `run_eval`, `write_outputs`: run one into a folder, rebuild its outputs (`run.py`).
+- `run_samples`, `resume`: the run loop (`driver.py`).
+- `RunFolder`, `RunHeader`, `ResultsFile`: the folder's files (`folder.py`, `results.py`).
+- `page`, `escape`, `csp`, `STYLESHEET`: the one HTML shell of every report (`page.py`).
+- `add_eval_commands`: `reasoning NAME run | report` (`command.py`).
+"""
+
+from .command import Engines, add_eval_commands, default_engines, report_command
+from .driver import resume, run_samples
+from .eval import Eval
+from .folder import RunFolder, RunHeader, git_revision, package_version
+from .page import STYLESHEET, csp, escape, page
+from .results import ResultsFile
+from .run import open_folder, open_results, run_eval, write_outputs
+
+__all__ = [
+    "STYLESHEET",
+    "Engines",
+    "Eval",
+    "ResultsFile",
+    "RunFolder",
+    "RunHeader",
+    "add_eval_commands",
+    "csp",
+    "default_engines",
+    "escape",
+    "git_revision",
+    "open_folder",
+    "open_results",
+    "package_version",
+    "page",
+    "report_command",
+    "resume",
+    "run_eval",
+    "run_samples",
+    "write_outputs",
+]

@@ -1,0 +1,142 @@
+"""`reasoning NAME run` and `reasoning NAME report DIR`: the one command pair every eval is run through.
+
+    def register(sub):  # an entry point in the `reasoning.commands` group
+        runner, evals = add_eval_commands(sub, MyEval, help="my eval", build=build, configure=add_my_options)
+
+`run` checks the eval's options, refuses a folder made with other options before anything is loaded (the one rule:
+`evals.identity`), builds the eval (`build(args)`: data, config), makes the engine (`engines(args, ev)`, default:
+`reasoning.cli.make_engine` with the cache and call log in the run folder), runs it (`run_eval`), and prints the
+summary table, what this process paid, and where the files are. `report DIR` rebuilds `summary.json` and
+`report.html` from a folder's records and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reasoning._words import counted
+from reasoning.engine import Engine
+from reasoning.errors import ConfigurationError
+
+from ..identity import identity, option_flags
+from .eval import Eval
+from .run import open_folder, open_results, run_eval, write_outputs
+
+__all__ = ["Engines", "add_eval_commands", "default_engines"]
+
+AnyEval = Eval[Any, Any, Any]
+# The engine (or one per sample), the model's name, and every engine made (closed after the run).
+Engines = tuple[Engine | Callable[[Any], Engine], str, list[Engine]]
+
+
+def default_engines(args: argparse.Namespace, ev: AnyEval) -> Engines:
+    """One engine from the model options (`reasoning.cli.make_engine`)."""
+    from reasoning.cli import make_engine
+
+    engine = make_engine(args)
+    return engine, engine.model.name, [engine]
+
+
+def add_eval_commands(
+    sub: Any,
+    eval_type: type[AnyEval],
+    *,
+    help: str,
+    build: Callable[[argparse.Namespace], AnyEval | Awaitable[AnyEval]],
+    configure: Callable[[argparse.ArgumentParser], None],
+    selection: Sequence[str] = (),
+    engines: Callable[[argparse.Namespace, AnyEval], Engines] = default_engines,
+    run_help: str = "run the eval into a folder; rerunning the same command resumes",
+    parallel: int = 8,
+    noun: str = "item",
+    extra_backends: tuple[str, ...] = (),
+    commands: Callable[[Any], None] | None = None,
+) -> argparse.ArgumentParser:
+    """Add `reasoning NAME` with `run` and `report` to the subparsers `sub`; return NAME's parser.
+
+    `configure(run_parser)` adds the eval's own options; `selection` names the options that select samples (a rerun
+    may change them; every other option but `evals.identity.NOT_IDENTITY` must match the folder's). `noun` names a
+    sample in messages ("no item finished"). `commands(subparsers)` adds more subcommands beside run and report."""
+    from reasoning.cli import add_model_options
+
+    name = eval_type.name
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help)
+    inner = parser.add_subparsers(dest=f"{name}_command", required=True)
+    run = inner.add_parser("run", help=run_help)
+    configure(run)
+    run.add_argument("--parallel", type=int, default=parallel,
+                     help=f"{noun}s in flight at once (at most 2 x --concurrency)")  # fmt: skip
+    run.add_argument("--out", default=f"runs/{name}", help="folder for run.json, results.jsonl, summary.json, "
+                     "report.html, the cache and the call log")  # fmt: skip
+    add_model_options(run, extra_backends=extra_backends)
+    flags = option_flags(run)
+
+    async def run_command(args: argparse.Namespace) -> int:
+        if args.parallel < 1:
+            raise ConfigurationError("--parallel must be at least 1")
+        out = Path(args.out)
+        now = identity(args, flags, selection)
+        open_folder(eval_type, out).check(now)  # before any data is read or model loaded
+        built = build(args)
+        ev = await built if inspect.isawaitable(built) else built
+        _in_folder(args, out)
+        engine, model, made = engines(args, ev)
+        summary: dict[str, Any] | None = None
+        try:
+            _, summary = await run_eval(ev, out, engine, model=model, identity=now, parallel=args.parallel)
+        finally:
+            for each in made:
+                await each.aclose()
+        print(ev.format_summary(summary) if summary else f"no {noun} finished")
+        _paid(made)
+        print(f"results: {out / 'results.jsonl'}\nsummary: {out / 'summary.json'}\nreport:  {out / 'report.html'}",
+              file=sys.stderr)  # fmt: skip
+        return 0
+
+    run.set_defaults(run=lambda a: asyncio.run(run_command(a)), flags=flags)
+
+    report = inner.add_parser("report", help="rebuild summary.json and report.html from a run folder")
+    report.add_argument("dir", help=f"a folder written by `reasoning {name} run`")
+    report.set_defaults(run=lambda a: report_command(eval_type, a.dir))
+    if commands is not None:
+        commands(inner)
+    return parser
+
+
+def _in_folder(args: argparse.Namespace, out: Path) -> None:
+    """Make the run folder; the cache and the call log go in it unless the command names others."""
+    args.cache = args.cache or str(out / "cache.sqlite")
+    args.log = args.log or str(out / "calls.jsonl")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def report_command(eval_type: type[AnyEval], path: str) -> int:
+    """`reasoning NAME report DIR`."""
+    folder = open_folder(eval_type, path)
+    if not folder.path.is_dir():
+        raise ConfigurationError(f"no such folder: {folder.path}")
+    info = folder.info()
+    if info is None:
+        raise ConfigurationError(f"{folder.path} is not a {eval_type.name} run folder (no run.json)")
+    ev = eval_type.for_report(info)
+    records = ev.select(open_results(ev, folder).load())
+    if not records:
+        raise ConfigurationError(f"{folder.results_path} holds no records")
+    print(ev.format_summary(write_outputs(ev, folder, records, info)))
+    print(f"report: {folder.path / 'report.html'}", file=sys.stderr)
+    return 0
+
+
+def _paid(engines: Sequence[Engine]) -> None:
+    # The summary counts what the eval asked for, as if nothing were cached; this is what this process paid.
+    paid = [engine.spend for engine in engines]
+    cached = sum(p.cached_samples for p in paid)
+    print(f"this process paid for {counted(sum(p.calls for p in paid), 'call')} "
+          f"({counted(sum(p.total_tokens for p in paid), 'token')}, ${sum(p.dollars for p in paid):.4f}); "
+          f"{counted(cached, 'sample')} came from the cache", file=sys.stderr)  # fmt: skip

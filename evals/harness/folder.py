@@ -1,0 +1,123 @@
+"""A run folder: `run.json` (what the run is), `results.jsonl` (one record per finished sample), `summary.json` and
+`report.html` (rebuilt from the records), the engine's `cache.sqlite` and `calls.jsonl`.
+
+`run.json` holds the eval's own run information (a frozen pydantic model with at least `identity`, the options that
+make a record what it is, keyed by flag; see `evals.identity`) and a `header`: which eval wrote it, the package
+version and the git revision of the checkout it ran from (when there is one). The header says where a run came from;
+it is not identity (a rerun with a newer version of the package resumes).
+
+One rule refuses a rerun that would mix records: `check` compares the identity recorded in the folder with the new
+one, option by option, once the folder holds a record (`evals.identity.check_identity`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from reasoning.errors import ConfigurationError
+
+from ..files import has_records, read_text, write_atomic
+from ..identity import check_identity
+
+__all__ = ["RunFolder", "RunHeader", "git_revision", "package_version"]
+
+InfoT = TypeVar("InfoT", bound=BaseModel)
+
+
+@functools.cache
+def package_version() -> str:
+    """The installed reasoning-toolkit's version ("unknown" when run from a checkout that is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reasoning-toolkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@functools.cache
+def git_revision() -> str | None:
+    """The commit of the checkout this package runs from, with `+dirty` when files differ from it; None outside a
+    git checkout or without git."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "") if head else None
+
+
+class RunHeader(BaseModel):
+    """Where a run came from: the eval, the package version, the git revision (None outside a checkout)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    eval: str
+    package_version: str
+    git_revision: str | None = None
+
+    @classmethod
+    def now(cls, eval_name: str) -> RunHeader:
+        return cls(eval=eval_name, package_version=package_version(), git_revision=git_revision())
+
+
+class RunFolder(Generic[InfoT]):
+    """A run's folder. `info_type` is the eval's `run.json` model; `what` names it in errors ("an audit run file")."""
+
+    def __init__(self, path: str | Path, info_type: type[InfoT], *, eval_name: str, what: str) -> None:
+        self.path = Path(path)
+        self.run_json = self.path / "run.json"
+        self.results_path = self.path / "results.jsonl"
+        self.info_type = info_type
+        self.eval_name = eval_name
+        self.what = what
+
+    def has_records(self) -> bool:
+        return has_records(self.results_path)
+
+    def read(self) -> tuple[InfoT, RunHeader | None] | None:
+        """The folder's run information and header (None for a folder written before runs had one); None for a new
+        folder. `ConfigurationError` for results without a run.json, or a run.json that is not this eval's."""
+        if not self.run_json.is_file():
+            if self.results_path.exists():
+                raise ConfigurationError(f"{self.path} has results.jsonl but no run.json; use another folder")
+            return None
+        text = read_text(self.run_json, self.what)
+        try:
+            raw = json.loads(text)
+            if not isinstance(raw, dict):
+                raise ValueError("not an object")
+            header = raw.pop("header", None)
+            info = self.info_type.model_validate(raw)
+            head = RunHeader.model_validate(header) if header is not None else None
+        except (ValueError, ValidationError, RecursionError):
+            raise ConfigurationError(f"{self.run_json} is not {self.what}; fix or move it") from None
+        return info, head
+
+    def info(self) -> InfoT | None:
+        """The folder's run information, or None for a new folder."""
+        found = self.read()
+        return found[0] if found is not None else None
+
+    def check(self, identity: dict[str, Any]) -> None:
+        """Refuse `identity` if the folder holds records made under another (the one rule: `check_identity`)."""
+        old = self.info()
+        then = getattr(old, "identity", None) if old is not None else None
+        check_identity(self.path, then, identity)
+
+    def write(self, info: InfoT) -> None:
+        """Record `info` (and a fresh header) in run.json, replacing it whole."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        data = {**info.model_dump(mode="json"), "header": RunHeader.now(self.eval_name).model_dump(mode="json")}
+        write_atomic(self.run_json, json.dumps(data, indent=1, ensure_ascii=False) + "\n")

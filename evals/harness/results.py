@@ -1,0 +1,78 @@
+"""`results.jsonl`: one record a line, appended whole and flushed as each sample finishes, read back a line at a time.
+
+A line cut short by a killed process is dropped when the file is opened (`repaired` says so), so a rerun redoes
+exactly the samples that had not finished. A line that is not JSON, or not a record of this eval, is one
+`ConfigurationError` naming the file and line; the file is left as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from reasoning.errors import ConfigurationError
+
+from ..files import append_lines, iter_lines, repair_tail
+
+__all__ = ["ResultsFile"]
+
+R = TypeVar("R")
+
+
+class ResultsFile(Generic[R]):
+    """An eval's results file.
+
+    `read(obj)` turns one decoded JSON line into a record, or None for a record of this eval that the run does not
+    own (skipped); it raises `ValueError`, `TypeError`, `KeyError` or a pydantic `ValidationError` for a line that
+    is not one of this eval's records ("is not {what}"). `write(record)` is the record's one-line JSON text and
+    `key(record)` its sample key (the resume set). The first record of a repeated key wins, as the resume counts it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read: Callable[[Any], R | None],
+        write: Callable[[R], str],
+        key: Callable[[R], str],
+        what: str,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.repaired = repair_tail(self.path)
+        self._read, self._write, self.key, self.what = read, write, key, what
+
+    def records(self) -> Iterator[R]:
+        """Every record in file order (repeated keys too), read and checked a line at a time."""
+        for number, line in iter_lines(self.path):
+            try:
+                raw = json.loads(line)
+            # ValueError: not JSON; RecursionError: "[[[[..." nested deeper than the json module reads.
+            except (ValueError, RecursionError):
+                raise ConfigurationError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
+            try:
+                record = self._read(raw)
+            except (ValueError, TypeError, KeyError, ValidationError, RecursionError):
+                raise ConfigurationError(f"{self.path}:{number} is not {self.what}; fix or move the file") from None
+            if record is not None:
+                yield record
+
+    def load(self) -> dict[str, R]:
+        """Records by key, in file order (the first of a repeated key wins)."""
+        records: dict[str, R] = {}
+        for record in self.records():
+            records.setdefault(self.key(record), record)
+        return records
+
+    def done(self) -> set[str]:
+        """The keys the file holds (records are not kept)."""
+        return {self.key(r) for r in self.records()}
+
+    def append(self, records: R | Sequence[R]) -> None:
+        """Append one record (or several, in one write), each whole, flushed to disk before returning."""
+        many: Sequence[R] = records if isinstance(records, list | tuple) else [records]  # type: ignore[list-item]
+        append_lines(self.path, [self._write(r) for r in many])

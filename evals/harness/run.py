@@ -1,0 +1,93 @@
+"""Running an `Eval` into a run folder, and rebuilding its outputs: what `reasoning NAME run` and `reasoning NAME
+report` do, and what a library user calls.
+
+    records, summary = await run_eval(MyEval(config), "runs/mine", engine, identity={"--model": engine.model.name})
+
+`run_eval` refuses a folder whose records were made under another identity (the one rule, `RunFolder.check`),
+records run.json, solves the samples the results file lacks (`run_samples`), and writes `summary.json` and
+`report.html` from every record the eval selects — also when the run is interrupted (Ctrl-C, a failed call), so a
+partial run has its partial report. Rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from reasoning.engine import Engine
+
+from ..files import write_atomic
+from ..identity import MODEL
+from .driver import run_samples
+from .eval import Eval
+from .folder import RunFolder
+from .results import ResultsFile
+
+__all__ = ["open_folder", "open_results", "run_eval", "write_outputs"]
+
+S = TypeVar("S")
+R = TypeVar("R")
+InfoT = TypeVar("InfoT", bound=BaseModel)
+
+
+def open_folder(ev: Eval[Any, Any, Any] | type[Eval[Any, Any, Any]], path: str | Path) -> RunFolder[Any]:
+    """The eval's run folder at `path` (nothing is read or written yet)."""
+    return RunFolder(path, ev.info_type, eval_name=ev.name, what=ev.info_what)
+
+
+def open_results(ev: Eval[Any, R, Any], folder: RunFolder[Any]) -> ResultsFile[R]:
+    """The folder's results file, read and written as `ev`'s records (a partial last line is dropped)."""
+    return ResultsFile(folder.results_path, read=ev.read, write=ev.write, key=ev.record_key, what=ev.what)
+
+
+def write_outputs(ev: Eval[Any, R, InfoT], folder: RunFolder[Any], records: Sequence[R], info: InfoT) -> dict[str, Any]:
+    """Write `summary.json` and `report.html` into the folder (each replaced whole); return the summary."""
+    summary = ev.summarize(records, info)
+    write_atomic(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(folder.path / "report.html", ev.render(records, summary, info))
+    return summary
+
+
+async def run_eval(
+    ev: Eval[S, R, InfoT],
+    out: str | Path,
+    engine: Engine | Callable[[S], Engine],
+    *,
+    model: str,
+    identity: dict[str, Any] | None = None,
+    parallel: int = 8,
+) -> tuple[list[R], dict[str, Any] | None]:
+    """Run `ev` into the folder `out` on `engine` (or one engine per sample); return the records the outputs were
+    made from and the summary (None when no sample has finished).
+
+    `identity` (the options that make a record what it is; the model's name is added under `--model`) must match
+    the folder's once it holds a record, else `ConfigurationError` and nothing is written. The outputs cover the
+    records `ev.select` picks from the file. Errors from the samples are raised after the outputs are written."""
+    folder = open_folder(ev, out)
+    now = {**(identity or {}), MODEL: model}
+    folder.check(now)
+    folder.write(ev.info(model, now, folder.info() if folder.has_records() else None))
+    info = folder.info()
+    assert info is not None
+    results = open_results(ev, folder)
+    if results.repaired:
+        print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
+    planned = ev.planned()
+    records: list[R] = []
+    summary: dict[str, Any] | None = None
+    try:
+        await run_samples(ev.samples(), ev.solve, results, engine=engine, key=ev.key, name=ev.name,
+                          progress=ev.progress(len(planned)), parallel=parallel, planned=planned,
+                          session=ev.session)  # fmt: skip
+    finally:
+        # Also when interrupted: the outputs say what is on disk.
+        found = results.load()
+        records = ev.select(found)
+        if records:
+            summary = write_outputs(ev, folder, records, info)
+    return records, summary

@@ -1,0 +1,168 @@
+"""The harness on a toy eval: resume, the one identity rule, sessions released, outputs on interruption."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from evals.harness import Eval, RunHeader, escape, open_folder, page, run_eval
+from evals.progress import StatusLine
+from reasoning import Engine, GenerationRequest, ResponseCache, ScriptedModel
+from reasoning.errors import ConfigurationError
+from reasoning.session import Session
+
+
+class Info(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    identity: dict[str, Any] = {}
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    answer: str
+    correct: bool
+    calls: int
+
+
+class Echo(Eval[tuple[str, str], Record, Info]):
+    """Each sample is (question, gold); the record says whether the model's reply is the gold answer."""
+
+    name = "echo"
+    what = "an echo record"
+    info_type = Info
+    info_what = "an echo run file"
+
+    def __init__(self, items: Sequence[tuple[str, str]]) -> None:
+        self.items = items
+
+    def samples(self) -> Iterable[tuple[str, str]]:
+        return iter(self.items)
+
+    def key(self, sample: tuple[str, str]) -> str:
+        return sample[0]
+
+    def planned(self) -> Collection[str]:
+        return [q for q, _ in self.items]
+
+    async def solve(self, sample: tuple[str, str], session: Session) -> Record:
+        result = await session.generate(GenerationRequest(prompt=sample[0], max_tokens=4), kind="answer")
+        return Record(key=sample[0], answer=result.text, correct=result.text == sample[1], calls=session.spend.calls)
+
+    def read(self, raw: Any) -> Record:
+        return Record.model_validate(raw)
+
+    def write(self, record: Record) -> str:
+        return record.model_dump_json()
+
+    def record_key(self, record: Record) -> str:
+        return record.key
+
+    def info(self, model: str, identity: dict[str, Any], previous: Info | None) -> Info:
+        return Info(model=model, identity=identity)
+
+    def progress(self, total: int) -> StatusLine[Record]:
+        return StatusLine(total)
+
+    def summarize(self, records: Sequence[Record], info: Info) -> dict[str, Any]:
+        return {"model": info.model, "n": len(records), "accuracy": sum(r.correct for r in records) / len(records)}
+
+    def render(self, records: Sequence[Record], summary: dict[str, Any], info: Info) -> str:
+        rows = "".join(f"<li>{escape(r.key)}: {escape(r.answer)}</li>" for r in sorted(records, key=lambda r: r.key))
+        return page(f"echo — {info.model}", f"<ul>{rows}</ul>")
+
+    def format_summary(self, summary: dict[str, Any]) -> str:
+        return f"accuracy {summary['accuracy']:.2f}"
+
+
+ITEMS = [(f"q{i}", f"a{i}") for i in range(6)]
+
+
+def answer(request: GenerationRequest, k: int) -> str:
+    assert request.prompt is not None
+    return "a" + request.prompt[1:] if request.prompt != "q3" else "wrong"
+
+
+async def test_a_run_writes_every_record_and_its_outputs_and_a_rerun_resumes(tmp_path: Path) -> None:
+    model = ScriptedModel(answer)
+    async with Engine(model, cache=ResponseCache(tmp_path / "cache.sqlite")) as engine:
+        records, summary = await run_eval(Echo(ITEMS[:4]), tmp_path, engine, model="scripted", identity={"--x": 1})
+        assert len(records) == 4 and summary == {"model": "scripted", "n": 4, "accuracy": 0.75}
+        assert engine.ledger.by_tag == {}  # every sample's session released its tag
+        records, summary = await run_eval(Echo(ITEMS), tmp_path, engine, model="scripted", identity={"--x": 1})
+    assert len(model.calls) == 6  # the rerun asked only for the two new items
+    assert summary == {"model": "scripted", "n": 6, "accuracy": 5 / 6}
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert "<li>q5: a5</li>" in (tmp_path / "report.html").read_text()
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["identity"] == {"--x": 1, "--model": "scripted"}
+    header = RunHeader.model_validate(run["header"])
+    assert header.eval == "echo" and header.package_version
+
+
+async def test_a_rerun_with_another_option_or_model_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    async with Engine(ScriptedModel(answer)) as engine:
+        await run_eval(Echo(ITEMS[:2]), tmp_path, engine, model="scripted", identity={"--x": 1})
+        before = files(tmp_path)
+        with pytest.raises(ConfigurationError, match=r"\(--x 1 there, 2 now\)"):
+            await run_eval(Echo(ITEMS), tmp_path, engine, model="scripted", identity={"--x": 2})
+        with pytest.raises(ConfigurationError, match=r"\(--model 'scripted' there, 'other' now\)"):
+            await run_eval(Echo(ITEMS), tmp_path, engine, model="other", identity={"--x": 1})
+    assert files(tmp_path) == before
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+async def test_a_failing_sample_leaves_the_finished_ones_on_disk_and_reported(tmp_path: Path) -> None:
+    def flaky(request: GenerationRequest, k: int) -> str:
+        if request.prompt == "q4":
+            raise ValueError("boom")
+        return answer(request, k)
+
+    async with Engine(ScriptedModel(flaky)) as engine:
+        with pytest.raises(Exception, match="boom"):
+            await run_eval(Echo(ITEMS), tmp_path, engine, model="scripted", parallel=1)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n"] == 4  # q0..q3 finished before q4 failed; q5 never started
+
+
+async def test_a_cancelled_run_still_writes_its_partial_outputs(tmp_path: Path) -> None:
+    gate = asyncio.Event()
+
+    async def slow(request: GenerationRequest, k: int) -> str:
+        if request.prompt != "q0":
+            await gate.wait()  # never set: only q0 finishes
+        return answer(request, k)
+
+    written = asyncio.Event()
+
+    class Watched(Echo):
+        def write(self, record: Record) -> str:
+            written.set()  # the record's line is appended right after, with no await in between
+            return super().write(record)
+
+    async with Engine(ScriptedModel(slow)) as engine:
+        task = asyncio.create_task(run_eval(Watched(ITEMS), tmp_path, engine, model="scripted", parallel=2))
+        await written.wait()
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert json.loads((tmp_path / "summary.json").read_text())["n"] == 1
+
+
+def test_a_run_json_of_another_kind_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "run.json").write_text('{"identity": [1]}\n')
+    with pytest.raises(ConfigurationError, match=r"run.json is not an echo run file; fix or move it"):
+        open_folder(Echo, tmp_path).info()
