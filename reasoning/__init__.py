@@ -36,8 +36,11 @@ from .errors import (
     ReasoningError,
     SearchBudgetReached,
     ServerError,
+    SessionClosedError,
 )
+from .search_budget import SearchBudget
 from .serve import ModelServer
+from .session import Session
 from .testing import ScriptedModel
 from .types import Completion, DecodingConfig, DecodingStats, GenerationRequest, GenerationResult, Message
 
@@ -77,8 +80,11 @@ __all__ = [
     "ResponseCache",
     "RetryPolicy",
     "ScriptedModel",
+    "SearchBudget",
     "SearchBudgetReached",
     "ServerError",
+    "Session",
+    "SessionClosedError",
     "Spend",
     "__version__",
     "embedded_gguf",

@@ -7,6 +7,7 @@
      │    └── InterfaceError         a search's Task or Evaluator breaks its interface (names the method)
      ├── BudgetExceededError         a hard token / dollar / call budget was reached; no new calls
      ├── SearchBudgetReached         a search's own budget has no room for another call; the search stops cleanly
+     ├── SessionClosedError          a request sent through a `Session` after its `close()`
      └── BackendError                a model call failed (after the engine's retries, `attempts` says how many)
           ├── APIConnectionError     the connection failed or dropped mid-response
           │    └── APITimeoutError   no complete response in time
@@ -49,6 +50,7 @@ __all__ = [
     "ReasoningError",
     "SearchBudgetReached",
     "ServerError",
+    "SessionClosedError",
 ]
 
 # 5xx that say the server (or a gateway in front of it) failed for now: worth another try. Any other 5xx is only
@@ -112,6 +114,11 @@ class BudgetExceededError(ReasoningError):
 class SearchBudgetReached(ReasoningError):
     """A search's own budget (`reasoning.tree.SearchBudget`) has no room for another request; raised inside the
     search, where the strategies in `search/` catch it and stop cleanly (`SearchResult.stopped == "budget"`)."""
+
+
+class SessionClosedError(ReasoningError):
+    """A request was sent through a `reasoning.session.Session` after its `close()`: the session's tag and its
+    ledger entry are released, so nothing more can be sent or accounted under it. Open a new session instead."""
 
 
 class BackendError(ReasoningError):

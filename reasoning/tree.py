@@ -1,4 +1,5 @@
-"""The shared search abstraction: nodes, tasks, thought generators, and the context a search runs in.
+"""The shared search abstraction: nodes, tasks, thought generators, and the context a search runs in (a
+`reasoning.session.Session` plus its `SearchTree`).
 
 Every technique uses the same types: tree-of-thought search expands and scores `Node`s of a `Task` with an
 `Evaluator` (see `reasoning.evaluators`); the search strategies in `search/` are plain functions over them.
@@ -8,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import networkx as nx
 
-from .engine import Engine, Spend, estimate_spend
+from .engine import Engine, Spend
 from .errors import SearchBudgetReached
-from .search_budget import BudgetGate, SearchBudget
-from .types import GenerationRequest, GenerationResult
+from .search_budget import SearchBudget
+from .session import Session
+from .types import GenerationRequest
 
 __all__ = [
     "Node",
@@ -118,87 +119,13 @@ class SearchTree:
         }
 
 
-class SearchContext:
-    """What a search runs in: the engine, a tag for accounting, the search's budget and tree, and counters.
-
-    `generate(..., distinct=True)` numbers repeated identical requests within this search as distinct samples
-    (sample offsets 0, 1, 2, ...): two nodes that ask the same propose prompt get two samples, as two calls to a
-    sampling model would, while a rerun of the same search reads the same samples from the cache.
-
-    `budget` is a hard limit: `generate` reserves each request against it before the engine sees the request,
-    and raises `SearchBudgetReached` instead of sending one it has no room for (the rule: `SearchBudget`).
-    """
+class SearchContext(Session):
+    """What a tree search runs in: a `Session` (the engine, a tag for accounting, the search's budget, counters,
+    `spend` and `paid`; see `reasoning.session`) plus the `SearchTree` of every node the search created."""
 
     def __init__(self, engine: Engine, *, tag: str, budget: SearchBudget | None = None) -> None:
-        self.engine = engine
-        self.tag = tag
+        super().__init__(engine, tag=tag, budget=budget)
         self.tree = SearchTree()
-        self.requests: Counter[str] = Counter()  # by kind ("expand", "evaluate"), cached or not
-        self.calls: Counter[str] = Counter()  # by kind, only those that reached the backend
-        self.spend = Spend()  # what this search's requests cost, as if none were cached (see `cost`)
-        self._gate = BudgetGate(budget, lambda: self.spend, name=tag)
-        self._occurrences: Counter[str] = Counter()
-
-    @property
-    def budget(self) -> SearchBudget | None:
-        return self._gate.budget
-
-    @property
-    def paid(self) -> Spend:
-        """What the engine actually paid under this search's tag: calls that reached the backend, and samples
-        served from the cache. Depends on what the cache held, unlike `spend`."""
-        return self.engine.ledger.by_tag.get(self.tag) or Spend()
-
-    def check_budget(self) -> None:
-        """Raise `SearchBudgetReached` if a limit of the search's budget is already reached."""
-        self._gate.check()
-
-    async def generate(self, request: GenerationRequest, *, kind: str, distinct: bool = False) -> GenerationResult:
-        """Send `request` through the engine under this search's tag, once its budget has room for it.
-
-        `kind` names what the request is for in `requests` and `calls` ("expand", "evaluate", ...). Waits while
-        the requests in flight could pass the budget; raises `SearchBudgetReached` when it has no room (nothing
-        is sent), and whatever the engine raises (`BudgetExceededError`, `BackendError`). A request whose caller
-        is cancelled holds its room until the engine's call (which goes on) ends, and its cost is counted then.
-        """
-        offset = 0
-        if distinct:  # numbered in the order of the calls, before any wait, so a rerun numbers them alike
-            digest = request.digest()
-            offset = self._occurrences[digest] * request.n
-            self._occurrences[digest] += 1
-        estimate = estimate_spend(request, self.engine.config.pricing)
-        reserved = await self._gate.admit(estimate)
-        self.requests[kind] += 1
-        # The engine's call goes on when this caller is cancelled (it is shielded, and other callers may share it):
-        # so does its reservation, until it ends and its cost is counted. Released at once, a search cancelled
-        # mid-step and run again in this context could send its budget's worth of calls a second time.
-        call = asyncio.ensure_future(self.engine.generate(request, tag=self.tag, sample_offset=offset))
-        call.add_done_callback(lambda done: self._landed(done, kind, estimate if reserved else None))
-        return await asyncio.shield(call)
-
-    def _landed(self, call: asyncio.Future[GenerationResult], kind: str, estimate: Spend | None) -> None:
-        """Count a finished call's cost, then give back its reservation (no await in between)."""
-        if not call.cancelled() and call.exception() is None:
-            result = call.result()
-            if result.cached < len(result.completions) and not result.shared:
-                self.calls[kind] += 1
-            self.spend.add(self.cost(result))
-        if estimate is not None:
-            self._gate.release(estimate)
-
-    def cost(self, result: GenerationResult) -> Spend:
-        """What a result costs as if nothing were cached or shared: one call, its prompt and completion tokens.
-
-        The same on every run of the same search, whatever a cache held or another search asked first, so search
-        budgets, per-node costs and reports built on it are reproducible (a run killed and resumed reports what an
-        uninterrupted one does). What was really paid is `paid`, and the engine's ledger."""
-        prompt, completion = result.prompt_tokens, result.completion_tokens
-        return Spend(
-            calls=1,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            dollars=self.engine.config.pricing.cost(prompt, completion),
-        )
 
 
 async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:

@@ -56,6 +56,11 @@ class Spend:
         for field in dataclasses.fields(self):
             setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
 
+    def as_dict(self) -> dict[str, int | float]:
+        """The five fields by name, JSON-ready: `calls`, `cached_samples`, `prompt_tokens`, `completion_tokens`
+        (counts) and `dollars` (a float)."""
+        return dataclasses.asdict(self)
+
 
 def estimate_spend(request: GenerationRequest, pricing: Pricing) -> Spend:
     """What a request is reserved at before it is sent: one call, prompt characters / 4 prompt tokens (chat
