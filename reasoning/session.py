@@ -76,6 +76,7 @@ class Session:
 
     @property
     def closed(self) -> bool:
+        """Whether `close` was called (then `generate` raises `SessionClosedError`)."""
         return self._paid is not None
 
     @property
