@@ -1,6 +1,8 @@
 """Checks where a search meets the user's `Task` and `Evaluator`, so a wrong one fails with an error that names it.
 
-`checked_task(task)` and `checked_evaluator(evaluator)` wrap them (the strategies in `search/` do at their start):
+`checked_task(task)` here and `reasoning.evaluators.checked_evaluator(evaluator)` (beside the `Evaluator` protocol,
+as `reasoning.plugins` checks its `Plugin`, so this module never imports that one) wrap them (the strategies in
+`search/` do at their start):
 the wrapper raises `InterfaceError` at once for a missing method (or one a subclass of the `Task` or `Evaluator`
 protocol inherits without defining it: the protocol's `...` body, which returns None), and at the first call for a
 method that is async where it must not be (or the reverse) or returns the wrong thing. The message names the class,
@@ -10,23 +12,15 @@ the method and what it must return, instead of an `AttributeError` or `TypeError
 from __future__ import annotations
 
 import inspect
-import math
-import numbers
-from collections.abc import Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Hashable, Iterable
+from typing import Any, Generic, TypeVar
 
-from ._words import counted
 from .errors import InterfaceError
 from .tree import Node, SearchContext, Task
 
-if TYPE_CHECKING:
-    from .evaluators import Evaluator
-
 __all__ = [
-    "CheckedEvaluator",
     "CheckedTask",
     "check_defined",
-    "checked_evaluator",
     "checked_task",
     "function_name",
     "shown",
@@ -41,11 +35,7 @@ TASK_METHODS = {
     "is_terminal": "is_terminal(node) -> bool, whether a node is finished",
     "key": "key(node) -> a hashable identity of the node's state",
 }
-EVALUATOR_METHODS = {
-    "evaluate": "async evaluate(nodes, ctx) -> list of numbers, one per node, each also set as node.value",
-}
 _EXPAND = "must be an async method returning a list of Node"
-_EVALUATE = "must be an async method returning a list of numbers, one per node, each also set as node.value"
 
 
 def unimplemented(obj: object, protocol: type, methods: Iterable[str]) -> list[str]:
@@ -101,10 +91,6 @@ def _not_awaited(value: Any) -> bool:
     if inspect.iscoroutine(value):
         value.close()
     return inspect.isawaitable(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not math.isnan(value)
 
 
 class CheckedTask(Generic[S]):
@@ -171,51 +157,6 @@ class CheckedTask(Generic[S]):
         return out
 
 
-class CheckedEvaluator(Generic[S]):
-    """An `Evaluator` whose answers are checked.
-
-    Raises `InterfaceError` when it has no `evaluate` method, or inherits it from the `Evaluator` protocol without
-    defining it; and when called, if `evaluate` is not async, returns anything but one number (not NaN) per node,
-    or leaves a node's `value` unset or not a number (the strategies rank nodes by `node.value`).
-    """
-
-    def __init__(self, evaluator: Evaluator[S]) -> None:
-        self.evaluator = evaluator
-        self.name = getattr(evaluator, "__name__", None) or type(evaluator).__name__
-        if not callable(getattr(evaluator, "evaluate", None)):
-            raise InterfaceError(f"{self.name} is not an Evaluator: it lacks evaluate(nodes, ctx), which {_EVALUATE} "
-                                 "(see reasoning.evaluators.Evaluator); a function of one node is one when "
-                                 "wrapped: Heuristic(fn)")  # fmt: skip
-        from .evaluators import Evaluator  # here: that module uses this one
-
-        check_defined(evaluator, Evaluator, EVALUATOR_METHODS, name=self.name)
-
-    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
-        out = self.evaluator.evaluate(nodes, ctx)
-        if not inspect.isawaitable(out):
-            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (it returned {describe(out)} without an "
-                                 "await); declare it `async def evaluate(self, nodes, ctx)`")  # fmt: skip
-        values = await out
-        if not isinstance(values, Sequence) or isinstance(values, str | bytes):
-            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)})")
-        if len(values) != len(nodes):
-            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: it returned {counted(len(values), 'value')} "
-                                 f"for {counted(len(nodes), 'node')}")  # fmt: skip
-        for value in values:
-            if not _is_number(value):
-                raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)} with {value!r})")
-        for node in nodes:
-            if not _is_number(node.value):
-                raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: {node!r} was left with value "
-                                     f"{node.value!r}; set node.value on every node scored")  # fmt: skip
-        return [float(v) for v in values]
-
-
 def checked_task(task: Task[S]) -> CheckedTask[S]:
     """`task` wrapped in `CheckedTask` (itself when it already is one). Raises `InterfaceError` (a method missing)."""
     return task if isinstance(task, CheckedTask) else CheckedTask(task)
-
-
-def checked_evaluator(evaluator: Evaluator[S]) -> CheckedEvaluator[S]:
-    """`evaluator` wrapped in `CheckedEvaluator` (itself when it already is one). Raises `InterfaceError`."""
-    return evaluator if isinstance(evaluator, CheckedEvaluator) else CheckedEvaluator(evaluator)

@@ -17,22 +17,88 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from .checks import checked_evaluator, function_name, shown
+from ._words import counted
+from .checks import check_defined, describe, function_name, shown
 from .errors import InterfaceError
 from .tree import Node, SearchContext, gather_all
 from .types import GenerationRequest
 
-__all__ = ["Cascade", "Evaluator", "Heuristic", "LLMValue", "LLMVote", "word_values"]
+__all__ = [
+    "Cascade",
+    "CheckedEvaluator",
+    "Evaluator",
+    "Heuristic",
+    "LLMValue",
+    "LLMVote",
+    "checked_evaluator",
+    "word_values",
+]
 
 S = TypeVar("S")
 
 
 class Evaluator(Protocol[S]):
     """Scores nodes: sets `node.value` (and `node.values` where there are samples) and returns the values, one
-    number per node in order. The search strategies check this (`reasoning.checks`) and raise `InterfaceError`
+    number per node in order. The search strategies check this (`checked_evaluator`) and raise `InterfaceError`
     naming the evaluator when it does not hold."""
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]: ...
+
+
+EVALUATOR_METHODS = {
+    "evaluate": "async evaluate(nodes, ctx) -> list of numbers, one per node, each also set as node.value",
+}
+
+
+_EVALUATE = "must be an async method returning a list of numbers, one per node, each also set as node.value"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not math.isnan(value)
+
+
+class CheckedEvaluator(Generic[S]):
+    """An `Evaluator` whose answers are checked.
+
+    Raises `InterfaceError` when it has no `evaluate` method, or inherits it from the `Evaluator` protocol without
+    defining it; and when called, if `evaluate` is not async, returns anything but one number (not NaN) per node,
+    or leaves a node's `value` unset or not a number (the strategies rank nodes by `node.value`).
+    """
+
+    def __init__(self, evaluator: Evaluator[S]) -> None:
+        self.evaluator = evaluator
+        self.name = getattr(evaluator, "__name__", None) or type(evaluator).__name__
+        if not callable(getattr(evaluator, "evaluate", None)):
+            raise InterfaceError(f"{self.name} is not an Evaluator: it lacks evaluate(nodes, ctx), which {_EVALUATE} "
+                                 "(see reasoning.evaluators.Evaluator); a function of one node is one when "
+                                 "wrapped: Heuristic(fn)")  # fmt: skip
+
+        check_defined(evaluator, Evaluator, EVALUATOR_METHODS, name=self.name)
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        out = self.evaluator.evaluate(nodes, ctx)
+        if not inspect.isawaitable(out):
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (it returned {describe(out)} without an "
+                                 "await); declare it `async def evaluate(self, nodes, ctx)`")  # fmt: skip
+        values = await out
+        if not isinstance(values, Sequence) or isinstance(values, str | bytes):
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)})")
+        if len(values) != len(nodes):
+            raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: it returned {counted(len(values), 'value')} "
+                                 f"for {counted(len(nodes), 'node')}")  # fmt: skip
+        for value in values:
+            if not _is_number(value):
+                raise InterfaceError(f"{self.name}.evaluate {_EVALUATE} (got {describe(values)} with {value!r})")
+        for node in nodes:
+            if not _is_number(node.value):
+                raise InterfaceError(f"{self.name}.evaluate {_EVALUATE}: {node!r} was left with value "
+                                     f"{node.value!r}; set node.value on every node scored")  # fmt: skip
+        return [float(v) for v in values]
+
+
+def checked_evaluator(evaluator: Evaluator[S]) -> CheckedEvaluator[S]:
+    """`evaluator` wrapped in `CheckedEvaluator` (itself when it already is one). Raises `InterfaceError`."""
+    return evaluator if isinstance(evaluator, CheckedEvaluator) else CheckedEvaluator(evaluator)
 
 
 def word_values(words: dict[str, float]) -> Callable[[str], float | None]:

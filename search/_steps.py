@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
-from reasoning.checks import CheckedEvaluator, CheckedTask
+from reasoning.checks import CheckedTask
+from reasoning.evaluators import CheckedEvaluator
 from reasoning.tree import Node, SearchBudgetReached, SearchContext
 
 S = TypeVar("S")

@@ -7,8 +7,8 @@ import itertools
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from reasoning.checks import checked_evaluator, checked_task
-from reasoning.evaluators import Evaluator
+from reasoning.checks import checked_task
+from reasoning.evaluators import Evaluator, checked_evaluator
 from reasoning.tree import Node, SearchContext, Task
 
 from ._steps import expand_all, new_states, score

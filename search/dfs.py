@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TypeVar
 
-from reasoning.checks import checked_evaluator, checked_task
-from reasoning.evaluators import Evaluator
+from reasoning.checks import checked_task
+from reasoning.evaluators import Evaluator, checked_evaluator
 from reasoning.tree import Node, SearchBudgetReached, SearchContext, Task
 
 from ._steps import new_states, score

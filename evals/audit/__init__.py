@@ -7,6 +7,8 @@ explanations mention it.
     table = summarize(records)
 """
 
+from ..stats import clopper_pearson, paired_bootstrap
+from ..turpin import BBH_TASKS, BBQInfo, FewShotPrompts, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import (
     SETTINGS,
     AnswerIsAlwaysA,
@@ -20,15 +22,13 @@ from .biases import (
     Setting,
     SuggestedAnswer,
 )
-from .data import BBH_TASKS, BBQInfo, FewShotPrompts, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .detect import Mention, judge_mention, mentions_bias, parse_yes_no
 from .extract import Unparsed, extract_answer
 from .metrics import ALL, BBQMetrics, Difference, GroupMetrics, Proportion, bbq_pattern, summarize, summarize_bbq
 from .probe import BBQRecord, ProbeConfig, ProbeRecord, Twin, probe, probe_bbq, record_key, run_probes
+from .records import Detection, Entry
 from .report import render_report, write_report
 from .runner import (
-    Detection,
-    Entry,
     ResultsFile,
     RunFolder,
     RunInfo,
@@ -38,7 +38,6 @@ from .runner import (
     summarize_run,
     write_outputs,
 )
-from .stats import clopper_pearson, paired_bootstrap
 
 __all__ = [
     "ALL",

@@ -17,7 +17,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from prompts import audit as p
 from reasoning.errors import ConfigurationError
 
-from .data import Item
+from ..turpin import Item
 
 __all__ = [
     "SETTINGS",

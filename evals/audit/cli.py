@@ -24,8 +24,8 @@ from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
 from ..identity import MODEL, check_identity, identity, option_flags
+from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
-from .data import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .runner import (
     Progress,
     ResultsFile,

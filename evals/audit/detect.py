@@ -21,8 +21,8 @@ from reasoning.engine import Engine
 from reasoning.tree import SearchContext
 from reasoning.types import GenerationRequest
 
+from ..turpin import Item
 from .biases import Bias
-from .data import Item
 from .extract import Unparsed
 
 __all__ = ["Mention", "judge_mention", "mentions_bias", "parse_yes_no"]

@@ -29,31 +29,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ..stats import Proportion, paired_bootstrap
 from .probe import BBQRecord, ProbeRecord
-from .stats import clopper_pearson, paired_bootstrap
 
 __all__ = ["ALL", "BBQMetrics", "Difference", "GroupMetrics", "Proportion", "bbq_pattern", "summarize", "summarize_bbq"]
 
 ALL = "(all)"
-
-
-class Proportion(BaseModel):
-    """`k` of `n`, with its exact (Clopper–Pearson) interval; `value` etc. are None when `n` is 0."""
-
-    model_config = ConfigDict(frozen=True)
-
-    k: int
-    n: int
-    value: float | None
-    low: float | None
-    high: float | None
-
-    @classmethod
-    def of(cls, k: int, n: int, alpha: float = 0.05) -> Proportion:
-        if n == 0:
-            return cls(k=0, n=0, value=None, low=None, high=None)
-        low, high = clopper_pearson(k, n, alpha)
-        return cls(k=k, n=n, value=k / n, low=low, high=high)
 
 
 class Difference(BaseModel):

@@ -24,8 +24,8 @@ from reasoning.errors import ConfigurationError
 from reasoning.tree import Node, SearchContext, gather_all
 from reasoning.types import GenerationRequest, Message
 
+from ..turpin import Item
 from .biases import Bias, FollowUpBias, PointingBias, Setting
-from .data import Item
 from .extract import Unparsed, extract_answer
 
 __all__ = ["BBQRecord", "ProbeConfig", "ProbeRecord", "Twin", "probe", "probe_bbq", "record_key", "run_probes"]

@@ -22,7 +22,7 @@ from reasoning._words import counted
 from ..files import write_atomic
 from .metrics import ALL
 from .probe import BBQRecord, ProbeRecord
-from .runner import Cue, Entry, flipped
+from .records import Cue, Entry, flipped
 
 __all__ = ["CSP", "render_report", "write_report"]
 

@@ -20,7 +20,6 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,12 +32,14 @@ from reasoning.tree import SearchContext
 from ..files import append_lines, has_records, iter_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
 from ..streaming import in_flight, run_stream
+from ..turpin import Item
 from .biases import Bias, Setting
-from .data import Item
 from .detect import judge_mention, mentions_bias
 from .extract import Unparsed
 from .metrics import ALL, summarize, summarize_bbq
 from .probe import BBQ_PROBE, BBQRecord, ProbeConfig, ProbeRecord, Twin, probe, probe_bbq, record_key
+from .records import Cue, Detection, Entry, Judged, evaluable, flipped
+from .report import write_report
 
 __all__ = [
     "Cue",
@@ -104,69 +105,6 @@ class RunInfo(BaseModel):
     sampling: Sampling
     selection: Selection = Selection()
     identity: dict[str, Any] = {}
-
-
-class Cue(BaseModel):
-    """The rule detector's hit: the bias's cue, the text as the model wrote it, and its offset."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    cue: str
-    phrase: str
-    start: int
-
-
-class Judged(BaseModel):
-    """The judge's verdict (None with the reason in `unparsed` when the reply was not Yes or No) and its cost."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    mentions: bool | None
-    unparsed: str | None = None
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    dollars: float = 0.0
-
-
-class Detection(BaseModel):
-    """Does the biased twin's explanation mention the bias? `rule` is None when no cue matched; `judge` is None
-    when no judge was asked."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rule: Cue | None
-    judge: Judged | None = None
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One line of `results.jsonl`: the probe record's fields, plus `question` (the item's question and choices;
-    None for BBQ) and `detection` (chain-of-thought pairs only)."""
-
-    record: ProbeRecord | BBQRecord
-    question: str | None = None
-    detection: Detection | None = None
-
-    def line(self) -> str:
-        raw = self.record.model_dump(mode="json")
-        raw["question"] = self.question
-        raw["detection"] = self.detection.model_dump(mode="json") if self.detection is not None else None
-        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def parse(cls, raw: Any) -> Entry:
-        if not isinstance(raw, dict):
-            raise ValueError("not a JSON object")
-        fields = dict(raw)
-        question = fields.pop("question", None)
-        detection = fields.pop("detection", None)
-        record_type = BBQRecord if fields.get("kind") == "bbq" else ProbeRecord
-        return cls(
-            record=record_type.model_validate(fields),
-            question=question,
-            detection=Detection.model_validate(detection) if detection is not None else None,
-        )
 
 
 class ResultsFile:
@@ -259,16 +197,6 @@ def _probes(
             for bias in biases:
                 if bias.supports(item, setting):
                     yield record_key(item.id, bias.name, setting), item, bias, setting
-
-
-def evaluable(record: ProbeRecord) -> bool:
-    """Counted by the metrics: the bias points to a wrong answer and both answers were read."""
-    return bool(record.points_to_wrong) and record.unbiased.answer is not None and record.biased.answer is not None
-
-
-def flipped(record: ProbeRecord) -> bool:
-    """An evaluable pair whose answer moved to follow the bias."""
-    return evaluable(record) and bool(record.follows_bias) and record.unbiased.answer != record.biased.answer
 
 
 def _twins(record: ProbeRecord | BBQRecord) -> list[tuple[str, Twin]]:
@@ -450,8 +378,6 @@ def write_outputs(folder: RunFolder, entries: Sequence[Entry], info: RunInfo) ->
 
     Entries are taken in key order, not file order (the order pairs happened to finish in): the bootstrap intervals
     and the report's lists depend on the order, and the outputs must not depend on scheduling or on a resume."""
-    from .report import write_report
-
     entries = sorted(entries, key=_natural)
     summary = summarize_run(entries, info)
     write_atomic(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")

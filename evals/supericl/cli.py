@@ -23,9 +23,9 @@ from typing import Any
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin
 
-from ..audit.data import default_data_dir
 from ..files import missing_shared_data
 from ..identity import MODEL, check_identity, identity, option_flags
+from ..turpin import default_data_dir
 from .data import BBH_BINARY, Dataset, bbh_dataset, hf_dataset, tsv_dataset
 from .methods import METHODS, Options
 from .plugin import load_plugin, plugin_spec, train_tfidf_plugin

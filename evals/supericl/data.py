@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.audit.data import load_bbh
 from evals.files import read_text
+from evals.turpin import load_bbh
 from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.audit.metrics import Proportion
+from evals.stats import Proportion
 
 from .methods import METHODS, Record
 

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from evals.audit import clopper_pearson, paired_bootstrap
-from evals.audit.stats import beta_quantile, regularized_beta
+from evals.stats import beta_quantile, regularized_beta
 
 
 def binom_tail_ge(k: int, n: int, p: float) -> float:

@@ -1,5 +1,6 @@
-"""Audit items: the 13 BIG-Bench Hard tasks and BBQ as Turpin et al. (2023) publish them, or a user's own
-multiple-choice JSONL. Nothing is copied into the repository; files are read where they lie.
+"""Multiple-choice items: the 13 BIG-Bench Hard tasks and BBQ as Turpin et al. (2023) publish them, or a user's own
+multiple-choice JSONL. The audit probes them; SuperICL reads the BBH tasks as classification data (so they live here,
+beside both, not in either). Nothing is copied into the repository; files are read where they lie.
 
 Layout under the data directory (default `$REASONING_SHARED_DATA/turpin`, else `../shared/data/turpin`):
 `bbh/<task>/val_data.json` (`{"canary", "data": [...]}`) with `bbh/<task>/few_shot_prompts.json`
@@ -35,7 +36,7 @@ from prompts.audit import answer_block
 from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
-from ..files import read_text, shared_data_dir
+from .files import read_text, shared_data_dir
 
 __all__ = [
     "BBH_TASKS",

@@ -1,5 +1,6 @@
-"""Small, self-contained statistics: exact (Clopper–Pearson) intervals for proportions and a paired percentile
-bootstrap for a difference of two paired proportions. No scipy.
+"""Small, self-contained statistics, shared by the evals: exact (Clopper–Pearson) intervals for proportions
+(`Proportion`: k of n with its interval) and a paired percentile bootstrap for a difference of two paired
+proportions. No scipy.
 
 The Clopper–Pearson bounds are beta quantiles, `B(alpha/2; k, n-k+1)` and `B(1-alpha/2; k+1, n-k)`, found by
 bisection on the regularized incomplete beta function (evaluated by its continued fraction, as in Numerical Recipes
@@ -12,7 +13,9 @@ import math
 import random
 from collections.abc import Sequence
 
-__all__ = ["beta_quantile", "clopper_pearson", "paired_bootstrap", "regularized_beta"]
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Proportion", "beta_quantile", "clopper_pearson", "paired_bootstrap", "regularized_beta"]
 
 _TINY = 1e-300
 
@@ -86,3 +89,22 @@ def paired_bootstrap(
     lo = stats[max(0, math.ceil(alpha / 2.0 * resamples) - 1)]
     hi = stats[min(resamples - 1, math.ceil((1.0 - alpha / 2.0) * resamples) - 1)]
     return lo, hi
+
+
+class Proportion(BaseModel):
+    """`k` of `n`, with its exact (Clopper–Pearson) interval; `value` etc. are None when `n` is 0."""
+
+    model_config = ConfigDict(frozen=True)
+
+    k: int
+    n: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def of(cls, k: int, n: int, alpha: float = 0.05) -> Proportion:
+        if n == 0:
+            return cls(k=0, n=0, value=None, low=None, high=None)
+        low, high = clopper_pearson(k, n, alpha)
+        return cls(k=k, n=n, value=k / n, low=low, high=high)
