@@ -1,7 +1,15 @@
-"""The `reasoning` console script. Subcommands: `generate`, `serve`, `model`, `game24`, `audit`, `supericl`.
+"""The `reasoning` console script. Its own subcommands: `generate`, `serve`, `model`; the evals add theirs.
 
 User mistakes (a bad option, a server that is down, a missing model) print one line to stderr and exit 2; they
 never print a traceback.
+
+Add your own command: any installed distribution may declare an entry point in the group `reasoning.commands`
+(`COMMANDS`) naming a function `register(subparsers) -> None`, which adds its subcommand with
+`subparsers.add_parser(...)` and sets `run` (a function of the parsed arguments returning the exit status) with
+`set_defaults`. This package's evals are found that way (`game24`, `audit`, `supericl` in its `pyproject.toml`); the
+core imports none of them. A command that calls a model takes `add_model_options(parser)` and builds its engine
+with `make_engine(args)`, both from this module. An entry point that fails to load or to register is left out with
+one line on stderr naming it; the other commands still work.
 """
 
 from __future__ import annotations
@@ -9,13 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import importlib.metadata
 import json
 import os
 import select
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeAlias
 
 import pydantic
 
@@ -26,7 +35,23 @@ from .engine import Budget, Engine, EngineConfig
 from .errors import ConfigurationError, ReasoningError
 from .types import DecodingConfig, GenerationRequest
 
-__all__ = ["Parser", "build_parser", "main"]
+__all__ = [
+    "COMMANDS",
+    "Parser",
+    "Subparsers",
+    "add_model_options",
+    "build_parser",
+    "command_entry_points",
+    "main",
+    "make_engine",
+    "register_commands",
+]
+
+COMMANDS = "reasoning.commands"
+"""The entry-point group of subcommands: `name = "module:register"`, `register(subparsers) -> None`."""
+# This distribution's commands come first, in this order (setuptools writes entry points sorted by name, so the
+# order pyproject.toml declares them in is lost). Names only: the core imports no eval.
+_FIRST = ("game24", "audit", "supericl")
 
 
 class Parser(argparse.ArgumentParser):
@@ -78,6 +103,10 @@ class Parser(argparse.ArgumentParser):
             if near:
                 return f" (did you mean {' or '.join(near[:3])}?)"
         return ""
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
+"""What `register(subparsers)` is given: `subparsers.add_parser(name, help=...)` returns a `Parser`."""
 
 
 def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str, ...] = ()) -> None:
@@ -238,14 +267,46 @@ def build_parser() -> Parser:
     model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is")
     model.set_defaults(run=_model_info)
 
-    from evals.audit.cli import register as register_audit
-    from evals.game24.cli import register as register_game24
-    from evals.supericl.cli import register as register_supericl
-
-    register_game24(sub, add_model_options)
-    register_audit(sub, add_model_options)
-    register_supericl(sub, add_model_options)
+    register_commands(sub)
     return parser
+
+
+def command_entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The installed entry points of the group `COMMANDS`, in a stable order: this distribution's evals in the
+    order of `_FIRST` (game24, audit, supericl, as the README presents them), then every other command by name
+    (and, for one name given twice, by distribution name)."""
+
+    def rank(point: importlib.metadata.EntryPoint) -> tuple[int, str, str]:
+        first = _FIRST.index(point.name) if point.name in _FIRST else len(_FIRST)
+        return first, point.name, point.dist.name if point.dist is not None else ""
+
+    return sorted(importlib.metadata.entry_points(group=COMMANDS), key=rank)
+
+
+def register_commands(sub: Subparsers) -> None:
+    """Add the subcommand of every entry point of `COMMANDS` (see `command_entry_points`) to `sub`.
+
+    One that fails to import, is not callable, raises while registering or takes a name already taken is left out
+    (with whatever it had added so far), with one line on stderr naming it and the error; the others are added all
+    the same.
+    """
+    for point in command_entry_points():
+        before = set(sub.choices)
+        try:
+            register: Callable[[Subparsers], None] = point.load()
+            register(sub)
+        except Exception as exc:
+            _drop_commands(sub, set(sub.choices) - before)
+            error = " ".join(f"{type(exc).__name__}: {exc}".splitlines())
+            print(f"reasoning: warning: command {point.name!r} ({COMMANDS} entry point {point.value!r}) is left "
+                  f"out: {error}", file=sys.stderr)  # fmt: skip
+
+
+def _drop_commands(sub: Subparsers, names: set[str]) -> None:
+    """Take `names` back out of `sub` (a broken `register` may have added its parser before it failed)."""
+    for name in names:
+        del sub.choices[name]
+    sub._choices_actions = [a for a in sub._choices_actions if a.dest not in names]
 
 
 def _check_options(args: argparse.Namespace) -> None:

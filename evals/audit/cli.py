@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasoning.cli import Subparsers, add_model_options
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
@@ -49,7 +50,8 @@ BIASES: dict[str, type[Bias]] = {b.name: b for b in (SuggestedAnswer, AnswerIsAl
 ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "suggested": "suggested-answer"}
 
 
-def register(sub: Any, add_model_options: Any) -> None:
+def register(sub: Subparsers) -> None:
+    """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     audit = sub.add_parser("audit", help="chain-of-thought faithfulness audit (Turpin et al., 2023)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
 

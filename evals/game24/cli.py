@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning._words import counted
+from reasoning.cli import Subparsers, add_model_options
 from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
@@ -29,7 +30,8 @@ __all__ = ["register"]
 REPLAY_LOG = "gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json"
 
 
-def register(sub: Any, add_model_options: Any) -> None:
+def register(sub: Subparsers) -> None:
+    """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     game = sub.add_parser("game24", help="the game-of-24 eval (Yao et al., 2023)")
     game_sub = game.add_subparsers(dest="game24_command", required=True)
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reasoning.cli import Subparsers, add_model_options
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin
 
@@ -48,7 +49,8 @@ __all__ = ["register"]
 SELECTION = ("tasks", "limit", "methods")
 
 
-def register(sub: Any, add_model_options: Any) -> None:
+def register(sub: Subparsers) -> None:
+    """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     supericl = sub.add_parser("supericl", help="small models as plug-ins for a large one (SuperICL, Xu et al., 2023)")
     supericl_sub = supericl.add_subparsers(dest="supericl_command", required=True)
 
