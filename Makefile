@@ -28,9 +28,12 @@ install-dev: venv
 demo: install-demo
 	$(BIN)/reasoning game24 run --method tot-bfs --breadth 1 --check-steps --range 900-904 --out runs/demo
 
+# lint-imports: the import contracts of pyproject.toml ([tool.importlinter]: layers one way, no cycles, the evals
+# independent of each other).
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check reasoning search prompts evals
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy
