@@ -57,12 +57,15 @@ def add_eval_commands(
     noun: str = "item",
     extra_backends: tuple[str, ...] = (),
     commands: Callable[[Any], None] | None = None,
+    after: Callable[[argparse.Namespace, AnyEval, Sequence[Engine]], None] | None = None,
 ) -> argparse.ArgumentParser:
     """Add `reasoning NAME` with `run` and `report` to the subparsers `sub`; return NAME's parser.
 
     `configure(run_parser)` adds the eval's own options; `selection` names the options that select samples (a rerun
     may change them; every other option but `evals.identity.NOT_IDENTITY` must match the folder's). `noun` names a
-    sample in messages ("no item finished"). `commands(subparsers)` adds more subcommands beside run and report."""
+    sample in messages ("no item finished"). `commands(subparsers)` adds more subcommands beside run and report.
+    `after(args, eval, engines)` is called once a run has finished, with the engines it made (e.g. to say on stderr
+    what a replay could not answer)."""
     from reasoning.cli import add_model_options
 
     name = eval_type.name
@@ -95,6 +98,8 @@ def add_eval_commands(
                 await each.aclose()
         print(ev.format_summary(summary) if summary else f"no {noun} finished")
         _paid(made)
+        if after is not None:
+            after(args, ev, made)
         print(f"results: {out / 'results.jsonl'}\nsummary: {out / 'summary.json'}\nreport:  {out / 'report.html'}",
               file=sys.stderr)  # fmt: skip
         return 0
