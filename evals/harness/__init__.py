@@ -11,7 +11,7 @@ a run folder by one driver, through one `run`/`report` command pair.
 
 from .command import Engines, add_eval_commands, default_engines, report_command
 from .driver import resume, run_samples
-from .eval import Eval
+from .eval import Eval, RunInfo
 from .folder import RunFolder, RunHeader, git_revision, package_version
 from .page import STYLESHEET, csp, escape, page
 from .results import ResultsFile
@@ -24,6 +24,7 @@ __all__ = [
     "ResultsFile",
     "RunFolder",
     "RunHeader",
+    "RunInfo",
     "add_eval_commands",
     "csp",
     "default_engines",

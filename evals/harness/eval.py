@@ -20,27 +20,53 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Collection, Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from reasoning.engine import Engine
 from reasoning.session import Session
 
 from ..progress import StatusLine
+from .page import escape, page
 
-__all__ = ["Eval"]
+__all__ = ["Eval", "RunInfo"]
 
 S = TypeVar("S")  # a sample
 R = TypeVar("R")  # a record
 InfoT = TypeVar("InfoT", bound=BaseModel)  # run.json
 
 
+class RunInfo(BaseModel):
+    """run.json of an eval that records nothing but the model and its identity (the default `info_type`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    identity: dict[str, Any] = {}
+
+
 class Eval(ABC, Generic[S, R, InfoT]):
-    """One eval's samples, solver, records and report (see the module docstring)."""
+    """One eval's samples, solver, records and report (see the module docstring).
+
+    Only `name`, `samples`, `key`, `solve` and `summarize` must be written; the rest have defaults for records that
+    are pydantic models with a `key` field (`record_type`), a run.json of the model and identity (`RunInfo`), the
+    plain status line, a report of the summary and the records as tables, and the summary as `name  value` lines.
+    """
 
     name: ClassVar[str]  # the command (`reasoning NAME`), the sessions' tag prefix, the run.json header's eval
-    what: ClassVar[str]  # a record in errors: "an audit record"
-    info_type: ClassVar[type[BaseModel]]  # run.json's model
-    info_what: ClassVar[str]  # run.json in errors: "an audit run file"
+    record_type: ClassVar[type[BaseModel] | None] = None  # records as pydantic models with a `key` field
+    info_type: ClassVar[type[BaseModel]] = RunInfo  # run.json's model
+    what: ClassVar[str] = ""  # a record in errors; default "a NAME record"
+    info_what: ClassVar[str] = ""  # run.json in errors; default "a NAME run file"
+
+    @classmethod
+    def what_record(cls) -> str:
+        """A record in errors ("is not an echo record"); override `what` to say it otherwise."""
+        return cls.what or f"a {cls.name} record"
+
+    @classmethod
+    def what_info(cls) -> str:
+        """run.json in errors ("is not an echo run file"); override `info_what` to say it otherwise."""
+        return cls.info_what or f"a {cls.name} run file"
 
     # -- samples and solving ---------------------------------------------------------------------------------------
     @abstractmethod
@@ -51,9 +77,13 @@ class Eval(ABC, Generic[S, R, InfoT]):
     def key(self, sample: S) -> str:
         """The sample's key in the results file (resume skips keys already there)."""
 
-    @abstractmethod
     def planned(self) -> Collection[str]:
-        """The keys this command asks for (the status line's total and its resumed count)."""
+        """The keys this command asks for (the status line's total and its resumed count). The default reads
+        `samples()` when it is a list or tuple; override it for a generator or an async iterable."""
+        samples = self.samples()
+        if not isinstance(samples, list | tuple):
+            raise NotImplementedError(f"{type(self).__name__}.planned(): samples() is lazy; say which keys it makes")
+        return [self.key(s) for s in samples]
 
     @abstractmethod
     async def solve(self, sample: S, session: Session) -> R:
@@ -64,24 +94,30 @@ class Eval(ABC, Generic[S, R, InfoT]):
         return Session(engine, tag=tag)
 
     # -- records ---------------------------------------------------------------------------------------------------
-    @abstractmethod
     def read(self, raw: Any) -> R | None:
         """A decoded results line as a record (None: another run's record, skipped); raises `ValueError`,
-        `TypeError`, `KeyError` or a pydantic `ValidationError` for a line that is not one."""
+        `TypeError`, `KeyError` or a pydantic `ValidationError` for a line that is not one. Default: validated as
+        `record_type`."""
+        if self.record_type is None:
+            raise NotImplementedError(f"{type(self).__name__}: set record_type or define read/write/record_key")
+        return self.record_type.model_validate(raw)  # type: ignore[return-value]
 
-    @abstractmethod
     def write(self, record: R) -> str:
-        """The record as one line of JSON."""
+        """The record as one line of JSON (default: a pydantic model's JSON)."""
+        if not isinstance(record, BaseModel):
+            raise NotImplementedError(f"{type(self).__name__}.write: records are not pydantic models")
+        return record.model_dump_json()
 
-    @abstractmethod
     def record_key(self, record: R) -> str:
-        """The record's sample key."""
+        """The record's sample key (default: its `key` field)."""
+        return str(record.key)  # type: ignore[attr-defined]
 
     # -- the run and its outputs -----------------------------------------------------------------------------------
-    @abstractmethod
     def info(self, model: str, identity: dict[str, Any], previous: InfoT | None) -> InfoT:
         """run.json's content for a run of `model` with `identity` (the options that identify it); `previous` is
-        what the folder held (None for a new folder), for what a rerun adds to (e.g. more tasks)."""
+        what the folder held (None for a new folder), for what a rerun adds to (e.g. more tasks). Default: a
+        `RunInfo`."""
+        return self.info_type.model_validate({"model": model, "identity": identity})  # type: ignore[return-value]
 
     def select(self, records: dict[str, R]) -> list[R]:
         """The records the outputs cover, from all those in the results file by key (default: all, file order)."""
@@ -90,21 +126,33 @@ class Eval(ABC, Generic[S, R, InfoT]):
     @classmethod
     def for_report(cls, info: InfoT) -> Eval[S, R, InfoT]:
         """An eval that reads, summarizes and renders the records of a folder whose run.json holds `info` (what
-        `reasoning NAME report DIR` uses; no samples)."""
-        raise NotImplementedError(f"{cls.__name__} cannot rebuild a report from a folder")
+        `reasoning NAME report DIR` uses). Default: the class without its `__init__` (no samples), which serves an
+        eval whose record methods and outputs need nothing the constructor sets."""
+        return cls.__new__(cls)
 
-    @abstractmethod
     def progress(self, total: int) -> StatusLine[R]:
-        """The status line."""
+        """The status line (default: done/total, resumed, in flight, seconds)."""
+        return StatusLine(total)
 
     @abstractmethod
     def summarize(self, records: Sequence[R], info: InfoT) -> dict[str, Any]:
         """summary.json's content. Must not depend on the order records finished in, nor on the cache."""
 
-    @abstractmethod
     def render(self, records: Sequence[R], summary: dict[str, Any], info: InfoT) -> str:
-        """report.html's content (`evals.harness.page`)."""
+        """report.html's content (`evals.harness.page`). Default: the summary, then every record, as tables."""
+        rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in summary.items())
+        dumped = [r.model_dump(mode="json") if isinstance(r, BaseModel) else dict(r) for r in records]  # type: ignore[call-overload]
+        head = list(dict.fromkeys(k for d in dumped for k in d))
+        cells = "".join("<tr>" + "".join(f"<td>{escape(d.get(k, ''))}</td>" for k in head) + "</tr>" for d in dumped)
+        table = "<tr>" + "".join(f"<th>{escape(k)}</th>" for k in head) + "</tr>" + cells
+        model = getattr(info, "model", "")
+        body = (
+            f'<h1>{escape(self.name)} — {escape(model)}</h1><table id="summary">{rows}</table>'
+            f'<h2>Records ({len(dumped)})</h2><div class="wide"><table id="records">{table}</table></div>'
+        )
+        return page(f"{self.name} — {model}", body)
 
-    @abstractmethod
     def format_summary(self, summary: dict[str, Any]) -> str:
-        """The summary as the plain-text table the command prints."""
+        """The summary as the plain-text lines the command prints (default: `name  value`, aligned)."""
+        width = max((len(k) for k in summary), default=0)
+        return "\n".join(f"{k:<{width}}  {f'{v:.4g}' if isinstance(v, float) else v}" for k, v in summary.items())

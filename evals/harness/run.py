@@ -37,12 +37,12 @@ InfoT = TypeVar("InfoT", bound=BaseModel)
 
 def open_folder(ev: Eval[Any, Any, Any] | type[Eval[Any, Any, Any]], path: str | Path) -> RunFolder[Any]:
     """The eval's run folder at `path` (nothing is read or written yet)."""
-    return RunFolder(path, ev.info_type, eval_name=ev.name, what=ev.info_what)
+    return RunFolder(path, ev.info_type, eval_name=ev.name, what=ev.what_info())
 
 
 def open_results(ev: Eval[Any, R, Any], folder: RunFolder[Any]) -> ResultsFile[R]:
     """The folder's results file, read and written as `ev`'s records (a partial last line is dropped)."""
-    return ResultsFile(folder.results_path, read=ev.read, write=ev.write, key=ev.record_key, what=ev.what)
+    return ResultsFile(folder.results_path, read=ev.read, write=ev.write, key=ev.record_key, what=ev.what_record())
 
 
 def write_outputs(ev: Eval[Any, R, InfoT], folder: RunFolder[Any], records: Sequence[R], info: InfoT) -> dict[str, Any]:
