@@ -93,6 +93,16 @@ class Eval(ABC, Generic[S, R, InfoT]):
         """The session a sample is solved in (override for a `SearchContext`, or a budget)."""
         return Session(engine, tag=tag)
 
+    def pending(self, done: Collection[str]) -> Iterable[S] | AsyncIterable[S]:
+        """The samples to solve now, `done` being the keys already in the results file. Default: `samples()`, the
+        driver skipping the done ones; an eval whose samples are costly to make leaves them out here."""
+        return self.samples()
+
+    def identity(self) -> dict[str, Any]:
+        """What the eval adds to the run's identity beside the command's options (`evals.identity`): what its
+        config resolved them to where no option says it, e.g. a plug-in file's digest (default: nothing)."""
+        return {}
+
     # -- records ---------------------------------------------------------------------------------------------------
     def read(self, raw: Any) -> R | None:
         """A decoded results line as a record (None: another run's record, skipped); raises `ValueError`,

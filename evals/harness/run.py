@@ -23,7 +23,7 @@ from reasoning.engine import Engine
 
 from ..files import write_atomic
 from ..identity import MODEL
-from .driver import run_samples
+from .driver import resume, run_samples
 from .eval import Eval
 from .folder import RunFolder
 from .results import ResultsFile
@@ -65,11 +65,13 @@ async def run_eval(
     """Run `ev` into the folder `out` on `engine` (or one engine per sample); return the records the outputs were
     made from and the summary (None when no sample has finished).
 
-    `identity` (the options that make a record what it is; the model's name is added under `--model`) must match
-    the folder's once it holds a record, else `ConfigurationError` and nothing is written. The outputs cover the
-    records `ev.select` picks from the file. Errors from the samples are raised after the outputs are written."""
+    `identity` (the options that make a record what it is; `ev.identity()` and the model's name under `--model`
+    are added to it) must match the folder's once it holds a record, else `ConfigurationError` and nothing is
+    written. The samples come from `ev.pending(done)`, `done` the keys already in the results file. The outputs
+    cover the records `ev.select` picks from the file. Errors from the samples are raised after the outputs are
+    written."""
     folder = open_folder(ev, out)
-    now = {**(identity or {}), MODEL: model}
+    now = {**(identity or {}), **ev.identity(), MODEL: model}
     folder.check(now)
     folder.write(ev.info(model, now, folder.info() if folder.has_records() else None))
     info = folder.info()
@@ -78,12 +80,14 @@ async def run_eval(
     if results.repaired:
         print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
     planned = ev.planned()
+    progress = ev.progress(len(planned))
     records: list[R] = []
     summary: dict[str, Any] | None = None
     try:
-        await run_samples(ev.samples(), ev.solve, results, engine=engine, key=ev.key, name=ev.name,
-                          progress=ev.progress(len(planned)), parallel=parallel, planned=planned,
-                          session=ev.session)  # fmt: skip
+        done = resume(results, planned, progress)
+        await run_samples(ev.pending(done), ev.solve, results, engine=engine, key=ev.key, name=ev.name,
+                          progress=progress, parallel=parallel, planned=planned, session=ev.session,
+                          done=done)  # fmt: skip
     finally:
         # Also when interrupted: the outputs say what is on disk.
         found = results.load()
