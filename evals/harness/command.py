@@ -128,7 +128,8 @@ def report_command(eval_type: type[AnyEval], path: str) -> int:
         raise ConfigurationError(f"no such folder: {folder.path}")
     info = folder.info()
     if info is None:
-        raise ConfigurationError(f"{folder.path} is not a {eval_type.name} run folder (no run.json)")
+        what = eval_type.what_info().removesuffix(" file")  # "an audit run"
+        raise ConfigurationError(f"{folder.path} is not {what} folder (no run.json)")
     ev = eval_type.for_report(info)
     records = ev.select(open_results(ev, folder).load())
     if not records:
