@@ -1,4 +1,5 @@
-"""The game-of-24 methods of Yao et al. (2023): IO, CoT, CoT-SC, and tree-of-thought BFS, DFS and A*."""
+"""The game-of-24 methods of Yao et al. (2023): IO, CoT, CoT-SC, and tree-of-thought BFS, DFS and A*, and the one
+config (`MethodConfig`) a run's options are read from."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ _COT_STOP = ("\nInput:", "\n\n")
 
 @dataclass(frozen=True)
 class MethodConfig:
-    """Everything that defines a run's method (its hash keys the results file, so a resume never mixes runs).
+    """Everything that defines a run's method: the one config the eval, the task (`task_config`) and the report
+    read. Its hash (`key`) tags each record ("run"), so a resume never mixes runs.
 
     Defaults follow the paper: temperature 0.7, BFS breadth 5 with propose + value x3, greedy selection.
     """
@@ -56,6 +58,7 @@ class MethodConfig:
     plugin_threshold: float = 0.9
 
     def key(self) -> str:
+        """12 hex digits of the SHA-256 of the fields (the plug-in's only with `evaluator="plugin"`)."""
         import hashlib
         import json
 
@@ -65,21 +68,21 @@ class MethodConfig:
         blob = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
+    def task_config(self) -> Game24Config:
+        """How the task talks to the model under this config (the one place a `Game24Config` is made from it)."""
+        return Game24Config(
+            temperature=self.temperature,
+            n_value=self.n_value,
+            check_steps=self.check_steps,
+            zero_unfinished=self.zero_unfinished,
+            chat=self.chat,
+            propose_max_tokens=self.max_tokens,
+            value_max_tokens=self.value_max_tokens,
+            seed=self.seed,
+        )
 
-def _task(puzzle: Puzzle, config: MethodConfig) -> Game24Task:
-    return Game24Task(
-        puzzle.numbers,
-        Game24Config(
-            temperature=config.temperature,
-            n_value=config.n_value,
-            check_steps=config.check_steps,
-            zero_unfinished=config.zero_unfinished,
-            chat=config.chat,
-            propose_max_tokens=config.max_tokens,
-            value_max_tokens=config.value_max_tokens,
-            seed=config.seed,
-        ),
-    )
+    def task(self, puzzle: Puzzle) -> Game24Task:
+        return Game24Task(puzzle.numbers, self.task_config())
 
 
 def _evaluator(task: Game24Task, config: MethodConfig) -> Evaluator[str]:
@@ -127,11 +130,17 @@ def _success(method: str, correct: list[bool]) -> float:
     return float(any(correct))
 
 
-async def solve_puzzle(puzzle: Puzzle, engine: Engine, config: MethodConfig) -> dict[str, Any]:
-    """Run one method on one puzzle; return the record written to the results file."""
-    tag = f"{config.method}/{puzzle.idx}"
-    ctx = SearchContext(engine, tag=tag, budget=config.budget)
-    task = _task(puzzle, config)
+async def solve_puzzle(puzzle: Puzzle, where: SearchContext | Engine, config: MethodConfig) -> dict[str, Any]:
+    """Run one method on one puzzle; return the record written to the results file, less the run's key and model
+    (`Game24Eval.solve` adds them).
+
+    `where` is the puzzle's session: a `SearchContext` with the config's budget (what `Game24Eval.session` opens),
+    or an engine, on which such a context, tagged `game24/<idx>`, is opened here and closed after."""
+    if isinstance(where, Engine):
+        async with SearchContext(where, tag=f"game24/{puzzle.idx}", budget=config.budget) as ctx:
+            return await solve_puzzle(puzzle, ctx, config)
+    ctx = where
+    task = config.task(puzzle)
     started = time.perf_counter()
     # The vocabulary of SearchResult.stopped; IO / CoT stop once their samples are in.
     stopped: StopReason = "max_outputs"
@@ -189,13 +198,7 @@ async def solve_puzzle(puzzle: Puzzle, engine: Engine, config: MethodConfig) -> 
         "prompt_tokens": spend.prompt_tokens,
         "completion_tokens": spend.completion_tokens,
         "dollars": spend.dollars,
-        "paid": {
-            "calls": paid.calls,
-            "cached_samples": paid.cached_samples,
-            "prompt_tokens": paid.prompt_tokens,
-            "completion_tokens": paid.completion_tokens,
-            "dollars": paid.dollars,
-        },
+        "paid": paid.as_dict(),
         "seconds": time.perf_counter() - started,
         "requests": dict(ctx.requests),
         "calls_by_kind": dict(ctx.calls),
