@@ -1,5 +1,5 @@
 """Game of 24 (Yao et al., 2023): exact checking and solving, the tree-of-thought task, the replay of the
-published GPT-4 run, and the eval runner behind `reasoning game24`."""
+published GPT-4 run, and the eval behind `reasoning game24` (`evals.game24.eval.Game24Eval`, on `evals.harness`)."""
 
 from .arith import Verdict, check_answer, check_step, evaluate, solve
 from .replay import ReplayMissError, ReplayModel, load_log

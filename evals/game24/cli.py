@@ -1,41 +1,47 @@
-"""`reasoning game24 run | check | solve`."""
+"""`reasoning game24 run | report | check | solve`.
+
+`run` and `report` are the harness's (`evals.harness.add_eval_commands`): this module adds the game's options, maps
+them once into a `MethodConfig` (`method_config`) that the eval, the task and the report read, loads the puzzles,
+and makes the replay backend's engines (one per puzzle, from the published run's log).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reasoning._words import counted
-from reasoning.cli import Subparsers, add_model_options
+from reasoning.cli import Subparsers
 from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
 
-from ..files import missing_shared_data, write_atomic
-from ..identity import MODEL, check_identity, identity, option_flags
+from ..files import missing_shared_data
+from ..harness import Engines, add_eval_commands, default_engines
 from ..stdin import answer_lines, string_field
 from .arith import ExpressionError, check_answer, solve
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
+from .eval import Game24Eval
 from .methods import METHODS, MethodConfig
 from .replay import ReplayModel, load_log
-from .report import write_report
-from .runner import ResultsFile, format_summary, record_identity, recorded_identity, run_eval, summarize
 
-__all__ = ["register"]
+__all__ = ["method_config", "register"]
 
 REPLAY_LOG = "gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json"
 
 
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
-    game = sub.add_parser("game24", help="the game-of-24 eval (Yao et al., 2023)")
-    game_sub = game.add_subparsers(dest="game24_command", required=True)
+    add_eval_commands(sub, Game24Eval, help="the game-of-24 eval (Yao et al., 2023)", build=_build,
+                      configure=_options, selection=("range",), engines=_engines,
+                      run_help="run a method over puzzles; rerunning the same command resumes", parallel=4,
+                      noun="puzzle", extra_backends=("replay",), commands=_commands, after=_after)  # fmt: skip
 
-    run = game_sub.add_parser("run", help="run a method over puzzles; rerunning the same command resumes")
+
+def _options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--method", choices=METHODS, default="tot-bfs")
     where = run.add_argument_group("puzzles")
     where.add_argument("--range", default="900-999", help="0-based rows of the puzzle file (default: 900-999)")
@@ -83,14 +89,10 @@ def register(sub: Subparsers) -> None:
     budget.add_argument("--budget-calls", type=int)
     budget.add_argument("--budget-tokens", type=int)
     budget.add_argument("--budget-dollars", type=float)
-    run.add_argument("--parallel", type=int, default=4, help="puzzles in flight at once (at most 2 x --concurrency)")
-    run.add_argument(
-        "--out", default="runs/game24", help="folder for results.jsonl, summary.json, report.html, cache, log"
-    )
     run.add_argument("--replay-log", help=f"the published run for --backend replay (default: tot/{REPLAY_LOG})")
-    add_model_options(run, extra_backends=("replay",))
-    run.set_defaults(run=lambda a: asyncio.run(_run(a)), flags=option_flags(run))
 
+
+def _commands(game_sub: Any) -> None:
     check = game_sub.add_parser("check", help="check a model's final output; JSON verdict per line")
     check.add_argument("puzzle", nargs="?", help="e.g. '4 5 6 10' (omit to read JSON lines on stdin)")
     check.add_argument("output", nargs="?", help="the model's whole final output")
@@ -133,7 +135,15 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace) -> MethodConfig:
+COUNTS = ("breadth", "samples", "n_value", "max_steps", "max_tokens", "value_max_tokens")  # each at least 1
+
+
+def method_config(args: argparse.Namespace) -> MethodConfig:
+    """The run's options as its one config (the only place they are read for it). `ConfigurationError` for a count
+    below 1; with `--evaluator plugin` the plug-in is trained into its file first if it is missing."""
+    for name in COUNTS:
+        if getattr(args, name) < 1:
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     return MethodConfig(
         method=args.method,
         samples=args.samples,
@@ -175,70 +185,25 @@ def _chat(args: argparse.Namespace) -> bool:
     return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
 
 
-async def _run(args: argparse.Namespace) -> int:
-    from reasoning.cli import make_engine
-
-    for name in ("breadth", "samples", "n_value", "parallel", "max_steps", "max_tokens", "value_max_tokens"):
-        if getattr(args, name) < 1:
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+def _build(args: argparse.Namespace) -> Game24Eval:
     puzzles = load_puzzles(literals=args.puzzle, file=args.puzzles_file, rows=parse_range(args.range))
-    out = Path(args.out)
-    # What the records depend on must match the folder's (checked before a plug-in is trained or a model loaded);
-    # the rows are not part of it: records are per puzzle, and another --range runs the puzzles missing.
-    recorded, now = recorded_identity(out), identity(args, args.flags, selection=("range",))
-    check_identity(out, recorded, now)
-    config = _config(args)
-    results = ResultsFile(out / "results.jsonl")
-    args.cache = args.cache or str(out / "cache.sqlite")
-    args.log = args.log or str(out / "calls.jsonl")
-    engines: list[Engine] = []
-    if args.backend == "replay":
-        engine_for, model_name = _replay_engines(args, puzzles, engines)
-    else:
-        shared = make_engine(args)
-        engines.append(shared)
-        model_name = shared.model.name
+    return Game24Eval(method_config(args), puzzles)
 
-        def engine_for(puzzle: Puzzle) -> Engine:
-            return shared
 
-    now[MODEL] = model_name
-    try:
-        check_identity(out, recorded, now)
-    except ConfigurationError:
-        for engine in engines:
-            await engine.aclose()
-        raise
-    record_identity(out, now)
-    meta = {"config": config.__dict__ | {"budget": config.budget.__dict__}, "run": config.key(),
-            "model": model_name, "puzzles": len(puzzles), "out": str(out)}  # fmt: skip
-    records: list[dict[str, Any]] = []
-    try:
-        records = await run_eval(puzzles, engine_for, config, results, model=model_name, parallel=args.parallel,
-                                 calls=lambda: sum(engine.in_flight for engine in engines))  # fmt: skip
-    except ValueError as exc:
-        raise ConfigurationError(str(exc)) from None
-    finally:
-        if not records:  # interrupted: report what is on disk for this run
-            records = sorted(results.load(config.key()).values(), key=lambda r: r["idx"])
-        if records:
-            summary = summarize(records)
-            write_atomic(out / "summary.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
-            write_report(out / "report.html", records, summary, meta)
-        for engine in engines:
-            await engine.aclose()
-    print(format_summary(summarize(records)) if records else "no puzzle finished")
-    # The summary counts what the method asked for, as if nothing were cached; this is what this process paid.
-    paid = [engine.spend for engine in engines]
-    cached = sum(p.cached_samples for p in paid)
-    print(f"this process paid for {counted(sum(p.calls for p in paid), 'call')} "
-          f"({counted(sum(p.total_tokens for p in paid), 'token')}, ${sum(p.dollars for p in paid):.4f}); "
-          f"{counted(cached, 'sample')} came from the cache", file=sys.stderr)  # fmt: skip
-    misses = sum(getattr(engine.model, "misses", 0) for engine in engines)
-    if args.backend == "replay" and (args.check_steps or args.evaluator == "plugin"):
+def _engines(args: argparse.Namespace, ev: Any) -> Engines:
+    """The model options' engine, or with `--backend replay` one replay engine per puzzle."""
+    return _replay_engines(args, ev) if args.backend == "replay" else default_engines(args, ev)
+
+
+def _after(args: argparse.Namespace, ev: Any, engines: Sequence[Engine]) -> None:
+    if args.backend == "replay" and _leaves_logged_path(ev.config):
+        misses = sum(getattr(engine.model, "misses", 0) for engine in engines)
         print(f"replay requests off the logged path (answered empty): {misses}", file=sys.stderr)
-    print(f"results: {results.path}\nreport:  {out / 'report.html'}", file=sys.stderr)
-    return 0
+
+
+def _leaves_logged_path(config: MethodConfig) -> bool:
+    # Steps checked or a plug-in's values: the search asks what the published run did not.
+    return config.check_steps or config.evaluator == "plugin"
 
 
 def _not_replayed(missing: list[Puzzle], starts: dict[int, str], args: argparse.Namespace) -> str:
@@ -264,12 +229,13 @@ def _not_replayed(missing: list[Puzzle], starts: dict[int, str], args: argparse.
     return f"{message}: replay rows of tot/24.csv instead, without {given}: --range {span} ({'; '.join(said)})"
 
 
-def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: list[Engine]) -> tuple[Any, str]:
+def _replay_engines(args: argparse.Namespace, ev: Game24Eval) -> Engines:
     path = Path(args.replay_log) if args.replay_log else default_data_dir() / "tot" / REPLAY_LOG
     if not path.is_file():
         if args.replay_log:
             raise ConfigurationError(f"replay log not found: {path}")
         raise missing_shared_data("replay log", path, "give --replay-log")
+    puzzles, config = ev.puzzles, ev.config
     try:
         log = {record["idx"]: record for record in load_log(path)}
         starts = {idx: record["steps"][0]["x"] for idx, record in log.items()}
@@ -281,19 +247,18 @@ def _replay_engines(args: argparse.Namespace, puzzles: list[Puzzle], engines: li
     missing = [p for p in puzzles if p.idx not in log]
     if missing:
         raise ConfigurationError(_not_replayed(missing, starts, args))
+    made: list[Engine] = []
 
     def engine_for(puzzle: Puzzle) -> Engine:
-        record = log[puzzle.idx]
         if logged[puzzle.idx] != puzzle.numbers:
             raise ConfigurationError(f"puzzle {puzzle.idx} is {puzzle.numbers}, the log has {logged[puzzle.idx]}")
-        from .task import Game24Config, Game24Task
+        # Strict unless the search leaves the logged path: then unknown requests get empty answers (counted in the
+        # model's `misses`).
+        try:
+            model = ReplayModel(log[puzzle.idx], config.task(puzzle), strict=not _leaves_logged_path(config))
+        except ValueError as exc:  # the log's steps do not fit together
+            raise ConfigurationError(f"{path}: puzzle {puzzle.idx}: {exc}") from None
+        made.append(Engine(model, cache=ResponseCache()))
+        return made[-1]
 
-        task = Game24Task(puzzle.numbers, Game24Config(zero_unfinished=not args.paper_values))
-        # Strict unless steps are checked: then the search leaves the logged path, and unknown requests get
-        # empty answers (counted in the model's `misses`).
-        lenient = args.check_steps or args.evaluator == "plugin"  # both leave the logged path
-        engine = Engine(ReplayModel(record, task, strict=not lenient), cache=ResponseCache())
-        engines.append(engine)
-        return engine
-
-    return engine_for, "gpt-4-replay"
+    return engine_for, "gpt-4-replay", made

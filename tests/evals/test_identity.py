@@ -208,6 +208,40 @@ def test_game24_a_wider_range_extends_the_run_and_the_status_line_counts_what_wa
     assert code == 2 and f"--puzzles-file {str(puzzles)!r} there, {str(other)!r} now" in err
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--method", "cot"], "(--method 'io' there, 'cot' now)"),
+        (["--budget-calls", "2"], "(--budget-calls unset there, 2 now)"),
+        (["--check-steps", "--seed", "1"], "(--check-steps off there, on now; --seed 0 there, 1 now)"),
+    ],
+)
+def test_game24_a_rerun_with_another_method_option_or_budget_is_refused(models, tmp_path, capsys, options,
+                                                                          message) -> None:  # fmt: skip
+    out = tmp_path / "run"
+    assert run(capsys, *game24(out))[0] == 0
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    code, err = run(capsys, *game24(out, *options))
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+
+
+def test_game24_a_run_json_from_before_the_harness_resumes_and_still_refuses_other_options(models, tmp_path,
+                                                                                          capsys) -> None:  # fmt: skip
+    out = tmp_path / "run"
+    assert run(capsys, *game24(out))[0] == 0
+    then = json.loads((out / "run.json").read_text())["identity"]
+    (out / "run.json").write_text(json.dumps({"version": 1, "identity": then}, indent=1) + "\n")  # the old format
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    code, err = run(capsys, *game24(out, "--temperature", "0"))
+    assert code == 2 and "(--temperature 0.7 there, 0.0 now)" in err, err
+    code, err = run(capsys, *game24(out))
+    assert code == 0, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results  # resumed: nothing to do
+    info = json.loads((out / "run.json").read_text())
+    assert info["identity"] == then and info["header"]["eval"] == "game24" and info["config"]["method"] == "io"
+
+
 def test_identity_is_the_options_by_flag_less_those_that_do_not_change_a_record(tmp_path: Path) -> None:
     from evals.identity import check_identity, identity, option_flags
 

@@ -1,0 +1,216 @@
+"""The game-of-24 eval on the harness (`evals.harness`): each puzzle solved by one method (`MethodConfig`) in its
+own `SearchContext`, a record per puzzle, the status line, the summary table and the report.
+
+A record is the dict `solve_puzzle` returns with the run's key ("run": `MethodConfig.key()`) and model in front,
+written as one compact JSON line and read back as the same dict. Its sample key is the puzzle number as text.
+`run.json` holds `RunInfo`; a folder written when it held only `version` and `identity` still reads (and resumes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterator, Sequence
+from typing import IO, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from reasoning.engine import Engine
+from reasoning.session import Session
+from reasoning.tree import SearchContext
+
+from ..harness import Eval
+from ..identity import MODEL
+from ..progress import StatusLine
+from .data import Puzzle
+from .methods import MethodConfig, solve_puzzle
+from .report import render_report
+
+__all__ = [
+    "Game24Eval",
+    "Progress",
+    "Record",
+    "RunInfo",
+    "format_summary",
+    "read_record",
+    "record_key",
+    "summarize",
+    "write_record",
+]
+
+Record = dict[str, Any]
+
+
+class RunInfo(BaseModel):
+    """`run.json`: the options that identify the run, keyed by flag (`evals.identity`), the model's name and the
+    method's config (None in a folder written before run.json held them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    identity: dict[str, Any]
+    model: str | None = None
+    config: MethodConfig | None = None
+
+
+class Progress(StatusLine[Record]):
+    """One status line: puzzles done (resumed ones too), success rate, calls, tokens, dollars."""
+
+    def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
+        super().__init__(total, stream, period=period)
+        self.solved = 0.0
+        self.calls_made = 0
+        self.tokens = 0
+        self.dollars = 0.0
+
+    def count(self, record: Record) -> None:
+        super().count(record)
+        self.solved += record["success"]
+        self.calls_made += record["calls"]
+        self.tokens += record["prompt_tokens"] + record["completion_tokens"]
+        self.dollars += record["dollars"]
+
+    def fields(self) -> str:
+        rate = 100.0 * self.solved / max(1, self.done)
+        return f" success {rate:5.1f}% | calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}"
+
+
+class Game24Eval(Eval[Puzzle, Record, RunInfo]):
+    """`config`'s method on `puzzles` (in order) with the model named `model` (set by `info` when a run starts).
+
+    Built from a run folder's `RunInfo` (`for_report`) it has no puzzles and covers every record of the run, by
+    puzzle number; for a run.json with no config (an old folder), every record in the file (`every_run`)."""
+
+    name = "game24"
+    what = "a game-24 record"
+    info_type = RunInfo
+    info_what = "a game-24 run file"
+
+    def __init__(
+        self, config: MethodConfig, puzzles: Sequence[Puzzle] = (), *, model: str | None = None, every_run: bool = False
+    ) -> None:
+        self.config = config
+        self.puzzles = puzzles
+        self.model = model
+        self.run = None if every_run else config.key()  # the records' "run"; None: every record in the file
+
+    def samples(self) -> Iterator[Puzzle]:
+        return iter(self.puzzles)
+
+    def key(self, sample: Puzzle) -> str:
+        return str(sample.idx)
+
+    def planned(self) -> Collection[str]:
+        return [str(p.idx) for p in self.puzzles]
+
+    def session(self, engine: Engine, tag: str) -> SearchContext:
+        """The puzzle's search context, with the per-puzzle budget (`--budget-*`)."""
+        return SearchContext(engine, tag=tag, budget=self.config.budget)
+
+    async def solve(self, sample: Puzzle, session: Session) -> Record:
+        if not isinstance(session, SearchContext):
+            raise TypeError("a game-24 puzzle is solved in a SearchContext (Game24Eval.session)")
+        record = await solve_puzzle(sample, session, self.config)
+        return {"run": self.run, "model": self.model, **record}
+
+    # -- records -----------------------------------------------------------------------------------------------------
+    def read(self, raw: Any) -> Record | None:
+        return read_record(raw, self.run)
+
+    def write(self, record: Record) -> str:
+        return write_record(record)
+
+    def record_key(self, record: Record) -> str:
+        return record_key(record)
+
+    # -- the run and its outputs -------------------------------------------------------------------------------------
+    def info(self, model: str, identity: dict[str, Any], previous: RunInfo | None) -> RunInfo:
+        self.model = model  # the records' "model"
+        return RunInfo(identity=identity, model=model, config=self.config)
+
+    def select(self, records: dict[str, Record]) -> list[Record]:
+        """This command's puzzles in order; for a report, every record by puzzle number."""
+        if not self.puzzles:
+            return sorted(records.values(), key=lambda r: int(r["idx"]))
+        return [records[key] for key in self.planned() if key in records]
+
+    @classmethod
+    def for_report(cls, info: RunInfo) -> Game24Eval:
+        model = info.model or info.identity.get(MODEL)
+        return cls(info.config or MethodConfig(), model=model, every_run=info.config is None)
+
+    def progress(self, total: int) -> Progress:
+        return Progress(total)
+
+    def summarize(self, records: Sequence[Record], info: RunInfo) -> dict[str, Any]:
+        return dict(sorted(summarize(records).items()))  # summary.json's keys sorted, as they always were
+
+    def render(self, records: Sequence[Record], summary: dict[str, Any], info: RunInfo) -> str:
+        config = info.model_dump(mode="json")["config"]
+        meta = {"config": config, "run": info.config.key() if info.config else None, "model": info.model}
+        return render_report(records, summarize(records), meta)  # the table in the summary's own order
+
+    def format_summary(self, summary: dict[str, Any]) -> str:
+        return format_summary(summary)
+
+
+def read_record(raw: Any, run: str | None) -> Record | None:
+    """A decoded results line as a record of run `run` (None: of any run); None for another run's record.
+    `TypeError` for a line that is not an object, `ValueError` for a record of the run with no puzzle number."""
+    if not isinstance(raw, dict):
+        raise TypeError("not an object")
+    if run is not None and raw.get("run") != run:
+        return None
+    idx = raw.get("idx")
+    if not isinstance(idx, int) or isinstance(idx, bool):  # the resume reads it
+        raise ValueError("no puzzle number")
+    return raw
+
+
+def write_record(record: Record) -> str:
+    """The record as one compact line of JSON (read back as the same dict)."""
+    return json.dumps(record, separators=(",", ":"))
+
+
+def record_key(record: Record) -> str:
+    """The record's sample key: its puzzle number as text."""
+    return str(record["idx"])
+
+
+def summarize(records: Sequence[Record]) -> dict[str, Any]:
+    """Success and cost over `records` (cost as if nothing were cached: the same on a rerun or a resume)."""
+    n = len(records)
+    if n == 0:
+        return {"puzzles": 0}
+    total = {k: sum(r[k] for r in records) for k in ("calls", "prompt_tokens", "completion_tokens", "dollars")}
+    return {
+        "method": records[0]["method"],
+        "model": records[0].get("model"),
+        "puzzles": n,
+        "success": sum(r["success"] for r in records) / n,
+        "any_correct": sum(r["any_correct"] for r in records),
+        "first_correct": sum(r["first_correct"] for r in records),
+        "calls_per_puzzle": total["calls"] / n,
+        "prompt_tokens_per_puzzle": total["prompt_tokens"] / n,
+        "completion_tokens_per_puzzle": total["completion_tokens"] / n,
+        "dollars": total["dollars"],
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as the table `reasoning game24 run` prints."""
+    if not summary.get("puzzles"):
+        return "no puzzles"
+    rows = [
+        ("method", summary["method"]),
+        ("model", summary["model"]),
+        ("puzzles", summary["puzzles"]),
+        ("success", f"{100 * summary['success']:.1f}%"),
+        ("solved (any output)", summary["any_correct"]),
+        ("solved (first output)", summary["first_correct"]),
+        ("calls / puzzle", f"{summary['calls_per_puzzle']:.1f}"),
+        ("prompt tokens / puzzle", f"{summary['prompt_tokens_per_puzzle']:.0f}"),
+        ("completion tokens / puzzle", f"{summary['completion_tokens_per_puzzle']:.0f}"),
+        ("dollars", f"{summary['dollars']:.4f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
