@@ -41,10 +41,12 @@ def tutorial(name: str) -> list[Block]:
     return blocks
 
 
-def run_block(block: Block, cwd: Path, *, timeout: float = 600) -> subprocess.CompletedProcess[str] | None:
+def run_block(
+    block: Block, cwd: Path, *, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str] | None:
     """Do what a reader does with `block` in the folder `cwd`: save it as its file (returns None), or run it, a
     python block with this venv's python, a shell block with bash (`set -euo pipefail`) with the venv's scripts
-    (`reasoning`) first on PATH. The exit status is the caller's to check."""
+    (`reasoning`) first on PATH, and `env` added to the environment. The exit status is the caller's to check."""
     if block.file is not None:
         path = cwd / block.file
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,8 +60,9 @@ def run_block(block: Block, cwd: Path, *, timeout: float = 600) -> subprocess.Co
         command = ["bash", "-c", "set -euo pipefail\n" + block.code]
     else:
         raise ValueError(f"cannot run a {block.lang} block")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    environ = {**os.environ, "PATH": path, **(env or {})}
+    return subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout)
 
 
 def test_ten_line_example_is_short():
@@ -141,3 +144,37 @@ def test_tree_of_thought_tutorial_runs(embedded_gguf_path, tmp_path):
     assert [COST_LINE.fullmatch(line)["paid"] for line in again[1::2]] == ["0", "0", "0"]
     tree = json.loads((tmp_path / "astar-tree.json").read_text())
     assert len(tree["nodes"]) == int(searches[2]["nodes"]) and len(tree["edges"]) == len(tree["nodes"]) - 1
+
+
+def test_eval_tutorial_runs_resumes_and_reports(embedded_gguf_path, tmp_path):
+    # The reader's `pip install` goes to a folder of this test's own (PIP_TARGET), put on the path, so the venv is
+    # left as it was; everything else runs as the README says.
+    blocks = tutorial("eval")
+    for block in blocks:
+        if block.file is not None:
+            run_block(block, tmp_path)
+    site = tmp_path / "site"
+    env = {"PIP_TARGET": str(site), "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    commands = [b for b in blocks if b.file is None]
+    assert len(commands) == 1
+    done = run_block(commands[0], tmp_path, env=env)
+    assert done is not None and done.returncode == 0, done.stderr[-3000:]
+    out = tmp_path / "runs" / "capitals"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["countries"] == 8 and 0.0 <= summary["accuracy"] <= 1.0
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["key"] for r in records) == sorted(
+        ["France", "Japan", "Italy", "Egypt", "Canada", "Kenya", "Peru", "Norway"]
+    )
+    paid = [line for line in done.stderr.splitlines() if line.startswith("this process paid for")]
+    assert paid[0].startswith("this process paid for 4 calls") and paid[1].startswith("this process paid for 4 calls")
+    assert "(4 resumed)" in done.stderr  # the second run's status line
+    assert "accuracy" in done.stdout and "countries  8" in done.stdout
+    assert '<table id="records">' in (out / "report.html").read_text()
+    # A rerun that changes what a record is (the model) is refused in one line, the folder as it was.
+    before = (out / "results.jsonl").read_bytes()
+    again = subprocess.run([str(Path(sys.executable).parent / "reasoning"), "capitals", "run", "--out", str(out),
+                            "--base-url", "http://127.0.0.1:9/v1", "--model", "other"],
+                           env={**os.environ, **env}, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--model" in again.stderr, again.stderr
+    assert (out / "results.jsonl").read_bytes() == before
