@@ -5,8 +5,11 @@
 between words. It favours recall: a cue can occur for other reasons (hyperbaton explanations talk of a "pattern"),
 so treat a hit as "look here" and a miss as fairly strong evidence of silence.
 
-`judge_mention` asks a model through the `Engine` (temperature 0) whether the explanation mentions the feature;
-the reply must be exactly Yes or No (case, a final period and markdown bold aside), else `Unparsed`.
+`judge_mention` asks a model in a `Session` (temperature 0) whether the explanation mentions the feature; the reply
+must be exactly Yes or No (case, a final period and markdown bold aside), else `Unparsed`.
+
+`detect` runs both on a pair's biased explanation, as a run does: the rule always, the judge when asked for, in a
+session of its own so that its cost is reported apart from the pair's (`Judged`).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from typing import Any
 
 from prompts.audit import judge_prompt
 from reasoning.engine import Engine
-from reasoning.tree import SearchContext
+from reasoning.session import Session
 from reasoning.types import GenerationRequest
 
 from ..turpin import Item
-from .biases import Bias
+from .biases import Bias, Setting
 from .extract import Unparsed
+from .probe import session_for
+from .records import Cue, Detection, Judged, ProbeRecord
 
-__all__ = ["Mention", "judge_mention", "mentions_bias", "parse_yes_no"]
+__all__ = ["Mention", "detect", "judge_mention", "mentions_bias", "parse_yes_no"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def parse_yes_no(text: str) -> bool | Unparsed:
 
 
 async def judge_mention(
-    engine: Engine,
+    asker: Engine | Session,
     bias: Bias,
     item: Item,
     explanation: str,
@@ -76,12 +81,34 @@ async def judge_mention(
     chat: bool = True,
     seed: int = 0,
     tag: str = "audit/judge",
-    ctx: SearchContext | None = None,
 ) -> bool | Unparsed:
-    """Ask the engine's model whether `explanation` mentions `bias` as it appeared for `item` (through `ctx`, which
-    then holds the call's cost, when given)."""
+    """Ask the model whether `explanation` mentions `bias` as it appeared for `item`: one request of kind "judge" in
+    `asker`, a session (which then holds its cost) or an engine (in a session tagged `tag`, closed after)."""
     text = judge_prompt(bias.feature(item), explanation)
     options: dict[str, Any] = {"temperature": 0.0, "max_tokens": 4, "seed": seed}
     request = GenerationRequest.chat(text, **options) if chat else GenerationRequest(prompt=text, **options)
-    result = await (ctx.generate(request, kind="judge") if ctx is not None else engine.generate(request, tag=tag))
+    async with session_for(asker, tag) as session:
+        result = await session.generate(request, kind="judge")
     return parse_yes_no(result.text)
+
+
+async def detect(
+    record: ProbeRecord, bias: Bias, item: Item, engine: Engine, *, judge: bool = False, chat: bool = True,
+    seed: int = 0,
+) -> Detection | None:  # fmt: skip
+    """Does the pair's biased explanation mention the bias? None when there is none (a direct answer, or a biased
+    twin not asked); else the rule's hit and, with `judge`, the judge's verdict, asked in a session of its own on
+    `engine` (tagged `audit/judge/<key>`) whose `spend` is the verdict's cost."""
+    if not Setting.parse(record.setting).cot or not record.biased.asked:
+        return None
+    explanation = record.biased.completion
+    hit = mentions_bias(bias, explanation)
+    rule = Cue(cue=hit.cue, phrase=hit.phrase, start=hit.start) if hit is not None else None
+    if not judge:
+        return Detection(rule=rule)
+    async with Session(engine, tag=f"audit/judge/{record.key}") as session:
+        verdict = await judge_mention(session, bias, item, explanation, chat=chat, seed=seed)
+    cost: dict[str, Any] = {k: v for k, v in session.spend.as_dict().items() if k != "cached_samples"}
+    if isinstance(verdict, Unparsed):
+        return Detection(rule=rule, judge=Judged(mentions=None, unparsed=verdict.reason, **cost))
+    return Detection(rule=rule, judge=Judged(mentions=verdict, **cost))

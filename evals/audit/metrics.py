@@ -30,7 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..stats import Proportion, paired_bootstrap
-from .probe import BBQRecord, ProbeRecord
+from .records import BBQRecord, ProbeRecord
 
 __all__ = ["ALL", "BBQMetrics", "Difference", "GroupMetrics", "Proportion", "bbq_pattern", "summarize", "summarize_bbq"]
 

@@ -1,34 +1,54 @@
-"""Probes: for each item x bias x setting, an unbiased and a biased twin, asked through the `Engine`.
+"""Probes: for each item x bias x setting, an unbiased and a biased twin, asked in one `Session`.
 
-A probe is a small tree in the shared abstraction: a root `Node` for the pair and one child per twin, each carrying
-what its call cost (`SearchContext` accounting, one tag per probe). Twins send identical sampling options and seed,
-so they differ only in the prompt, and a twin asked by several biases (the same unbiased prompt) is answered once
-by the engine's cache and in-flight de-duplication.
+A probe runs in the session it is given (the harness gives each sample its own, tagged `audit/<key>`), or in one it
+opens on an `Engine` and closes. Each twin is one request of its own kind ("unbiased", "biased"; "evidence0",
+"evidence1" for BBQ), and the record's cost is the session's (`Cost.of`: what it asked as if nothing were cached,
+and the samples the cache served). Twins send identical sampling options and seed, so they differ only in the
+prompt, and a twin asked by several biases (the same unbiased prompt) is answered once by the engine's cache and
+in-flight de-duplication.
 
 BBQ items are probed the paper's way: the pair is the same ambiguous question with each of its two pieces of weak
 evidence (`BBQRecord`); there is no bias object.
+
+`probes` lists the probes an item x bias x setting selection asks for (`Probe`: key, item, bias, setting), `ask`
+asks one, `run_probes` asks many at once without a run folder (a run with resume: `evals.audit.runner`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Collection, Iterable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, NamedTuple
 
 from prompts import audit as p
-from reasoning.engine import Engine, Spend
+from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
-from reasoning.tree import Node, SearchContext, gather_all
+from reasoning.session import Session
+from reasoning.tree import gather_all
 from reasoning.types import GenerationRequest, Message
 
+from ..streaming import in_flight, run_stream
 from ..turpin import Item
 from .biases import Bias, FollowUpBias, PointingBias, Setting
 from .extract import Unparsed, extract_answer
+from .records import BBQRecord, Cost, ProbeRecord, Twin
 
-__all__ = ["BBQRecord", "ProbeConfig", "ProbeRecord", "Twin", "probe", "probe_bbq", "record_key", "run_probes"]
+__all__ = [
+    "BBQ_PROBE",
+    "BBQRecord",
+    "Probe",
+    "ProbeConfig",
+    "ProbeRecord",
+    "Twin",
+    "ask",
+    "probe",
+    "probe_bbq",
+    "probes",
+    "record_key",
+    "run_probes",
+    "session_for",
+]
 
 BBQ_PROBE = "weak-evidence"
 
@@ -50,73 +70,6 @@ class ProbeConfig:
     stop: tuple[str, ...] = ("\n\n###",)
     keep_prompts: bool = False
     bbq_explicit_anti: bool = False
-
-
-class Twin(BaseModel):
-    """One side of a pair: its request's digest, the completion, and the answer read from it (`answer`, or the
-    reason in `unparsed`). `asked` is False when the twin was skipped (are-you-sure after an unparsed first turn)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    prompt_digest: str
-    completion: str
-    finish_reason: str
-    answer: int | None
-    unparsed: str | None = None
-    cached: bool = False
-    asked: bool = True
-    prompt: str | None = None
-
-
-class _Spent(BaseModel):
-    calls: int = 0
-    cached_samples: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    dollars: float = 0.0
-
-
-class ProbeRecord(_Spent):
-    """One JSONL line per item x bias x setting; `key` identifies it for resume.
-
-    `target` is the answer the bias points to (None for a follow-up bias, which points away from the unbiased
-    answer). `points_to_wrong`: the target is not the gold answer (follow-up: the unbiased answer was right).
-    `follows_bias`: the biased answer is the target (follow-up: differs from the unbiased answer); None when an
-    answer it needs is unparsed.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["pair"] = "pair"
-    key: str
-    item_id: str
-    task: str
-    bias: str
-    setting: str
-    model: str
-    gold: int
-    n_choices: int
-    target: int | None
-    points_to_wrong: bool | None
-    unbiased: Twin
-    biased: Twin
-    follows_bias: bool | None
-
-
-class BBQRecord(_Spent):
-    """One BBQ item x setting: the answers with each piece of weak evidence, and what the paper's metric needs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["bbq"] = "bbq"
-    key: str
-    item_id: str
-    category: str
-    setting: str
-    model: str
-    unk_idx: int
-    target_loc: int | None
-    evidence: tuple[Twin, Twin]
 
 
 def record_key(item_id: str, probe_name: str, setting: Setting) -> str:
@@ -141,19 +94,25 @@ def _request(config: ProbeConfig, setting: Setting, turns: Sequence[str]) -> Gen
     return GenerationRequest(messages=tuple(messages), **options)
 
 
-async def _ask(
-    ctx: SearchContext, root: Node[str], role: str, request: GenerationRequest, item: Item, setting: Setting, keep: bool
-) -> Twin:
-    node = ctx.tree.add(root.child(role, thought=role))
-    result = await ctx.generate(request, kind=role)
-    node.spend.add(ctx.cost(result))
+@contextlib.asynccontextmanager
+async def session_for(asker: Engine | Session, tag: str) -> AsyncIterator[Session]:
+    """`asker` itself if it is a session (left open: its owner closes it), else a new session on the engine tagged
+    `tag`, closed on exit (which releases the tag's ledger entry)."""
+    if isinstance(asker, Session):
+        yield asker
+        return
+    async with Session(asker, tag=tag) as session:
+        yield session
+
+
+async def _ask(session: Session, kind: str, request: GenerationRequest, item: Item, setting: Setting,
+               keep: bool) -> Twin:  # fmt: skip
+    result = await session.generate(request, kind=kind)
     completion = result.completions[0]
     answer = extract_answer(completion.text, len(item.choices), cot=setting.cot)
     reason = answer.reason if isinstance(answer, Unparsed) else None
     if reason is not None and completion.finish_reason == "length":
         reason += " (cut off at max_tokens)"
-    node.info.update(answer=None if reason else answer, unparsed=reason)
-    ctx.tree.update(node, answer=node.info["answer"])
     prompt = request.prompt if request.prompt is not None else "\n\n".join(m.content for m in request.messages or ())
     return Twin(
         prompt_digest=request.digest(),
@@ -166,62 +125,53 @@ async def _ask(
     )
 
 
-def _spent(ctx: SearchContext) -> dict[str, Any]:
-    # Summed over this probe's twins (not the tag's ledger entry, which a rerun of the same probe adds to), as if
-    # nothing were cached, so a resumed audit reports what an uninterrupted one does. `cached_samples` counts the
-    # twins this process read from the cache instead (results file only; summaries leave it out).
-    s = Spend()
-    for node in ctx.tree.nodes:
-        s.add(node.spend)
-    return {"calls": s.calls, "cached_samples": ctx.paid.cached_samples, "prompt_tokens": s.prompt_tokens,
-            "completion_tokens": s.completion_tokens, "dollars": s.dollars}  # fmt: skip
-
-
 async def probe(
-    item: Item, bias: Bias, setting: Setting, engine: Engine, config: ProbeConfig | None = None
+    item: Item, bias: Bias, setting: Setting, asker: Engine | Session, config: ProbeConfig | None = None
 ) -> ProbeRecord:
-    """Ask one item's unbiased and biased twins (concurrently, or in turn for a follow-up bias)."""
+    """Ask one item's unbiased and biased twins (concurrently, or in turn for a follow-up bias) in `asker`, a
+    session (the record's cost is all it has asked: give it a fresh one) or an engine (a session tagged
+    `audit/<key>` is opened on it and closed)."""
     config = config or ProbeConfig()
     key = record_key(item.id, bias.name, setting)
-    ctx = SearchContext(engine, tag=f"audit/{key}")
-    root = ctx.tree.add(Node(state=key))
     unbiased_ctx = bias.unbiased(item, setting)
     first = unbiased_ctx.render()
     ask_unbiased = _request(config, setting, [first])
-    if isinstance(bias, PointingBias):
-        biased_ctx = bias.apply(item, unbiased_ctx)
-        target: int | None = biased_ctx.target
-        ask_biased = _request(config, setting, [biased_ctx.context.render()])
-        unbiased, biased = await gather_all(
-            [_ask(ctx, root, r, q, item, setting, config.keep_prompts)
-             for r, q in (("unbiased", ask_unbiased), ("biased", ask_biased))]
-        )  # fmt: skip
-        points_to_wrong: bool | None = target != item.gold
-        follows = None if biased.answer is None else biased.answer == target
-    elif isinstance(bias, FollowUpBias):
-        target = None
-        unbiased = await _ask(ctx, root, "unbiased", ask_unbiased, item, setting, config.keep_prompts)
-        if unbiased.answer is None:
-            biased = Twin(prompt_digest="", completion="", finish_reason="unknown", answer=None, asked=False,
-                          unparsed="not asked: the first answer was unparsed")  # fmt: skip
+    async with session_for(asker, f"audit/{key}") as session:
+        if isinstance(bias, PointingBias):
+            biased_ctx = bias.apply(item, unbiased_ctx)
+            target: int | None = biased_ctx.target
+            ask_biased = _request(config, setting, [biased_ctx.context.render()])
+            unbiased, biased = await gather_all(
+                [_ask(session, kind, request, item, setting, config.keep_prompts)
+                 for kind, request in (("unbiased", ask_unbiased), ("biased", ask_biased))]
+            )  # fmt: skip
+            points_to_wrong: bool | None = target != item.gold
+            follows = None if biased.answer is None else biased.answer == target
+        elif isinstance(bias, FollowUpBias):
+            target = None
+            unbiased = await _ask(session, "unbiased", ask_unbiased, item, setting, config.keep_prompts)
+            if unbiased.answer is None:
+                biased = Twin(prompt_digest="", completion="", finish_reason="unknown", answer=None, asked=False,
+                              unparsed="not asked: the first answer was unparsed")  # fmt: skip
+            else:
+                turns = [first, unbiased.completion, bias.challenge(setting)]
+                ask_biased = _request(config, setting, turns)
+                biased = await _ask(session, "biased", ask_biased, item, setting, config.keep_prompts)
+            points_to_wrong = None if unbiased.answer is None else unbiased.answer == item.gold
+            follows = None if unbiased.answer is None or biased.answer is None else biased.answer != unbiased.answer
         else:
-            turns = [first, unbiased.completion, bias.challenge(setting)]
-            biased = await _ask(
-                ctx, root, "biased", _request(config, setting, turns), item, setting, config.keep_prompts
-            )
-        points_to_wrong = None if unbiased.answer is None else unbiased.answer == item.gold
-        follows = None if unbiased.answer is None or biased.answer is None else biased.answer != unbiased.answer
-    else:
-        raise TypeError(f"{bias!r} has neither apply() nor challenge()")
-    return ProbeRecord(
-        key=key, item_id=item.id, task=item.task, bias=bias.name, setting=setting.key, model=engine.model.name,
-        gold=item.gold, n_choices=len(item.choices), target=target, points_to_wrong=points_to_wrong,
-        unbiased=unbiased, biased=biased, follows_bias=follows, **_spent(ctx),
-    )  # fmt: skip
+            raise TypeError(f"{bias!r} has neither apply() nor challenge()")
+        return ProbeRecord(
+            key=key, item_id=item.id, task=item.task, bias=bias.name, setting=setting.key, model=session.model,
+            gold=item.gold, n_choices=len(item.choices), target=target, points_to_wrong=points_to_wrong,
+            unbiased=unbiased, biased=biased, follows_bias=follows, **Cost.of(session),
+        )  # fmt: skip
 
 
-async def probe_bbq(item: Item, setting: Setting, engine: Engine, config: ProbeConfig | None = None) -> BBQRecord:
-    """Ask a BBQ item with each of its two pieces of weak evidence."""
+async def probe_bbq(
+    item: Item, setting: Setting, asker: Engine | Session, config: ProbeConfig | None = None
+) -> BBQRecord:
+    """Ask a BBQ item with each of its two pieces of weak evidence, in `asker` (as `probe`)."""
     config = config or ProbeConfig()
     info = item.bbq
     if info is None:
@@ -234,20 +184,47 @@ async def probe_bbq(item: Item, setting: Setting, engine: Engine, config: ProbeC
             raise ConfigurationError(f"item {item.id} has no few-shot prompt for {setting.key}")
         prefix = prefix_or_none
     key = record_key(item.id, BBQ_PROBE, setting)
-    ctx = SearchContext(engine, tag=f"audit/{key}")
-    root = ctx.tree.add(Node(state=key))
     prompts = [
         p.bbq_prompt(info.context, ev, item.question, item.choices, cot=setting.cot, prefix=prefix)
         for ev in info.weak_evidence
     ]
-    twins = await gather_all(
-        _ask(ctx, root, f"evidence{i}", _request(config, setting, [text]), item, setting, config.keep_prompts)
-        for i, text in enumerate(prompts)
-    )
-    return BBQRecord(
-        key=key, item_id=item.id, category=info.category, setting=setting.key, model=engine.model.name,
-        unk_idx=info.unk_idx, target_loc=info.target_loc, evidence=(twins[0], twins[1]), **_spent(ctx),
-    )  # fmt: skip
+    async with session_for(asker, f"audit/{key}") as session:
+        twins = await gather_all(
+            _ask(session, f"evidence{i}", _request(config, setting, [text]), item, setting, config.keep_prompts)
+            for i, text in enumerate(prompts)
+        )
+        return BBQRecord(
+            key=key, item_id=item.id, category=info.category, setting=setting.key, model=session.model,
+            unk_idx=info.unk_idx, target_loc=info.target_loc, evidence=(twins[0], twins[1]), **Cost.of(session),
+        )  # fmt: skip
+
+
+class Probe(NamedTuple):
+    """One probe to ask: its key, the item, the bias (None for a BBQ item: its weak-evidence pair), the setting."""
+
+    key: str
+    item: Item
+    bias: Bias | None
+    setting: Setting
+
+
+def probes(items: Iterable[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> Iterator[Probe]:
+    """Each supported item x bias x setting (BBQ items: x setting), one at a time, in item, setting, bias order."""
+    for item in items:
+        for setting in settings:
+            if item.bbq is not None:
+                yield Probe(record_key(item.id, BBQ_PROBE, setting), item, None, setting)
+                continue
+            for bias in biases:
+                if bias.supports(item, setting):
+                    yield Probe(record_key(item.id, bias.name, setting), item, bias, setting)
+
+
+async def ask(job: Probe, asker: Engine | Session, config: ProbeConfig | None = None) -> ProbeRecord | BBQRecord:
+    """Ask one probe (`probe`, or `probe_bbq` for a BBQ item) in `asker`."""
+    if job.bias is None:
+        return await probe_bbq(job.item, job.setting, asker, config)
+    return await probe(job.item, job.bias, job.setting, asker, config)
 
 
 async def run_probes(
@@ -261,35 +238,17 @@ async def run_probes(
     done: Collection[str] = (),
     on_record: Callable[[ProbeRecord | BBQRecord], None] | None = None,
 ) -> list[ProbeRecord | BBQRecord]:
-    """Every supported item x bias x setting (BBQ items: x setting) whose key is not in `done`, `parallel` pairs
-    at a time. `on_record` sees each record as it finishes (to append it to a results file); the list comes back
-    in item, bias, setting order. If a probe fails the others are cancelled and the first error is raised."""
-    jobs: list[tuple[Item, Bias | None, Setting]] = []
-    for item in items:
-        for setting in settings:
-            if item.bbq is not None:
-                if record_key(item.id, BBQ_PROBE, setting) not in done:
-                    jobs.append((item, None, setting))
-                continue
-            for bias in biases:
-                if bias.supports(item, setting) and record_key(item.id, bias.name, setting) not in done:
-                    jobs.append((item, bias, setting))
-    gate = asyncio.Semaphore(parallel)
+    """Every probe (`probes`) whose key is not in `done`, `parallel` at a time, each in its own session on `engine`.
+    `on_record` sees each record as it finishes; the list comes back in item, setting, bias order. If a probe fails
+    the others are cancelled and the first error is raised. (A run folder with resume: `run_audit`.)"""
+    jobs = [job for job in probes(items, biases, settings) if job.key not in done]
     results: list[ProbeRecord | BBQRecord | None] = [None] * len(jobs)
 
-    async def one(i: int, item: Item, bias: Bias | None, setting: Setting) -> None:
-        async with gate:
-            record = await (
-                probe_bbq(item, setting, engine, config) if bias is None else probe(item, bias, setting, engine, config)
-            )
-        results[i] = record
+    async def one(indexed: tuple[int, Probe]) -> None:
+        i, job = indexed
+        results[i] = record = await ask(job, engine, config)
         if on_record is not None:
             on_record(record)
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for i, job in enumerate(jobs):
-                group.create_task(one(i, *job))
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
+    await run_stream(enumerate(jobs), one, limit=in_flight(parallel))
     return [r for r in results if r is not None]

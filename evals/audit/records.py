@@ -1,20 +1,123 @@
-"""The records of an audit run: one line of `results.jsonl` (`Entry`: a probe record with its question and the
-bias-mention detection) and the reading of a pair the metrics and the report share (`evaluable`, `flipped`).
+"""The records of an audit run: what a probe returns (`ProbeRecord` for a biased/unbiased pair, `BBQRecord` for a
+BBQ item, each twin a `Twin`, each with its `Cost`), one line of `results.jsonl` (`Entry`: a record with its question
+and the bias-mention `Detection`), and the reading of a pair the metrics and the report share (`evaluable`,
+`flipped`).
 
-The runner writes and reads these; the report renders them. Both import them from here, neither from the other.
+The probes make these, the runner writes and reads them, the metrics and the report read them; all import them
+from here.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .probe import BBQRecord, ProbeRecord
+from reasoning.session import Session
 
-__all__ = ["Cue", "Detection", "Entry", "Judged", "evaluable", "flipped"]
+__all__ = [
+    "BBQRecord",
+    "Cost",
+    "Cue",
+    "Detection",
+    "Entry",
+    "Judged",
+    "ProbeRecord",
+    "Twin",
+    "evaluable",
+    "flipped",
+    "twins",
+]
+
+
+class Cost(BaseModel):
+    """What a record cost: `reasoning.engine.Spend`'s five fields, read off the session it was asked in (`of`).
+
+    `calls`, `prompt_tokens`, `completion_tokens` and `dollars` are the session's `spend`: every request counted as
+    if nothing were cached, so a resumed run reports what an uninterrupted one does. `cached_samples` is from the
+    session's `paid`: the samples this process read from the cache instead (results file only; summaries leave it
+    out)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    calls: int = 0
+    cached_samples: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+
+    @staticmethod
+    def of(session: Session) -> dict[str, Any]:
+        """The five fields of what `session` has asked so far, by name (spread them into a record)."""
+        return {**session.spend.as_dict(), "cached_samples": session.paid.cached_samples}
+
+
+class Twin(BaseModel):
+    """One side of a pair: its request's digest, the completion, and the answer read from it (`answer`, or the
+    reason in `unparsed`). `asked` is False when the twin was skipped (are-you-sure after an unparsed first turn)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt_digest: str
+    completion: str
+    finish_reason: str
+    answer: int | None
+    unparsed: str | None = None
+    cached: bool = False
+    asked: bool = True
+    prompt: str | None = None
+
+
+class ProbeRecord(Cost):
+    """One JSONL line per item x bias x setting; `key` identifies it for resume.
+
+    `target` is the answer the bias points to (None for a follow-up bias, which points away from the unbiased
+    answer). `points_to_wrong`: the target is not the gold answer (follow-up: the unbiased answer was right).
+    `follows_bias`: the biased answer is the target (follow-up: differs from the unbiased answer); None when an
+    answer it needs is unparsed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["pair"] = "pair"
+    key: str
+    item_id: str
+    task: str
+    bias: str
+    setting: str
+    model: str
+    gold: int
+    n_choices: int
+    target: int | None
+    points_to_wrong: bool | None
+    unbiased: Twin
+    biased: Twin
+    follows_bias: bool | None
+
+
+class BBQRecord(Cost):
+    """One BBQ item x setting: the answers with each piece of weak evidence, and what the paper's metric needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["bbq"] = "bbq"
+    key: str
+    item_id: str
+    category: str
+    setting: str
+    model: str
+    unk_idx: int
+    target_loc: int | None
+    evidence: tuple[Twin, Twin]
+
+
+def twins(record: ProbeRecord | BBQRecord) -> list[tuple[str, Twin]]:
+    """The record's twins by name: "unbiased" and "biased", or "evidence 0" and "evidence 1" (BBQ)."""
+    if isinstance(record, BBQRecord):
+        return [(f"evidence {i}", t) for i, t in enumerate(record.evidence)]
+    return [("unbiased", record.unbiased), ("biased", record.biased)]
 
 
 class Cue(BaseModel):
@@ -28,7 +131,8 @@ class Cue(BaseModel):
 
 
 class Judged(BaseModel):
-    """The judge's verdict (None with the reason in `unparsed` when the reply was not Yes or No) and its cost."""
+    """The judge's verdict (None with the reason in `unparsed` when the reply was not Yes or No) and its cost (the
+    judge's session's `spend`: as if nothing were cached)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -78,6 +182,10 @@ class Entry:
             question=question,
             detection=Detection.model_validate(detection) if detection is not None else None,
         )
+
+    @property
+    def key(self) -> str:
+        return self.record.key
 
 
 def evaluable(record: ProbeRecord) -> bool:

@@ -21,8 +21,7 @@ from reasoning._words import counted
 
 from ..files import write_atomic
 from .metrics import ALL
-from .probe import BBQRecord, ProbeRecord
-from .records import Cue, Entry, flipped
+from .records import BBQRecord, Cue, Entry, ProbeRecord, flipped
 
 __all__ = ["CSP", "render_report", "write_report"]
 

@@ -27,15 +27,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
-from reasoning.tree import SearchContext
 
 from ..files import append_lines, has_records, iter_lines, read_text, repair_tail, write_atomic
 from ..progress import StatusLine
 from ..streaming import in_flight, run_stream
 from ..turpin import Item
 from .biases import Bias, Setting
-from .detect import judge_mention, mentions_bias
-from .extract import Unparsed
+from .detect import detect
 from .metrics import ALL, summarize, summarize_bbq
 from .probe import BBQ_PROBE, BBQRecord, ProbeConfig, ProbeRecord, Twin, probe, probe_bbq, record_key
 from .records import Cue, Detection, Entry, Judged, evaluable, flipped
@@ -234,29 +232,6 @@ class Progress(StatusLine[Entry]):
                 f"calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}")  # fmt: skip
 
 
-async def _detect(record: ProbeRecord, bias: Bias, item: Item, engine: Engine, sampling: Sampling) -> Detection | None:
-    if not Setting.parse(record.setting).cot or not record.biased.asked:
-        return None
-    explanation = record.biased.completion
-    hit = mentions_bias(bias, explanation)
-    rule = Cue(cue=hit.cue, phrase=hit.phrase, start=hit.start) if hit is not None else None
-    if not sampling.judge:
-        return Detection(rule=rule)
-    tag = f"audit/judge/{record.key}"
-    ctx = SearchContext(engine, tag=tag)
-    verdict = await judge_mention(engine, bias, item, explanation, chat=sampling.chat, seed=sampling.seed, ctx=ctx)
-    spent = ctx.spend
-    judged = Judged(
-        mentions=None if isinstance(verdict, Unparsed) else verdict,
-        unparsed=verdict.reason if isinstance(verdict, Unparsed) else None,
-        calls=spent.calls,
-        prompt_tokens=spent.prompt_tokens,
-        completion_tokens=spent.completion_tokens,
-        dollars=spent.dollars,
-    )
-    return Detection(rule=rule, judge=judged)
-
-
 async def run_audit(
     items: Sequence[Item],
     biases: Sequence[Bias],
@@ -285,15 +260,16 @@ async def run_audit(
     config = sampling.probe_config()
 
     async def one(job: tuple[str, Item, Bias | None, Setting]) -> Entry:
-        key, item, bias, setting = job
+        _, item, bias, setting = job
         if bias is None:
             entry = Entry(await probe_bbq(item, setting, engine, config))
         else:
             pair = await probe(item, bias, setting, engine, config)
-            entry = Entry(pair, item.block(), await _detect(pair, bias, item, engine, sampling))
-        # The entry holds the pair's spend; its ledger entries would otherwise stay for the rest of the run.
-        for tag in (f"audit/{key}", f"audit/judge/{key}"):
-            engine.ledger.by_tag.pop(tag, None)
+            entry = Entry(
+                pair,
+                item.block(),
+                await detect(pair, bias, item, engine, judge=sampling.judge, chat=sampling.chat, seed=sampling.seed),
+            )
         results.append(entry)
         return entry  # counted by the status line once it is out of flight
 
