@@ -8,6 +8,7 @@ and makes the replay backend's engines (one per puzzle, from the published run's
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -144,26 +145,14 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
     for name in COUNTS:
         if getattr(args, name) < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+    # The options named as the config's fields, then those that are not.
+    same = {f.name: getattr(args, f.name) for f in dataclasses.fields(MethodConfig) if hasattr(args, f.name)}
     return MethodConfig(
-        method=args.method,
-        samples=args.samples,
-        breadth=args.breadth,
-        select=args.select,
-        n_value=args.n_value,
-        temperature=args.temperature,
-        evaluator=args.evaluator,
-        check_steps=args.check_steps,
+        **same,
         zero_unfinished=not args.paper_values,
-        threshold=args.threshold,
-        accept=args.accept,
-        max_steps=args.max_steps,
         budget=SearchBudget(args.budget_calls, args.budget_tokens, args.budget_dollars),
-        seed=args.seed,
         chat=_chat(args),
-        max_tokens=args.max_tokens,
-        value_max_tokens=args.value_max_tokens,
         plugin=_plugin(args) if args.evaluator == "plugin" else None,
-        plugin_threshold=args.plugin_threshold,
     )
 
 

@@ -9,7 +9,7 @@ written as one compact JSON line and read back as the same dict. Its sample key 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -89,18 +89,15 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
         self, config: MethodConfig, puzzles: Sequence[Puzzle] = (), *, model: str | None = None, every_run: bool = False
     ) -> None:
         self.config = config
-        self.puzzles = puzzles
+        self.puzzles = list(puzzles)
         self.model = model
         self.run = None if every_run else config.key()  # the records' "run"; None: every record in the file
 
-    def samples(self) -> Iterator[Puzzle]:
-        return iter(self.puzzles)
+    def samples(self) -> list[Puzzle]:
+        return self.puzzles
 
     def key(self, sample: Puzzle) -> str:
         return str(sample.idx)
-
-    def planned(self) -> Collection[str]:
-        return [str(p.idx) for p in self.puzzles]
 
     def session(self, engine: Engine, tag: str) -> SearchContext:
         """The puzzle's search context, with the per-puzzle budget (`--budget-*`)."""
