@@ -85,9 +85,9 @@ async def run_eval(
     summary: dict[str, Any] | None = None
     try:
         done = resume(results, planned, progress)
+        del planned  # a key per sample, not held while the run goes on
         await run_samples(ev.pending(done), ev.solve, results, engine=engine, key=ev.key, name=ev.name,
-                          progress=progress, parallel=parallel, planned=planned, session=ev.session,
-                          done=done)  # fmt: skip
+                          progress=progress, parallel=parallel, session=ev.session, done=done)  # fmt: skip
     finally:
         # Also when interrupted: the outputs say what is on disk.
         found = results.load()
