@@ -5,6 +5,11 @@ explanations mention it.
     items = load_bbh("snarks")
     records = await run_probes(items, [SuggestedAnswer(), AnswerIsAlwaysA()], SETTINGS, engine)
     table = summarize(records)
+
+A run into a folder, with resume, summary and report, is the `Audit` eval on the harness (`reasoning audit run`):
+
+    await run_eval(Audit(items, [SuggestedAnswer()], SETTINGS[:1], Sampling()), "runs/snarks", engine,
+                   model=engine.model.name)
 """
 
 from ..stats import clopper_pearson, paired_bootstrap
@@ -22,22 +27,15 @@ from .biases import (
     Setting,
     SuggestedAnswer,
 )
-from .detect import Mention, judge_mention, mentions_bias, parse_yes_no
+from .detect import Mention, detect, judge_mention, mentions_bias, parse_yes_no
 from .extract import Unparsed, extract_answer
 from .metrics import ALL, BBQMetrics, Difference, GroupMetrics, Proportion, bbq_pattern, summarize, summarize_bbq
-from .probe import BBQRecord, ProbeConfig, ProbeRecord, Twin, probe, probe_bbq, record_key, run_probes
-from .records import Detection, Entry
+from .options import RunInfo, Sampling, Selection
+from .probe import Probe, ProbeConfig, ask, probe, probe_bbq, probes, record_key, run_probes
+from .records import BBQRecord, Cost, Detection, Entry, ProbeRecord, Twin
 from .report import render_report, write_report
-from .runner import (
-    ResultsFile,
-    RunFolder,
-    RunInfo,
-    Sampling,
-    Selection,
-    run_audit,
-    summarize_run,
-    write_outputs,
-)
+from .runner import Audit, ResultsFile, RunFolder, run_audit, write_outputs
+from .summary import summarize_run
 
 __all__ = [
     "ALL",
@@ -45,11 +43,13 @@ __all__ = [
     "SETTINGS",
     "AnswerIsAlwaysA",
     "AreYouSure",
+    "Audit",
     "BBQInfo",
     "BBQMetrics",
     "BBQRecord",
     "Bias",
     "Biased",
+    "Cost",
     "Detection",
     "Difference",
     "Entry",
@@ -60,6 +60,7 @@ __all__ = [
     "Item",
     "Mention",
     "PointingBias",
+    "Probe",
     "ProbeConfig",
     "ProbeRecord",
     "PromptContext",
@@ -73,9 +74,11 @@ __all__ = [
     "SuggestedAnswer",
     "Twin",
     "Unparsed",
+    "ask",
     "bbq_pattern",
     "clopper_pearson",
     "default_data_dir",
+    "detect",
     "extract_answer",
     "judge_mention",
     "load_bbh",
@@ -86,6 +89,7 @@ __all__ = [
     "parse_yes_no",
     "probe",
     "probe_bbq",
+    "probes",
     "record_key",
     "render_report",
     "run_audit",

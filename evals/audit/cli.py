@@ -1,5 +1,6 @@
-"""`reasoning audit run | report | extract`: a faithfulness audit into a run folder (see `runner`), its report
-rebuilt, and the audit's answer reader on your own completions (see `score`).
+"""`reasoning audit run | report | extract`: a faithfulness audit into a run folder (`evals.audit.runner.Audit` on
+the harness: `evals.harness.add_eval_commands`), its report rebuilt, and the audit's answer reader on your own
+completions (see `score`).
 
     reasoning audit run --tasks sports_understanding,navigate --biases suggested-answer --limit 20 --out runs/audit
     reasoning audit run --tasks all,bbq --cot both --shots both --base-url http://127.0.0.1:8080/v1 --model m
@@ -14,31 +15,18 @@ line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from reasoning.cli import Subparsers, add_model_options
+from reasoning.cli import Subparsers
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
-from ..identity import MODEL, check_identity, identity, option_flags
+from ..harness import add_eval_commands
 from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
-from .runner import (
-    Progress,
-    ResultsFile,
-    RunFolder,
-    RunInfo,
-    Sampling,
-    Selection,
-    format_summary,
-    plan,
-    run_audit,
-    write_outputs,
-)
+from .options import Sampling, Selection
+from .runner import Audit, plan
 from .score import register_extract
 
 __all__ = ["register"]
@@ -52,10 +40,12 @@ ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "sugges
 
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
-    audit = sub.add_parser("audit", help="chain-of-thought faithfulness audit (Turpin et al., 2023)")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    add_eval_commands(sub, Audit, help="chain-of-thought faithfulness audit (Turpin et al., 2023)", build=_build,
+                      configure=_options, selection=SELECTION, noun="pair", commands=register_extract,
+                      run_help="probe items with and without biases; rerunning the same command resumes")  # fmt: skip
 
-    run = audit_sub.add_parser("run", help="probe items with and without biases; rerunning the same command resumes")
+
+def _options(run: argparse.ArgumentParser) -> None:
     what = run.add_argument_group("items")
     what.add_argument("--tasks", action="append",
                       help="comma-separated BBH task names, 'all' (the 13 BBH tasks) and/or 'bbq' "
@@ -90,15 +80,6 @@ def register(sub: Subparsers) -> None:
     )
     how.add_argument("--judge", action="store_true",
                      help="also ask the model whether each biased explanation mentions the bias")  # fmt: skip
-    run.add_argument("--parallel", type=int, default=8, help="pairs in flight at once (at most 2 x --concurrency)")
-    run.add_argument("--out", default="runs/audit", help="folder for run.json, results.jsonl, summary, report")
-    add_model_options(run)
-    run.set_defaults(run=lambda a: asyncio.run(_run(a)), flags=option_flags(run))
-
-    report = audit_sub.add_parser("report", help="rebuild summary.json and report.html from a run folder")
-    report.add_argument("dir", help="a folder written by `reasoning audit run`")
-    report.set_defaults(run=_report)
-    register_extract(audit_sub)
 
 
 def _names(values: Sequence[str] | None) -> list[str]:
@@ -169,10 +150,8 @@ def _chat(args: argparse.Namespace) -> bool:
     return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
 
 
-async def _run(args: argparse.Namespace) -> int:
-    from reasoning.cli import make_engine
-
-    for name in ("parallel", "max_tokens", "direct_max_tokens", "limit"):
+def _build(args: argparse.Namespace) -> Audit:
+    for name in ("max_tokens", "direct_max_tokens", "limit"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
@@ -180,55 +159,11 @@ async def _run(args: argparse.Namespace) -> int:
     tasks = _tasks(args.tasks, args.items)
     items = _items(tasks, args)
     _check(items, biases, settings)
+    if not plan(items, biases, settings):
+        raise ConfigurationError("no item supports the chosen biases and settings")
     sampling = Sampling(chat=_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,
                         direct_max_tokens=args.direct_max_tokens, seed=args.seed, judge=args.judge)  # fmt: skip
     selection = Selection(tasks=tuple(tasks), items_file=args.items, data_dir=args.data,
                           biases=tuple(b.name for b in biases), settings=tuple(s.key for s in settings),
                           limit=args.limit)  # fmt: skip
-    folder = RunFolder(args.out)
-    old = folder.info()
-    now = identity(args, args.flags, SELECTION)
-    check_identity(folder.path, old.identity if old else None, now)  # before loading a model
-    folder.check(sampling)
-    keys = plan(items, biases, settings)
-    if not keys:
-        raise ConfigurationError("no item supports the chosen biases and settings")
-    args.cache = args.cache or str(folder.path / "cache.sqlite")
-    args.log = args.log or str(folder.path / "calls.jsonl")
-    folder.path.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(args)
-    now[MODEL] = engine.model.name
-    info = RunInfo(model=engine.model.name, sampling=sampling, selection=selection, identity=now)
-    results: ResultsFile | None = None
-    summary: dict[str, Any] | None = None
-    try:
-        check_identity(folder.path, old.identity if old else None, now)
-        results = folder.bind(info)
-        if results.repaired:
-            print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
-        await run_audit(items, biases, settings, engine, results, sampling, parallel=args.parallel,
-                        progress=Progress(len(keys)))  # fmt: skip
-    finally:
-        if results is not None:  # also when interrupted: report what is on disk
-            done = list(results.load().values())
-            summary = write_outputs(folder, done, info) if done else None
-        await engine.aclose()
-    print(format_summary(summary) if summary else "no pair finished")
-    print(f"results: {folder.results_path}\nsummary: {folder.path / 'summary.json'}\n"
-          f"report:  {folder.path / 'report.html'}", file=sys.stderr)  # fmt: skip
-    return 0
-
-
-def _report(args: argparse.Namespace) -> int:
-    folder = RunFolder(args.dir)
-    if not folder.path.is_dir():
-        raise ConfigurationError(f"no such folder: {folder.path}")
-    info = folder.info()
-    if info is None:
-        raise ConfigurationError(f"{folder.path} is not an audit run folder (no run.json)")
-    entries = list(ResultsFile(folder.results_path).load().values())
-    if not entries:
-        raise ConfigurationError(f"{folder.results_path} holds no records")
-    print(format_summary(write_outputs(folder, entries, info)))
-    print(f"report: {folder.path / 'report.html'}", file=sys.stderr)
-    return 0
+    return Audit(items, biases, settings, sampling, selection)

@@ -3,12 +3,12 @@
 A summary table per bias x setting x task, an inline SVG plot of the accuracy drop per task (one per bias x
 setting, with 95% interval whiskers), the BBQ table, every pair whose answer flipped to follow the bias with both
 explanations side by side and the detector's matched phrase marked, and the unparsed answers with their reasons.
-The Content-Security-Policy forbids every network request; every model and data string is escaped.
+Written in the harness's shell and stylesheet (`evals.harness.page`): its Content-Security-Policy (`CSP`) forbids
+every network request and every script; every model and data string is escaped.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections import defaultdict
@@ -20,30 +20,14 @@ from prompts.audit import letter
 from reasoning._words import counted
 
 from ..files import write_atomic
+from ..harness import csp, escape, page
 from .metrics import ALL
-from .records import BBQRecord, Cue, Entry, ProbeRecord, flipped
+from .records import Cue, Entry, ProbeRecord, flipped, twins
 
 __all__ = ["CSP", "render_report", "write_report"]
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP = csp()  # no script: nothing runs, nothing is fetched
 SHOW_AT_MOST = 200  # flipped pairs, and unparsed answers, listed in full
-
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
-h1{font-size:22px}h2{font-size:17px;margin-top:30px;border-bottom:1px solid #dde}h3{font-size:14px;margin:4px 0}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}.wide{overflow-x:auto}
-td,th{border:1px solid #ccd;padding:3px 7px;text-align:left}
-th{background:#eef1f6}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.all td{font-weight:600}
-.ci{color:#667;font-size:12px}.note{color:#556}figure{margin:12px 0}figcaption{font-weight:600}
-.flip{border-top:1px solid #dde;padding:8px 0}.pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
-pre{white-space:pre-wrap;word-break:break-word;background:#f6f7f9;border:1px solid #e2e4ea;padding:6px;margin:4px 0;
-font:12.5px/1.4 ui-monospace,monospace}h4{font-size:13px;margin:2px 0}mark{background:#ffe066}
-.silent{color:#b02a2a}.said{color:#1d7a3c}
-"""
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _pct(p: dict[str, Any] | None, *, ci: bool = True) -> str:
@@ -75,7 +59,7 @@ def _summary_table(summary: dict[str, Any]) -> str:
         flips = f"{m['flipped_rule']}/{m['flipped']}" if m["checked"] else "—"
         num = '<td class="n">'
         cells = (
-            f"<td>{_e(g['bias'])}", f"<td>{_e(g['setting'])}", f"<td>{_e(g['task'])}", f"{num}{g['pairs']}",
+            f"<td>{escape(g['bias'])}", f"<td>{escape(g['setting'])}", f"<td>{escape(g['task'])}", f"{num}{g['pairs']}",
             f"{num}{g['evaluable']}", f"<td>{_pct(g['acc_unbiased'])}", f"<td>{_pct(g['acc_biased'])}",
             f"<td>{_drop(g['drop'])}", f"<td>{_pct(g['follows_biased'])}", f"<td>{_pct(g['follows_unbiased'])}",
             f"{num}{g['unparsed_unbiased']} + {g['unparsed_biased']}", f"<td>{mention}", f"<td>{flips}",
@@ -109,8 +93,8 @@ def _plot(bias: str, setting: str, groups: list[dict[str, Any]]) -> str:
         return label_w + (v - lo) / (hi - lo) * plot_w
 
     parts = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="accuracy drop per task, {_e(bias)}, '
-             f'{_e(setting)}" font-family="system-ui,sans-serif" font-size="12">']  # fmt: skip
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="accuracy drop per task, {escape(bias)}, '
+             f'{escape(setting)}" font-family="system-ui,sans-serif" font-size="12">']  # fmt: skip
     for t in _ticks(lo, hi):
         colour = "#556" if abs(t) < 1e-9 else "#dde"
         parts.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" y2="{height - 6}" '
@@ -121,7 +105,7 @@ def _plot(bias: str, setting: str, groups: list[dict[str, Any]]) -> str:
         d = g["drop"]
         weight = ' font-weight="600"' if g["task"] == ALL else ""
         parts.append(f'<text class="label" x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>'
-                     f"{_e(g['task'])}</text>")  # fmt: skip
+                     f"{escape(g['task'])}</text>")  # fmt: skip
         if d["value"] is None:
             parts.append(f'<text x="{x(lo) + 4:.1f}" y="{y + 4:.1f}" fill="#889">no evaluable pairs</text>')
             continue
@@ -138,8 +122,8 @@ def _plot(bias: str, setting: str, groups: list[dict[str, Any]]) -> str:
             f'[{100 * d["low"]:+.1f}, {100 * d["high"]:+.1f}] n={d["n"]}</text>'
         )  # fmt: skip
     parts.append("</svg>")
-    return (f'<figure><figcaption>{_e(bias)} · {_e(setting)}: accuracy drop (points, unbiased − biased) with 95% '
-            f"bootstrap interval</figcaption>{''.join(parts)}</figure>")  # fmt: skip
+    return (f"<figure><figcaption>{escape(bias)} · {escape(setting)}: accuracy drop (points, unbiased − biased) "
+            f"with 95% bootstrap interval</figcaption>{''.join(parts)}</figure>")  # fmt: skip
 
 
 def _plots(summary: dict[str, Any]) -> str:
@@ -159,8 +143,8 @@ def _bbq_table(summary: dict[str, Any]) -> str:
     for b in summary["bbq"]:
         keys = ("pairs", "unparsed", "both_unknown", "switch", "strong", "weak", "no_target")
         counts = "".join(f'<td class="n">{b[k]}</td>' for k in keys)
-        rows.append(f'<tr class="bbq{" all" if b["category"] == ALL else ""}"><td>{_e(b["setting"])}</td>'
-                    f"<td>{_e(b['category'])}</td>{counts}<td>{_pct(b['unfaithful'])}</td>"
+        rows.append(f'<tr class="bbq{" all" if b["category"] == ALL else ""}"><td>{escape(b["setting"])}</td>'
+                    f"<td>{escape(b['category'])}</td>{counts}<td>{_pct(b['unfaithful'])}</td>"
                     f"<td>{_pct(b['stereotype_aligned'])}</td></tr>")  # fmt: skip
     header = "".join(f"<th>{h}</th>" for h in head)
     return (
@@ -173,9 +157,9 @@ def _bbq_table(summary: dict[str, Any]) -> str:
 
 def _highlight(text: str, cue: Cue | None) -> str:
     if cue is None or text[cue.start : cue.start + len(cue.phrase)] != cue.phrase:
-        return _e(text)
+        return escape(text)
     end = cue.start + len(cue.phrase)
-    return f"{_e(text[: cue.start])}<mark>{_e(cue.phrase)}</mark>{_e(text[end:])}"
+    return f"{escape(text[: cue.start])}<mark>{escape(cue.phrase)}</mark>{escape(text[end:])}"
 
 
 def _answer(index: int | None) -> str:
@@ -189,21 +173,22 @@ def _flip(entry: Entry) -> str:
     if det is None:
         verdict = '<span class="note">no explanation to check (direct answers)</span>'
     elif det.rule is not None:
-        verdict = f'<span class="said">mentions the bias</span>: “{_e(det.rule.phrase)}” (cue “{_e(det.rule.cue)}”)'
+        rule = det.rule
+        verdict = f'<span class="said">mentions the bias</span>: “{escape(rule.phrase)}” (cue “{escape(rule.cue)}”)'
     else:
         verdict = '<span class="silent">does not mention the bias</span>'
     if det is not None and det.judge is not None:
         judged = det.judge.unparsed if det.judge.mentions is None else ("yes" if det.judge.mentions else "no")
-        verdict += f"; judge: {_e(judged)}"
+        verdict += f"; judge: {escape(judged)}"
     pointed = "the user challenged the first answer" if r.target is None else f"the bias points to {_answer(r.target)}"
     question = (
-        f"<details><summary>question</summary><pre>{_e(entry.question)}</pre></details>" if entry.question else ""
+        f"<details><summary>question</summary><pre>{escape(entry.question)}</pre></details>" if entry.question else ""
     )
     return (
-        f'<div class="flip"><h3>{_e(r.item_id)} · {_e(r.bias)} · {_e(r.setting)}</h3>'
+        f'<div class="flip"><h3>{escape(r.item_id)} · {escape(r.bias)} · {escape(r.setting)}</h3>'
         f"<p>gold {_answer(r.gold)}; {pointed}; answer {_answer(r.unbiased.answer)} → {_answer(r.biased.answer)}. "
         f'Detector: {verdict}</p>{question}<div class="pair"><div><h4>Unbiased</h4><pre class="unbiased">'
-        f'{_e(r.unbiased.completion)}</pre></div><div><h4>Biased</h4><pre class="biased">'
+        f'{escape(r.unbiased.completion)}</pre></div><div><h4>Biased</h4><pre class="biased">'
         f"{_highlight(r.biased.completion, det.rule if det else None)}</pre></div></div></div>"
     )
 
@@ -223,13 +208,11 @@ def _unparsed(entries: Sequence[Entry]) -> str:
     rows = []
     for e in entries:
         r = e.record
-        twins = ([(f"evidence {i}", t) for i, t in enumerate(r.evidence)] if isinstance(r, BBQRecord)
-                 else [("unbiased", r.unbiased), ("biased", r.biased)])  # fmt: skip
-        for side, t in twins:
+        for side, t in twins(r):
             if t.asked and t.answer is None:
                 text = t.completion if len(t.completion) <= 400 else t.completion[:400] + " …"
-                rows.append(f"<tr><td>{_e(r.key)}</td><td>{_e(side)}</td><td>{_e(t.unparsed)}</td>"
-                            f"<td>{_e(t.finish_reason)}</td><td><pre>{_e(text)}</pre></td></tr>")  # fmt: skip
+                rows.append(f"<tr><td>{escape(r.key)}</td><td>{escape(side)}</td><td>{escape(t.unparsed)}</td>"
+                            f"<td>{escape(t.finish_reason)}</td><td><pre>{escape(text)}</pre></td></tr>")  # fmt: skip
     more = len(rows) - SHOW_AT_MOST
     tail = f'<p class="note">… and {more} more in results.jsonl.</p>' if more > 0 else ""
     table = (
@@ -245,14 +228,9 @@ def render_report(entries: Sequence[Entry], summary: dict[str, Any]) -> str:
     """The report's HTML, from the run's entries and its `summary.json` content."""
     spend = summary["spend"]
     counts = summary["records"]
-    reasons = ", ".join(f"{_e(k)}: {v}" for k, v in summary["unparsed"]["reasons"].items()) or "none"
-    options = _e(json.dumps(summary["options"], indent=1, ensure_ascii=False))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<title>Faithfulness audit — {_e(summary["model"])}</title>
-<style>{_CSS}</style></head><body>
-<h1>Chain-of-thought faithfulness audit — {_e(summary["model"])}</h1>
+    reasons = ", ".join(f"{escape(k)}: {v}" for k, v in summary["unparsed"]["reasons"].items()) or "none"
+    options = escape(json.dumps(summary["options"], indent=1, ensure_ascii=False))
+    body = f"""<h1>Chain-of-thought faithfulness audit — {escape(summary["model"])}</h1>
 <p>{counted(counts["pairs"], "biased/unbiased pair")}, {counted(counts["bbq"], "BBQ pair")};
 {counted(spend["calls"], "call")}, {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion tokens,
 ${spend["dollars"]:.4f}.
@@ -269,9 +247,8 @@ pairs whose answer flipped to follow the bias.</p>
 {_plots(summary)}
 {_bbq_table(summary)}
 {_flips(entries)}
-{_unparsed(entries)}
-</body></html>
-"""
+{_unparsed(entries)}"""
+    return page(f"Faithfulness audit — {summary['model']}", body)
 
 
 def write_report(path: str | Path, entries: Sequence[Entry], summary: dict[str, Any]) -> Path:

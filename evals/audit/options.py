@@ -1,0 +1,57 @@
+"""What an audit run is made with, recorded in its folder's `run.json` (`RunInfo`): how every twin is asked
+(`Sampling`, which a resume must match), which items, biases and settings the latest command selected (`Selection`,
+which a rerun may change), and the command's options that identify the run (`evals.identity`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .probe import ProbeConfig
+
+__all__ = ["RunInfo", "Sampling", "Selection"]
+
+
+class Sampling(BaseModel):
+    """What every record of a run is made with. A resume must match it, and the model's name, exactly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chat: bool = False
+    temperature: float = 0.7
+    cot_max_tokens: int = 700
+    direct_max_tokens: int = 5
+    seed: int = 0
+    judge: bool = False
+
+    def probe_config(self) -> ProbeConfig:
+        return ProbeConfig(chat=self.chat, temperature=self.temperature, cot_max_tokens=self.cot_max_tokens,
+                           direct_max_tokens=self.direct_max_tokens, seed=self.seed)  # fmt: skip
+
+
+class Selection(BaseModel):
+    """What the latest command asked for (a rerun may change it: records of either pool)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tasks: tuple[str, ...] = ()
+    items_file: str | None = None
+    data_dir: str | None = None
+    biases: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+class RunInfo(BaseModel):
+    """`run.json`: the model, the sampling options, the latest selection, and the command's options that identify
+    the run (`evals.identity`; the model's name alone for a run made through the library). The harness adds its
+    header (`evals.harness.RunHeader`) beside these."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    model: str
+    sampling: Sampling
+    selection: Selection = Selection()
+    identity: dict[str, Any] = {}
