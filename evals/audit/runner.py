@@ -12,7 +12,7 @@ the engine's `cache.sqlite` and `calls.jsonl`.
 
 Rerunning a command resumes: finished keys are skipped, and a line cut short by a killed process is dropped (so the
 probe is redone, its calls served from the cache). A rerun may select more items, tasks, biases or settings; one
-with another model or other options, or whose options resolve to another prompt format (`Audit.identity`), is
+with another model or other options, or whose options resolve to another prompt format (`Audit.identity`: `chat`), is
 refused by the harness's identity rule (`RunFolder.check`), since its records could not be pooled.
 """
 
@@ -149,9 +149,9 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         return _key(record)
 
     def identity(self) -> dict[str, Any]:
-        """The prompt format the options resolved to (`--prompt-format auto` depends on the backend and the
-        server's URL, and a chat and a raw-text prompt make different records)."""
-        return {"prompt format": "chat" if self.sampling.chat else "completion"}
+        """Whether twins are asked as chat messages, which `--prompt-format auto` resolves by the backend and the
+        server's URL (a chat and a raw-text prompt make different records)."""
+        return {"chat": self.sampling.chat}
 
     def info(self, model: str, identity: dict[str, Any], previous: RunInfo | None) -> RunInfo:
         return RunInfo(model=model, sampling=self.sampling, selection=self.selection, identity=identity)

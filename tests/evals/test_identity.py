@@ -149,6 +149,9 @@ def test_a_rerun_with_another_model_is_refused_and_the_results_untouched(models,
         ("game24", ["--check-steps", "--seed", "1"], "(--check-steps off there, on now; --seed 0 there, 1 now)"),
         ("audit", ["--max-tokens", "300"], "(--max-tokens 700 there, 300 now)"),  # was `cot_max_tokens`
         ("audit", ["--judge"], "(--judge off there, on now)"),
+        ("audit", ["--temperature", "0", "--seed", "3"], "(--seed 0 there, 3 now; --temperature 0.7 there, 0.0 now)"),
+        ("audit", ["--prompt-format", "chat"], "(--prompt-format 'auto' there, 'chat' now)"),
+        ("audit", ["--direct-max-tokens", "9"], "(--direct-max-tokens 5 there, 9 now)"),
         ("supericl", ["--max-tokens", "3", "--seed", "2"], "(--max-tokens 5 there, 3 now; --seed 0 there, 2 now)"),
         ("supericl", ["--threshold", "0.5"], "(--threshold 0.9 there, 0.5 now)"),
     ],
@@ -162,6 +165,18 @@ def test_other_options_are_refused_by_their_flags(models, items, tsv, tmp_path, 
     code, err = run(capsys, *command(out, *options))
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+
+
+def test_audit_a_rerun_whose_prompt_format_resolves_otherwise_is_refused(models, items, tmp_path, capsys) -> None:
+    # --prompt-format auto is chat for a --base-url server, raw completion otherwise: the same flags, other records.
+    out = tmp_path / "run"
+    assert run(capsys, *audit(out, items, "--base-url", "http://127.0.0.1:9/v1"))[0] == 0
+    written = {f: (out / f).read_bytes() for f in ("results.jsonl", "run.json")}
+    calls = models.calls()
+    code, err = run(capsys, *audit(out, items))
+    assert code == 2 and err.count("\n") == 1 and "(chat on there, off now)" in err, err
+    assert models.calls() == calls and {f: (out / f).read_bytes() for f in written} == written
+    assert json.loads(written["run.json"])["identity"]["chat"] is True
 
 
 @pytest.mark.parametrize("name", EVALS)

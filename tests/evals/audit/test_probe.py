@@ -251,3 +251,37 @@ async def test_bbq_few_shot_uses_the_data_prefix(turpin_dir: Path) -> None:
     expected = bbq_prompt(item.bbq.context, item.bbq.weak_evidence[1], item.question, item.choices, cot=True)
     assert plain.evidence[1].prompt == item.few_shot.baseline + expected
     assert anti.evidence[1].prompt == (item.few_shot.explicit_anti or "") + expected
+
+
+def test_a_record_s_cost_fields_are_spend_s() -> None:
+    import dataclasses
+
+    from evals.audit import Cost
+    from reasoning.engine import Spend
+
+    assert list(Cost.model_fields) == [f.name for f in dataclasses.fields(Spend)]
+    assert list(ProbeRecord.model_fields)[:5] == list(Cost.model_fields)  # first in every results line, as before
+
+
+async def test_a_probe_runs_in_the_session_it_is_given_and_its_cost_is_the_session_s() -> None:
+    from reasoning.session import Session
+
+    item = make(0, gold=0, suggest=1)
+    async with Engine(ScriptedModel(planted), cache=ResponseCache()) as engine:
+        async with Session(engine, tag="mine") as session:
+            record = await probe(item, SuggestedAnswer(), COT_ZS, session)
+            assert session.requests == {"unbiased": 1, "biased": 1} and session.calls == session.requests
+            assert (record.calls, record.prompt_tokens, record.completion_tokens, record.dollars) == (
+                session.spend.calls, session.spend.prompt_tokens, session.spend.completion_tokens,
+                session.spend.dollars,
+            )  # fmt: skip
+            assert engine.ledger.by_tag["mine"].calls == 2  # asked under the session's tag, left open
+        assert "mine" not in engine.ledger.by_tag
+        # Given the engine, a probe opens its own session tagged audit/<key> and closes it: no ledger entry stays.
+        again = await probe(item, SuggestedAnswer(), COT_ZS, engine)
+        assert engine.ledger.by_tag == {}
+    assert again.cached_samples == 2 and again.calls == record.calls  # from the cache, costed as if not
+    async with Engine(ScriptedModel(stereotyped)) as engine:
+        bbq = await probe_bbq(bbq_item(0), COT_ZS, engine)
+        assert engine.ledger.by_tag == {}
+    assert bbq.calls == 2 and bbq.cached_samples == 0

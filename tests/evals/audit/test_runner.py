@@ -221,3 +221,24 @@ async def test_a_failing_probe_keeps_what_finished(tmp_path: Path) -> None:
                             progress=Progress(6, io.StringIO()))  # fmt: skip
     done = {w["item_id"] for w in lines(tmp_path / "results.jsonl")}
     assert "toy/5" not in done and {"toy/0", "toy/1"} <= done
+
+
+async def test_the_audit_runs_on_the_harness_each_pair_and_its_judge_in_a_session(tmp_path: Path) -> None:
+    from evals.audit import Audit
+    from evals.harness import run_eval
+
+    model = ScriptedModel(planted)
+    sampling = Sampling(temperature=0.0, judge=True)
+    todo = [items(12)[i] for i in (10, 2, 7, 0, 1)]
+    async with Engine(model, cache=ResponseCache()) as engine:
+        entries, summary = await run_eval(Audit(todo, [SuggestedAnswer()], [COT_ZS], sampling), tmp_path, engine,
+                                          model=model.name)  # fmt: skip
+        assert engine.ledger.by_tag == {}  # every pair's session, and each judge's, released
+    assert [e.record.item_id for e in entries] == ["toy/0", "toy/1", "toy/2", "toy/7", "toy/10"]  # in key order
+    assert all(e.record.calls == 2 and e.detection and e.detection.judge and e.detection.judge.calls == 1
+               for e in entries)  # fmt: skip
+    assert summary is not None and summary["spend"]["calls"] == 5 * 3
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["header"]["eval"] == "audit" and run["sampling"] == sampling.model_dump()
+    assert run["identity"] == {"chat": False, "--model": "scripted"}
