@@ -1,4 +1,5 @@
-"""The SuperICL report: one self-contained HTML file, readable offline and without script.
+"""The SuperICL report: one self-contained HTML file in the harness's shell (`evals.harness.page`), readable
+offline and without script.
 
 Per task: accuracy, overrides and cost of each method; the plug-in's reliability diagram (inline SVG) with its
 expected calibration error; the cascade sweep as a table and an inline SVG plot (accuracy against the share of items
@@ -9,7 +10,6 @@ escaped.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,28 +18,15 @@ from typing import Any
 from reasoning._words import counted
 
 from ..files import write_atomic
+from ..harness import csp, page
+from ..harness import escape as _e
 from .methods import Record
 from .metrics import ALL
 
 __all__ = ["CSP", "render_report", "write_report"]
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP = csp()  # the report's policy: no script, nothing fetched
 SHOW_AT_MOST = 200
-
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d2330;max-width:1400px}
-h1{font-size:22px}h2{font-size:17px;margin-top:30px;border-bottom:1px solid #dde}h3{font-size:14px;margin:14px 0 4px}
-table{border-collapse:collapse;margin:8px 0;font-size:13px}td,th{border:1px solid #ccd;padding:3px 7px;text-align:left}
-th{background:#eef1f6}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.all td{font-weight:600}
-.ci{color:#667;font-size:12px}.note{color:#556}figure{margin:12px 0;display:inline-block;vertical-align:top}
-figcaption{font-weight:600}pre{white-space:pre-wrap;word-break:break-word;background:#f6f7f9;border:1px solid #e2e4ea;
-padding:6px;margin:4px 0;font:12.5px/1.4 ui-monospace,monospace}.right{color:#1d7a3c}.wrong{color:#b02a2a}
-tr.run td{background:#fff7d6}
-"""
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _pct(value: float | None) -> str:
@@ -213,18 +200,14 @@ def _problems(records: Sequence[Record]) -> str:
     return f'<h2 id="problems">Unparsed answers and plug-in failures ({len(bad)})</h2>{body}{more}'
 
 
-def render_report(records: Sequence[Record], summary: dict[str, Any]) -> str:
-    """The report's HTML, from the run's records and its `summary.json` content."""
+def render_report(records: Sequence[Record], summary: dict[str, Any], info: Any = None) -> str:
+    """The report's HTML, from the run's records and its `summary.json` content (`info`, run.json, adds nothing the
+    summary lacks)."""
     spend = summary["spend"]
     options = _e(json.dumps({"options": summary["options"], "tasks": summary["tasks"]}, indent=1, ensure_ascii=False))
     calib = "".join(_reliability(c) for c in summary["calibration"]) or '<p class="note">No plug-in records.</p>'
     to = _e(summary["cascade_to"])
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<title>SuperICL — {_e(summary["model"])}</title>
-<style>{_CSS}</style></head><body>
-<h1>SuperICL: a small plug-in and a large model — {_e(summary["model"])}</h1>
+    body = f"""<h1>SuperICL: a small plug-in and a large model — {_e(summary["model"])}</h1>
 <p>{counted(summary["records"], "record")}; {counted(spend["requests"], "model request")}
 ({spend["backend_requests"]} sent, the rest from
 the cache or shared between methods), {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion
@@ -245,9 +228,8 @@ confidence; dashed: perfect calibration. ECE = Σ (bin items / items) × |accura
 rest the model's ({to} prompt); computed from this run's records. Saved: against asking the model on every item.</p>
 {_sweeps(summary)}
 {_overrides(records)}
-{_problems(records)}
-</body></html>
-"""
+{_problems(records)}"""
+    return page(f"SuperICL — {summary['model']}", body)
 
 
 def write_report(path: str | Path, records: Sequence[Record], summary: dict[str, Any]) -> Path:
