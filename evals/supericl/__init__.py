@@ -1,11 +1,12 @@
 """SuperICL (Xu et al., 2023): a small plug-in's prediction and confidence in a large model's in-context examples.
 The plug-in alone, in-context learning, SuperICL and a confidence cascade, compared on a classification task by the
-runner behind `reasoning supericl`.
+`SuperICL` eval on the harness (`evals.harness`), behind `reasoning supericl`.
 
     dataset = bbh_dataset("sports_understanding", train_fraction=0.5, limit=30)
     plugin = train_tfidf_plugin(dataset.train)
     shots, info = await prepare(dataset, plugin, Options(shots=4))
-    records = await run_supericl([(dataset, plugin, shots)], engine, ResultsFile("runs/s/results.jsonl"), options)
+    ev = SuperICL(Options(shots=4), [(dataset, plugin, shots)], tasks={dataset.name: info})
+    records, summary = await run_eval(ev, "runs/supericl", engine, model=engine.model.name)
 """
 
 from .data import (
@@ -21,6 +22,8 @@ from .data import (
     split,
     tsv_dataset,
 )
+from .eval import CHUNK, SuperICL, prepare
+from .info import RunInfo, Selection, TaskInfo
 from .methods import METHODS, Explanation, ItemRun, Options, Record, choose_shots, record_key
 from .metrics import (
     ALL,
@@ -36,23 +39,13 @@ from .metrics import (
 )
 from .plugin import DEFAULT_PLUGIN, load_plugin, plugin_spec, train_tfidf_plugin
 from .report import render_report, write_report
-from .runner import (
-    Progress,
-    ResultsFile,
-    RunFolder,
-    RunInfo,
-    Selection,
-    TaskInfo,
-    format_summary,
-    prepare,
-    run_supericl,
-    summarize_run,
-    write_outputs,
-)
+from .runner import Progress, ResultsFile, RunFolder, run_supericl, write_outputs
+from .summary import format_summary, summarize_run
 
 __all__ = [
     "ALL",
     "BBH_BINARY",
+    "CHUNK",
     "DEFAULT_PLUGIN",
     "METHODS",
     "Calibration",
@@ -69,6 +62,7 @@ __all__ = [
     "RunFolder",
     "RunInfo",
     "Selection",
+    "SuperICL",
     "SweepRow",
     "TaskInfo",
     "bbh_dataset",

@@ -1,5 +1,6 @@
 """`reasoning supericl run | report`: the plug-in alone, ICL, SuperICL and the cascade on a classification task
-into a run folder (see `runner`), and its report rebuilt.
+into a run folder, and its report rebuilt (the harness's command pair, `evals.harness.add_eval_commands`, running
+the `SuperICL` eval).
 
     reasoning supericl run --tasks sports_understanding --limit 50 --shots 8 --out runs/supericl
     reasoning supericl run --train-file sst2/train.tsv --test-file sst2/dev.tsv --label-names 0=negative,1=positive
@@ -14,33 +15,21 @@ status 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from reasoning.cli import Subparsers, add_model_options
+from reasoning.cli import Subparsers
 from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin
 
 from ..files import missing_shared_data
-from ..identity import MODEL, check_identity, identity, option_flags
+from ..harness import add_eval_commands
 from ..turpin import default_data_dir
 from .data import BBH_BINARY, Dataset, bbh_dataset, hf_dataset, tsv_dataset
+from .eval import SuperICL, prepare
+from .info import Selection
 from .methods import METHODS, Options
 from .plugin import load_plugin, plugin_spec, train_tfidf_plugin
-from .runner import (
-    Progress,
-    ResultsFile,
-    RunFolder,
-    RunInfo,
-    Selection,
-    format_summary,
-    prepare,
-    run_supericl,
-    write_outputs,
-)
 
 __all__ = ["register"]
 
@@ -51,10 +40,12 @@ SELECTION = ("tasks", "limit", "methods")
 
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
-    supericl = sub.add_parser("supericl", help="small models as plug-ins for a large one (SuperICL, Xu et al., 2023)")
-    supericl_sub = supericl.add_subparsers(dest="supericl_command", required=True)
+    add_eval_commands(sub, SuperICL, help="small models as plug-ins for a large one (SuperICL, Xu et al., 2023)",
+                      build=build, configure=_options, selection=SELECTION,
+                      run_help="compare the methods on a task; rerunning the same command resumes")  # fmt: skip
 
-    run = supericl_sub.add_parser("run", help="compare the methods on a task; rerunning the same command resumes")
+
+def _options(run: argparse.ArgumentParser) -> None:
     data = run.add_argument_group("data (BBH binary tasks by default)")
     data.add_argument("--tasks", action="append",
                       help=f"comma-separated: {', '.join(BBH_BINARY)} (default: sports_understanding)")  # fmt: skip
@@ -89,14 +80,6 @@ def register(sub: Subparsers) -> None:
     plug.add_argument("--hf-model", help="a Hugging Face text-classification model (needs transformers)")
     plug.add_argument("--plugin-labels", help="rename the HF model's labels, e.g. LABEL_0=negative,LABEL_1=positive "
                       "(labels that differ from the task's only in case are matched anyway)")  # fmt: skip
-    run.add_argument("--parallel", type=int, default=8, help="items in flight at once (at most 2 x --concurrency)")
-    run.add_argument("--out", default="runs/supericl", help="folder for run.json, results.jsonl, summary, report")
-    add_model_options(run)
-    run.set_defaults(run=lambda a: asyncio.run(_run(a)), flags=option_flags(run))
-
-    report = supericl_sub.add_parser("report", help="rebuild summary.json and report.html from a run folder")
-    report.add_argument("dir", help="a folder written by `reasoning supericl run`")
-    report.set_defaults(run=_report)
 
 
 def _names(values: Sequence[str] | None) -> list[str]:
@@ -152,19 +135,15 @@ def _chat(args: argparse.Namespace) -> bool:
     return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
 
 
-async def _run(args: argparse.Namespace) -> int:
-    from reasoning.cli import make_engine
-
-    for name in ("parallel", "max_tokens", "explain_max_tokens", "limit", "shot_max_chars"):
+async def build(args: argparse.Namespace) -> SuperICL:
+    """The eval a `run` command asks for: its options checked, the data read, each task's plug-in trained (or the
+    user's loaded) and its in-context examples chosen."""
+    for name in ("max_tokens", "explain_max_tokens", "limit", "shot_max_chars"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     if args.shots < 0 or not 0.0 <= args.threshold <= 1.0:
         raise ConfigurationError("--shots must be 0 or more and --threshold between 0 and 1")
-    folder = RunFolder(args.out)
-    old = folder.info()
-    now = identity(args, args.flags, SELECTION)
-    check_identity(folder.path, old.identity if old else None, now)  # before reading data or loading a model
     datasets, selection = _datasets(args)
     renames = _label_names(args.plugin_labels, "--plugin-labels")
     own = load_plugin(args.plugin_file, args.hf_model, renames)
@@ -173,50 +152,9 @@ async def _run(args: argparse.Namespace) -> int:
                       explain=args.explain, explain_max_tokens=args.explain_max_tokens,
                       train_fraction=args.train_fraction, seed=args.seed,
                       plugin=plugin_spec(args.plugin_file, args.hf_model, renames))  # fmt: skip
-    folder.check(options)  # before training plug-ins or loading a model
-    prepared = []
+    prepared, tasks = [], {}
     for dataset in datasets:
         plugin: Plugin = own or train_tfidf_plugin(dataset.train, seed=args.seed)
-        shots, task_info = await prepare(dataset, plugin, options)
-        prepared.append((dataset, plugin, shots, task_info))
-    args.cache = args.cache or str(folder.path / "cache.sqlite")
-    args.log = args.log or str(folder.path / "calls.jsonl")
-    folder.path.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(args)
-    now[MODEL] = engine.model.name
-    info = RunInfo(model=engine.model.name, options=options, tasks={d.name: t for d, _, _, t in prepared},
-                   selection=selection, identity=now)  # fmt: skip
-    results: ResultsFile | None = None
-    summary: dict[str, Any] | None = None
-    try:
-        check_identity(folder.path, old.identity if old else None, now)
-        results = folder.bind(info)
-        if results.repaired:
-            print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
-        total = sum(len(d.test) for d in datasets) * len(selection.methods)
-        await run_supericl([(d, p, s) for d, p, s, _ in prepared], engine, results, options,
-                           methods=selection.methods, parallel=args.parallel, progress=Progress(total))  # fmt: skip
-    finally:
-        if results is not None:  # also when interrupted: report what is on disk
-            done = list(results.load().values())
-            summary = write_outputs(folder, done, folder.info() or info) if done else None
-        await engine.aclose()
-    print(format_summary(summary) if summary else "no item finished")
-    print(f"results: {folder.results_path}\nsummary: {folder.path / 'summary.json'}\n"
-          f"report:  {folder.path / 'report.html'}", file=sys.stderr)  # fmt: skip
-    return 0
-
-
-def _report(args: argparse.Namespace) -> int:
-    folder = RunFolder(args.dir)
-    if not folder.path.is_dir():
-        raise ConfigurationError(f"no such folder: {folder.path}")
-    info = folder.info()
-    if info is None:
-        raise ConfigurationError(f"{folder.path} is not a SuperICL run folder (no run.json)")
-    records = list(ResultsFile(folder.results_path).load().values())
-    if not records:
-        raise ConfigurationError(f"{folder.results_path} holds no records")
-    print(format_summary(write_outputs(folder, records, info)))
-    print(f"report: {folder.path / 'report.html'}", file=sys.stderr)
-    return 0
+        shots, tasks[dataset.name] = await prepare(dataset, plugin, options)
+        prepared.append((dataset, plugin, shots))
+    return SuperICL(options, prepared, tasks=tasks, selection=selection)

@@ -7,13 +7,16 @@
 - `cascade`: the plug-in's label when its confidence is at least `threshold`, else the large model
   (`cascade_to`: the SuperICL prompt by default).
 
-Costs are each method's own, as if it ran alone: `requests` are the model requests the method needed for the item,
-with their tokens (cached or not, so resumed runs compare); `cached` counts those answered by the engine's cache or
-shared with another method of the same item (no new backend call).
+Each (item, method) runs in its own `Session` (the harness's, tagged with the record's key); its model requests go
+through it under the method's kind ("icl", "supericl", "cascade"; "explain" for the follow-up). Costs are each
+method's own, as if it ran alone: `requests`, tokens and dollars are `Session.cost` of the answer the method used
+(cached or not, so resumed runs compare); `cached` counts those answered without a new backend call (the engine's
+cache, a call shared in flight, or another method of the same item that asked the same prompt first).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,8 +25,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from prompts import supericl as p
-from reasoning.engine import Engine
 from reasoning.plugins import PluginFailure, Prediction
+from reasoning.session import Session
 from reasoning.types import GenerationRequest, GenerationResult, Message
 
 from .data import Dataset, Example, shuffled
@@ -127,16 +130,30 @@ def choose_shots(dataset: Dataset, k: int, *, seed: int, max_chars: int | None =
 
 @dataclass
 class ItemRun:
-    """One test item's methods, sharing its model answers: a request two methods need is sent once."""
+    """One test item's methods, sharing its model answers: a request two methods need is sent once (the second
+    finds the first's answer here, or the engine's cache has it)."""
 
     item: Example
     dataset: Dataset
     shots: Sequence[p.Shot]
     plugin_name: str
     prediction: Prediction | PluginFailure
-    engine: Engine
     options: Options
     _answers: dict[str, tuple[GenerationResult, float]] = field(default_factory=dict)
+    _finished: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+
+    def _future(self, method: str) -> asyncio.Future[None]:
+        return self._finished.setdefault(method, asyncio.get_running_loop().create_future())
+
+    def finish(self, method: str) -> None:
+        """Say that `method`'s sample has finished (its record made, or failed)."""
+        if not (future := self._future(method)).done():
+            future.set_result(None)
+
+    async def finished(self, method: str) -> None:
+        """Return once `method`'s sample has finished (`finish`): what a runner waits for before the next method."""
+        await self._future(method)
+        del self._finished[method]
 
     def _request(self, text: str, max_tokens: int, stop: tuple[str, ...] = ("\n",)) -> GenerationRequest:
         opts = self.options
@@ -154,16 +171,16 @@ class ItemRun:
         test = (pred.label, pred.confidence) if isinstance(pred, Prediction) else None
         return p.supericl_prompt(self.shots, self.item.text, test, labels=labels, plugin_name=self.plugin_name)
 
-    async def _ask(self, method: str) -> tuple[GenerationResult, float, bool]:
-        """The model's answer to `method`'s prompt; the third value is True when another method asked it first."""
-        if method in self._answers:
-            result, seconds = self._answers[method]
+    async def _ask(self, asked: str, session: Session, kind: str) -> tuple[GenerationResult, float, bool]:
+        """The model's answer to `asked`'s prompt, sent through `session` as `kind`; the third value is True when
+        another method asked it first."""
+        if asked in self._answers:
+            result, seconds = self._answers[asked]
             return result, seconds, True
         started = time.perf_counter()
-        tag = f"supericl/{self.item.id}/{method}"
-        result = await self.engine.generate(self._request(self.prompt(method), self.options.max_tokens), tag=tag)
-        self._answers[method] = (result, time.perf_counter() - started)
-        return result, self._answers[method][1], False
+        result = await session.generate(self._request(self.prompt(asked), self.options.max_tokens), kind=kind)
+        self._answers[asked] = (result, time.perf_counter() - started)
+        return result, self._answers[asked][1], False
 
     def _plugin_fields(self) -> dict[str, object]:
         pred = self.prediction
@@ -188,10 +205,11 @@ class ItemRun:
                                       "outcome": "unparsed" if answer is None else "answered", "reason": reason,
                                       "source": "plugin"})  # fmt: skip
 
-    async def llm_record(self, method: str, prompt_of: str | None = None) -> Record:
-        """`method`'s record from the model's answer to `prompt_of`'s prompt (default: its own)."""
+    async def llm_record(self, method: str, session: Session, prompt_of: str | None = None) -> Record:
+        """`method`'s record from the model's answer to `prompt_of`'s prompt (default: its own), asked in
+        `session`."""
         asked = prompt_of or method
-        result, seconds, shared = await self._ask(asked)
+        result, seconds, shared = await self._ask(asked, session, method)
         text = result.text
         labels = self.dataset.labels
         answer = p.parse_label(text, labels)
@@ -200,8 +218,8 @@ class ItemRun:
         override = answer != pred.label if saw_plugin and isinstance(pred, Prediction) and answer is not None else None
         explanation = None
         if method == "supericl" and override and self.options.explain and isinstance(pred, Prediction):
-            explanation = await self._explain(self.prompt(asked), answer or "", pred.label)
-        tokens = (result.prompt_tokens, result.completion_tokens)
+            explanation = await self._explain(self.prompt(asked), answer or "", pred.label, session)
+        cost = session.cost(result)  # this method's own, as if it ran alone
         return Record.model_validate({
             **self._base(method),
             "answer": answer,
@@ -213,15 +231,15 @@ class ItemRun:
             "source": "llm",
             "override": override,
             "explanation": explanation,
-            "requests": 1,
-            "cached": int(shared or result.cached > 0 or result.shared),
-            "prompt_tokens": tokens[0],
-            "completion_tokens": tokens[1],
-            "dollars": self.engine.config.pricing.cost(*tokens),
+            "requests": cost.calls,
+            "cached": int(shared or session.calls[method] == 0),
+            "prompt_tokens": cost.prompt_tokens,
+            "completion_tokens": cost.completion_tokens,
+            "dollars": cost.dollars,
             "seconds": 0.0 if shared else seconds,
         })  # fmt: skip
 
-    async def _explain(self, prompt: str, answer: str, plugin_label: str) -> Explanation:
+    async def _explain(self, prompt: str, answer: str, plugin_label: str, session: Session) -> Explanation:
         opts = self.options
         if opts.chat:
             follow = p.explanation_question(self.plugin_name, plugin_label, answer)
@@ -233,27 +251,26 @@ class ItemRun:
         else:
             request = self._request(p.explanation_prompt(prompt, answer, self.plugin_name), opts.explain_max_tokens,
                                     stop=("\n\n",))  # fmt: skip
-        result = await self.engine.generate(request, tag=f"supericl/{self.item.id}/explain")
-        cached = int(result.cached > 0 or result.shared)
-        return Explanation(text=result.text.strip(), prompt_tokens=result.prompt_tokens,
-                           completion_tokens=result.completion_tokens, cached=cached)  # fmt: skip
+        result = await session.generate(request, kind="explain")
+        cost, cached = session.cost(result), int(session.calls["explain"] == 0)
+        return Explanation(text=result.text.strip(), prompt_tokens=cost.prompt_tokens,
+                           completion_tokens=cost.completion_tokens, cached=cached)  # fmt: skip
 
-    async def cascade_record(self) -> Record:
+    async def cascade_record(self, session: Session) -> Record:
+        """The plug-in's record when it is sure (a label of the task at confidence `threshold` or more), else the
+        model's answer to the `cascade_to` prompt. A `reasoning.evaluators.Cascade` values search nodes; this
+        cascade's output is a label and the record of how it was got, so it stays this one function."""
         pred = self.prediction
         sure = isinstance(pred, Prediction) and pred.confidence >= self.options.threshold
         if sure and isinstance(pred, Prediction) and pred.label in self.dataset.labels:
             record = self.plugin_record()
             return record.model_copy(update={"key": record_key(self.item.id, "cascade"), "method": "cascade"})
-        return await self.llm_record("cascade", prompt_of=self.options.cascade_to)
+        return await self.llm_record("cascade", session, prompt_of=self.options.cascade_to)
 
-    async def record(self, method: str) -> Record:
-        """`method`'s record for this item."""
+    async def record(self, method: str, session: Session) -> Record:
+        """`method`'s record for this item, its model requests sent through `session`."""
         if method == "plugin":
             return self.plugin_record()
         if method == "cascade":
-            return await self.cascade_record()
-        return await self.llm_record(method)
-
-    async def run(self, methods: Sequence[str]) -> list[Record]:
-        """Every method's record for this item, in `METHODS` order (those asked for)."""
-        return [await self.record(m) for m in METHODS if m in methods]
+            return await self.cascade_record(session)
+        return await self.llm_record(method, session)
