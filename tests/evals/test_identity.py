@@ -289,3 +289,26 @@ def test_a_corrupt_run_file_or_results_line_is_refused_in_one_line_and_the_run_l
     code, err = run(capsys, *command(out))
     assert code == 2 and err.count("\n") == 1 and err.startswith("reasoning: error: ") and str(path) in err, err
     assert models.calls() == calls and {f: (out / f).read_bytes() for f in written} == written
+
+
+def test_supericl_a_rerun_whose_options_resolve_otherwise_is_refused(models, tsv, tmp_path, capsys) -> None:
+    # --prompt-format auto is chat for a --base-url server, raw completion otherwise: the same flags, other records.
+    out = tmp_path / "run"
+    assert run(capsys, *supericl(out, tsv, "--base-url", "http://127.0.0.1:9/v1"))[0] == 0
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    code, err = run(capsys, *supericl(out, tsv))
+    assert code == 2 and err.count("\n") == 1 and "(chat on there, off now)" in err, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+    assert json.loads((out / "run.json").read_text())["identity"]["plugin"] == "tfidf-logreg"
+
+
+def test_supericl_a_rerun_whose_task_data_changed_is_refused(models, tsv, tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert run(capsys, *supericl(out, tsv))[0] == 0
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    with (tsv / "train.tsv").open("a") as f:
+        f.write("fine good\tpositive\n")  # the same --train-file, other training data
+    code, err = run(capsys, *supericl(out, tsv))
+    assert code == 2 and err.count("\n") == 1, err
+    assert ": its labels, training data, examples or plug-in changed" in err and "use another --out" in err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
