@@ -99,6 +99,11 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
     def key(self, sample: Puzzle) -> str:
         return str(sample.idx)
 
+    def identity(self) -> dict[str, Any]:
+        """Whether prompts are sent as chat messages, which `--prompt-format auto` resolves by the backend and the
+        server's URL (a chat and a raw-text prompt make different records), as the audit and SuperICL record it."""
+        return {"chat": self.config.chat}
+
     def session(self, engine: Engine, tag: str) -> SearchContext:
         """The puzzle's search context, with the per-puzzle budget (`--budget-*`)."""
         return SearchContext(engine, tag=tag, budget=self.config.budget)

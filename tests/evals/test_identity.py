@@ -179,6 +179,17 @@ def test_audit_a_rerun_whose_prompt_format_resolves_otherwise_is_refused(models,
     assert json.loads(written["run.json"])["identity"]["chat"] is True
 
 
+def test_game24_a_rerun_whose_prompt_format_resolves_otherwise_is_refused(models, tmp_path, capsys) -> None:
+    # As the audit's: --prompt-format auto is chat for a --base-url server, raw few-shot text otherwise.
+    out = tmp_path / "run"
+    assert run(capsys, *game24(out, "--base-url", "http://127.0.0.1:9/v1"))[0] == 0
+    written = {f: (out / f).read_bytes() for f in ("results.jsonl", "run.json")}
+    calls = models.calls()
+    code, err = run(capsys, *game24(out))
+    assert code == 2 and err.count("\n") == 1 and "(chat on there, off now)" in err, err
+    assert models.calls() == calls and {f: (out / f).read_bytes() for f in written} == written
+
+
 @pytest.mark.parametrize("name", EVALS)
 def test_how_and_where_a_run_goes_are_not_its_identity(models, items, tsv, tmp_path, capsys, name) -> None:
     command = commands(tmp_path, items, tsv)[name]
