@@ -22,7 +22,7 @@ from reasoning.cli import Subparsers
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
-from ..harness import add_eval_commands
+from ..harness import add_eval_commands, add_prompt_format, uses_chat
 from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .options import Sampling, Selection
@@ -72,12 +72,7 @@ def _options(run: argparse.ArgumentParser) -> None:
     how.add_argument("--temperature", type=float, default=0.7, help="both twins' temperature (the paper's 0.7)")
     how.add_argument("--max-tokens", type=int, default=700, help="tokens for a chain-of-thought answer")
     how.add_argument("--direct-max-tokens", type=int, default=5, help="tokens for a direct answer")
-    how.add_argument(
-        "--prompt-format",
-        choices=["auto", "chat", "completion"],
-        default="auto",
-        help="auto: raw completion on local models, chat for --base-url servers",
-    )
+    add_prompt_format(how)
     how.add_argument("--judge", action="store_true",
                      help="also ask the model whether each biased explanation mentions the bias")  # fmt: skip
 
@@ -143,13 +138,6 @@ def _check(items: list[Item], biases: list[Bias], settings: list[Setting]) -> No
             raise ConfigurationError(f"item {bare.id} has no few-shot examples; use --shots zero with --items")
 
 
-def _chat(args: argparse.Namespace) -> bool:
-    if args.prompt_format != "auto":
-        return bool(args.prompt_format == "chat")
-    # Small local models answer "The best answer is: (" far more reliably as a raw completion.
-    return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
-
-
 def _build(args: argparse.Namespace) -> Audit:
     for name in ("max_tokens", "direct_max_tokens", "limit"):
         value = getattr(args, name)
@@ -161,7 +149,7 @@ def _build(args: argparse.Namespace) -> Audit:
     _check(items, biases, settings)
     if not plan(items, biases, settings):
         raise ConfigurationError("no item supports the chosen biases and settings")
-    sampling = Sampling(chat=_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,
+    sampling = Sampling(chat=uses_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,
                         direct_max_tokens=args.direct_max_tokens, seed=args.seed, judge=args.judge)  # fmt: skip
     selection = Selection(tasks=tuple(tasks), items_file=args.items, data_dir=args.data,
                           biases=tuple(b.name for b in biases), settings=tuple(s.key for s in settings),

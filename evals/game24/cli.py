@@ -21,7 +21,7 @@ from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
 
 from ..files import missing_shared_data
-from ..harness import Engines, add_eval_commands, default_engines
+from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
 from ..stdin import answer_lines, string_field
 from .arith import ExpressionError, check_answer, solve
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
@@ -80,12 +80,7 @@ def _options(run: argparse.ArgumentParser) -> None:
     method.add_argument("--seed", type=int, default=0)
     method.add_argument("--max-tokens", type=int, default=256, help="tokens for an answer or a proposal")
     method.add_argument("--value-max-tokens", type=int, default=128, help="tokens for a value judgement")
-    method.add_argument(
-        "--prompt-format",
-        choices=["auto", "chat", "completion"],
-        default="auto",
-        help="auto: raw few-shot completion on local models, chat for --base-url servers",
-    )
+    add_prompt_format(method, "raw few-shot completion")
     budget = run.add_argument_group("per-puzzle budget")
     budget.add_argument("--budget-calls", type=int)
     budget.add_argument("--budget-tokens", type=int)
@@ -151,7 +146,7 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
         **same,
         zero_unfinished=not args.paper_values,
         budget=SearchBudget(args.budget_calls, args.budget_tokens, args.budget_dollars),
-        chat=_chat(args),
+        chat=uses_chat(args),
         plugin=_plugin(args) if args.evaluator == "plugin" else None,
     )
 
@@ -165,13 +160,6 @@ def _plugin(args: argparse.Namespace) -> str:
         puzzles = [p for p in load_puzzles(rows=None) if p.idx not in TEST_ROWS]
         train_game24_plugin(puzzles).save(path)
     return str(path)
-
-
-def _chat(args: argparse.Namespace) -> bool:
-    if args.prompt_format != "auto":
-        return bool(args.prompt_format == "chat")
-    # Small local models follow a few-shot pattern far better as plain text; hosted chat models need chat.
-    return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
 
 
 def _build(args: argparse.Namespace) -> Game24Eval:

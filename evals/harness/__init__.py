@@ -9,7 +9,7 @@ a run folder by one driver, through one `run`/`report` command pair.
 - `add_eval_commands`: `reasoning NAME run | report` (`command.py`).
 """
 
-from .command import Engines, add_eval_commands, default_engines, report_command
+from .command import Engines, add_eval_commands, add_prompt_format, default_engines, report_command, uses_chat
 from .driver import resume, run_samples
 from .eval import Eval, RunInfo
 from .folder import RunFolder, RunHeader, git_revision, package_version
@@ -26,6 +26,7 @@ __all__ = [
     "RunHeader",
     "RunInfo",
     "add_eval_commands",
+    "add_prompt_format",
     "csp",
     "default_engines",
     "escape",
@@ -38,5 +39,6 @@ __all__ = [
     "resume",
     "run_eval",
     "run_samples",
+    "uses_chat",
     "write_outputs",
 ]

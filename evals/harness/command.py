@@ -28,11 +28,27 @@ from ..identity import identity, option_flags
 from .eval import Eval
 from .run import open_folder, open_results, run_eval, write_outputs
 
-__all__ = ["Engines", "add_eval_commands", "default_engines"]
+__all__ = ["Engines", "add_eval_commands", "add_prompt_format", "default_engines", "uses_chat"]
 
 AnyEval = Eval[Any, Any, Any]
 # The engine (or one per sample), the model's name, and every engine made (closed after the run).
 Engines = tuple[Engine | Callable[[Any], Engine], str, list[Engine]]
+
+
+def add_prompt_format(group: Any, local: str = "raw completion") -> None:
+    """`--prompt-format auto | chat | completion`, the same in every eval; `local` says what auto sends to a local
+    model (read back by `uses_chat`)."""
+    group.add_argument("--prompt-format", choices=["auto", "chat", "completion"], default="auto",
+                       help=f"auto: {local} on local models, chat for --base-url servers")  # fmt: skip
+
+
+def uses_chat(args: argparse.Namespace) -> bool:
+    """Whether prompts go as chat messages: as `--prompt-format` says, or for `auto`, chat for a server (`--base-url`,
+    `--backend openai`: hosted chat models need chat) and raw text for a local model (small models follow a few-shot
+    pattern, or answer "The best answer is: (", far more reliably as a raw completion)."""
+    if args.prompt_format != "auto":
+        return bool(args.prompt_format == "chat")
+    return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
 
 
 def default_engines(args: argparse.Namespace, ev: AnyEval) -> Engines:

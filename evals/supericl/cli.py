@@ -23,7 +23,7 @@ from reasoning.errors import ConfigurationError
 from reasoning.plugins import Plugin
 
 from ..files import missing_shared_data
-from ..harness import add_eval_commands
+from ..harness import add_eval_commands, add_prompt_format, uses_chat
 from ..turpin import default_data_dir
 from .data import BBH_BINARY, Dataset, bbh_dataset, hf_dataset, tsv_dataset
 from .eval import SuperICL, prepare
@@ -73,8 +73,7 @@ def _options(run: argparse.ArgumentParser) -> None:
     how.add_argument("--explain-max-tokens", type=int, default=96)
     how.add_argument("--temperature", type=float, default=0.0)
     how.add_argument("--seed", type=int, default=0, help="the split, the examples and the model's sampling")
-    how.add_argument("--prompt-format", choices=["auto", "chat", "completion"], default="auto",
-                     help="auto: raw completion on local models, chat for --base-url servers")  # fmt: skip
+    add_prompt_format(how)
     plug = run.add_argument_group("plug-in (default: TF-IDF + logistic regression trained per task)")
     plug.add_argument("--plugin-file", help="a pickled scikit-learn pipeline (SklearnPlugin.save); yours only")
     plug.add_argument("--hf-model", help="a Hugging Face text-classification model (needs transformers)")
@@ -129,12 +128,6 @@ def _datasets(args: argparse.Namespace) -> tuple[list[Dataset], Selection]:
                                limit=args.limit, methods=methods)  # fmt: skip
 
 
-def _chat(args: argparse.Namespace) -> bool:
-    if args.prompt_format != "auto":
-        return bool(args.prompt_format == "chat")
-    return bool(args.backend == "openai" or (args.backend == "auto" and args.base_url))
-
-
 async def build(args: argparse.Namespace) -> SuperICL:
     """The eval a `run` command asks for: its options checked, the data read, each task's plug-in trained (or the
     user's loaded) and its in-context examples chosen."""
@@ -147,7 +140,7 @@ async def build(args: argparse.Namespace) -> SuperICL:
     datasets, selection = _datasets(args)
     renames = _label_names(args.plugin_labels, "--plugin-labels")
     own = load_plugin(args.plugin_file, args.hf_model, renames)
-    options = Options(chat=_chat(args), temperature=args.temperature, max_tokens=args.max_tokens, shots=args.shots,
+    options = Options(chat=uses_chat(args), temperature=args.temperature, max_tokens=args.max_tokens, shots=args.shots,
                       shot_max_chars=args.shot_max_chars, threshold=args.threshold, cascade_to=args.cascade_to,
                       explain=args.explain, explain_max_tokens=args.explain_max_tokens,
                       train_fraction=args.train_fraction, seed=args.seed,
