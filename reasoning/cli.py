@@ -156,6 +156,13 @@ def make_model(args: argparse.Namespace) -> LanguageModel:
         urls = args.base_url or [None]  # --backend openai without --base-url: OpenAI itself
         models = [OpenAICompatibleModel(args.model, base_url=url, api_key=key, extra_body=extra) for url in urls]
         return models[0] if len(models) == 1 else EndpointPool(models)
+    # A server's options on a local backend would be ignored: the embedded model would answer under another name.
+    given = [flag for flag, value in (("--model", args.model), ("--base-url", args.base_url)) if value]
+    if given:
+        verb = "names" if len(given) == 1 else "name"
+        raise ConfigurationError(f"{' and '.join(given)} {verb} a model on an OpenAI-compatible server; --backend "
+                                 f"{backend} runs the embedded model: drop {' and '.join(given)}, or use --backend "
+                                 "openai (or auto with --base-url)")  # fmt: skip
     if backend == "auto" and decoding is not None:
         backend = "torch"  # only the torch backend has the parallel decoders
     if backend == "torch":

@@ -12,7 +12,7 @@ a run folder by one driver, through one `run`/`report` command pair.
 from .command import Engines, add_eval_commands, add_prompt_format, default_engines, report_command, uses_chat
 from .driver import resume, run_samples
 from .eval import Eval, RunInfo
-from .folder import RunFolder, RunHeader, git_revision, package_version
+from .folder import RunFolder, RunHeader, git_revision, toolkit_version
 from .page import STYLESHEET, csp, escape, page
 from .results import ResultsFile
 from .run import open_folder, open_results, run_eval, write_outputs
@@ -33,12 +33,12 @@ __all__ = [
     "git_revision",
     "open_folder",
     "open_results",
-    "package_version",
     "page",
     "report_command",
     "resume",
     "run_eval",
     "run_samples",
+    "toolkit_version",
     "uses_chat",
     "write_outputs",
 ]

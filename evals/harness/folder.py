@@ -2,9 +2,10 @@
 `report.html` (rebuilt from the records), the engine's `cache.sqlite` and `calls.jsonl`.
 
 `run.json` holds the eval's own run information (a frozen pydantic model with at least `identity`, the options that
-make a record what it is, keyed by flag; see `evals.identity`) and a `header`: which eval wrote it, the package
-version and the git revision of the checkout it ran from (when there is one). The header says where a run came from;
-it is not identity (a rerun with a newer version of the package resumes).
+make a record what it is, keyed by flag; see `evals.identity`) and a `header`: which eval wrote it, the
+reasoning-toolkit version and the git revision of the checkout it ran from (when there is one). The header says where
+a run came from; it is not identity (a rerun with a newer version of the package resumes), but a folder another eval
+wrote is refused by name.
 
 One rule refuses a rerun that would mix records: `check` compares the identity recorded in the folder with the new
 one, option by option, once the folder holds a record (`evals.identity.check_identity`).
@@ -25,14 +26,15 @@ from reasoning.errors import ConfigurationError
 from ..files import has_records, read_text, write_atomic
 from ..identity import check_identity
 
-__all__ = ["RunFolder", "RunHeader", "git_revision", "package_version"]
+__all__ = ["RunFolder", "RunHeader", "git_revision", "toolkit_version"]
 
 InfoT = TypeVar("InfoT", bound=BaseModel)
 
 
 @functools.cache
-def package_version() -> str:
-    """The installed reasoning-toolkit's version ("unknown" when run from a checkout that is not installed)."""
+def toolkit_version() -> str:
+    """The version of the installed `reasoning-toolkit` distribution, this package ("unknown" when it runs from a
+    checkout that is not installed)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -59,17 +61,17 @@ def git_revision() -> str | None:
 
 
 class RunHeader(BaseModel):
-    """Where a run came from: the eval, the package version, the git revision (None outside a checkout)."""
+    """Where a run came from: the eval, the reasoning-toolkit version, the git revision (None outside a checkout)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     eval: str
-    package_version: str
+    toolkit_version: str  # of the `reasoning-toolkit` distribution (not of a third-party eval's package)
     git_revision: str | None = None
 
     @classmethod
     def now(cls, eval_name: str) -> RunHeader:
-        return cls(eval=eval_name, package_version=package_version(), git_revision=git_revision())
+        return cls(eval=eval_name, toolkit_version=toolkit_version(), git_revision=git_revision())
 
 
 class RunFolder(Generic[InfoT]):
@@ -99,9 +101,16 @@ class RunFolder(Generic[InfoT]):
             if not isinstance(raw, dict):
                 raise ValueError("not an object")
             header = raw.pop("header", None)
-            info = self.info_type.model_validate(raw)
             head = RunHeader.model_validate(header) if header is not None else None
         except (ValueError, ValidationError, RecursionError):
+            raise ConfigurationError(f"{self.run_json} is not {self.what}; fix or move it") from None
+        if head is not None and head.eval != self.eval_name:
+            raise ConfigurationError(f"{self.path} holds a run of `reasoning {head.eval}`, not of `reasoning "
+                                     f"{self.eval_name}`: use `reasoning {head.eval}` with it, or another "
+                                     "folder")  # fmt: skip
+        try:
+            info = self.info_type.model_validate(raw)
+        except ValidationError:
             raise ConfigurationError(f"{self.run_json} is not {self.what}; fix or move it") from None
         return info, head
 

@@ -231,3 +231,28 @@ def test_the_console_script_prints_no_traceback(tmp_path):
         assert "Traceback" not in out.stdout + out.stderr
         assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith("reasoning: error: "), out.stderr
         assert ("bad.bin:1: not UTF-8" in out.stderr) or ("--concurrency" in out.stderr), out.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["generate", "hi", "--model", "other"],
+         "--model names a model on an OpenAI-compatible server; --backend auto"),
+        (["generate", "hi", "--backend", "llamacpp", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"],
+         "--model and --base-url name a model on an OpenAI-compatible server; --backend llamacpp"),
+        (["serve", "--backend", "torch", "--model", "m"], "--backend torch runs the embedded model: drop --model"),
+    ],
+)  # fmt: skip
+def test_a_servers_options_on_a_local_backend_are_refused_not_ignored(capsys, tmp_path, argv, message):
+    # `--model other` without --base-url ran the embedded model and recorded its name: the option was silently lost.
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_an_eval_run_with_a_server_option_on_the_embedded_model_writes_no_record(capsys, tmp_path):
+    out = tmp_path / "run"
+    code = main(["game24", "run", "--method", "io", "--puzzle", "4 5 6 10", "--model", "other", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--model names a model" in err, err
+    assert not (out / "results.jsonl").exists() or not (out / "results.jsonl").read_text()

@@ -106,7 +106,7 @@ async def test_a_run_writes_every_record_and_its_outputs_and_a_rerun_resumes(tmp
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["identity"] == {"--x": 1, "--model": "scripted"}
     header = RunHeader.model_validate(run["header"])
-    assert header.eval == "echo" and header.package_version
+    assert header.eval == "echo" and header.toolkit_version
 
 
 async def test_a_rerun_with_another_option_or_model_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
@@ -166,3 +166,18 @@ def test_a_run_json_of_another_kind_is_refused_in_one_line(tmp_path: Path) -> No
     (tmp_path / "run.json").write_text('{"identity": [1]}\n')
     with pytest.raises(ConfigurationError, match=r"run.json is not an echo run file; fix or move it"):
         open_folder(Echo, tmp_path).info()
+
+
+async def test_a_folder_of_another_eval_is_refused_by_name(tmp_path: Path) -> None:
+    class Other(Echo):
+        name = "other"
+
+    async with Engine(ScriptedModel(answer)) as engine:
+        await run_eval(Other(ITEMS[:1]), tmp_path, engine, model="scripted")
+        before = files(tmp_path)
+        with pytest.raises(
+            ConfigurationError,
+            match=r"holds a run of `reasoning other`, not of `reasoning echo`: use `reasoning other`",
+        ):
+            await run_eval(Echo(ITEMS), tmp_path, engine, model="scripted")
+    assert files(tmp_path) == before
