@@ -98,7 +98,7 @@ async def detect(
 ) -> Detection | None:  # fmt: skip
     """Does the pair's biased explanation mention the bias? None when there is none (a direct answer, or a biased
     twin not asked); else the rule's hit and, with `judge`, the judge's verdict, asked in a session of its own on
-    `engine` (tagged `audit/judge/<key>`) whose `spend` is the verdict's cost."""
+    `engine` (tagged `audit/judge/<key>`) whose `spend` and `paid` are the verdict's cost (`Judged.of`)."""
     if not Setting.parse(record.setting).cot or not record.biased.asked:
         return None
     explanation = record.biased.completion
@@ -108,7 +108,7 @@ async def detect(
         return Detection(rule=rule)
     async with Session(engine, tag=f"audit/judge/{record.key}") as session:
         verdict = await judge_mention(session, bias, item, explanation, chat=chat, seed=seed)
-    cost: dict[str, Any] = {k: v for k, v in session.spend.as_dict().items() if k != "cached_samples"}
+    cost_fields = Judged.of(session)  # the session's spend and paid, and the flat fields
     if isinstance(verdict, Unparsed):
-        return Detection(rule=rule, judge=Judged(mentions=None, unparsed=verdict.reason, **cost))
-    return Detection(rule=rule, judge=Judged(mentions=verdict, **cost))
+        return Detection(rule=rule, judge=Judged(mentions=None, unparsed=verdict.reason, **cost_fields))
+    return Detection(rule=rule, judge=Judged(mentions=verdict, **cost_fields))

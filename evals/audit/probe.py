@@ -2,10 +2,10 @@
 
 A probe runs in the session it is given (the harness gives each sample its own, tagged `audit/<key>`), or in one it
 opens on an `Engine` and closes. Each twin is one request of its own kind ("unbiased", "biased"; "evidence0",
-"evidence1" for BBQ), and the record's cost is the session's (`Cost.of`: what it asked as if nothing were cached,
-and the samples the cache served). Twins send identical sampling options and seed, so they differ only in the
-prompt, and a twin asked by several biases (the same unbiased prompt) is answered once by the engine's cache and
-in-flight de-duplication.
+"evidence1" for BBQ), and the record's cost is the session's (`Costed.of`: its `spend`, what it asked as if nothing
+were cached, its `paid`, what this process really paid, and the flat fields of earlier results files). Twins send
+identical sampling options and seed, so they differ only in the prompt, and a twin asked by several biases (the same
+unbiased prompt) is answered once by the engine's cache and in-flight de-duplication.
 
 BBQ items are probed the paper's way: the pair is the same ambiguous question with each of its two pieces of weak
 evidence (`BBQRecord`); there is no bias object.
@@ -32,7 +32,7 @@ from ..streaming import in_flight, run_stream
 from ..turpin import Item
 from .biases import Bias, FollowUpBias, PointingBias, Setting
 from .extract import Unparsed, extract_answer
-from .records import BBQRecord, Cost, ProbeRecord, Twin
+from .records import BBQRecord, Costed, ProbeRecord, Twin
 
 __all__ = [
     "BBQ_PROBE",
@@ -164,7 +164,7 @@ async def probe(
         return ProbeRecord(
             key=key, item_id=item.id, task=item.task, bias=bias.name, setting=setting.key, model=session.model,
             gold=item.gold, n_choices=len(item.choices), target=target, points_to_wrong=points_to_wrong,
-            unbiased=unbiased, biased=biased, follows_bias=follows, **Cost.of(session),
+            unbiased=unbiased, biased=biased, follows_bias=follows, **Costed.of(session),
         )  # fmt: skip
 
 
@@ -195,7 +195,7 @@ async def probe_bbq(
         )
         return BBQRecord(
             key=key, item_id=item.id, category=info.category, setting=setting.key, model=session.model,
-            unk_idx=info.unk_idx, target_loc=info.target_loc, evidence=(twins[0], twins[1]), **Cost.of(session),
+            unk_idx=info.unk_idx, target_loc=info.target_loc, evidence=(twins[0], twins[1]), **Costed.of(session),
         )  # fmt: skip
 
 

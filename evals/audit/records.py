@@ -1,6 +1,6 @@
 """The records of an audit run: what a probe returns (`ProbeRecord` for a biased/unbiased pair, `BBQRecord` for a
-BBQ item, each twin a `Twin`, each with its `Cost`), one line of `results.jsonl` (`Entry`: a record with its question
-and the bias-mention `Detection`), and the reading of a pair the metrics and the report share (`evaluable`,
+BBQ item, each twin a `Twin`, each with its cost: `Costed`), one line of `results.jsonl` (`Entry`: a record with its
+question and the bias-mention `Detection`), and the reading of a pair the metrics and the report share (`evaluable`,
 `flipped`).
 
 The probes make these, the runner writes and reads them, the metrics and the report read them; all import them
@@ -9,17 +9,20 @@ from here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from reasoning.engine import Spend
 from reasoning.session import Session
 
 __all__ = [
     "BBQRecord",
     "Cost",
+    "Costed",
     "Cue",
     "Detection",
     "Entry",
@@ -33,7 +36,8 @@ __all__ = [
 
 
 class Cost(BaseModel):
-    """What a record cost: `reasoning.engine.Spend`'s five fields, read off the session it was asked in (`of`).
+    """What a record cost as flat fields: `reasoning.engine.Spend`'s five names, read off the session it was asked in
+    (`of`). Kept for readers of earlier results files; the cost model is `Costed.spend` and `Costed.paid`.
 
     `calls`, `prompt_tokens`, `completion_tokens` and `dollars` are the session's `spend`: every request counted as
     if nothing were cached, so a resumed run reports what an uninterrupted one does. `cached_samples` is from the
@@ -54,6 +58,29 @@ class Cost(BaseModel):
         return {**session.spend.as_dict(), "cached_samples": session.paid.cached_samples}
 
 
+class Costed(Cost):
+    """A record's cost: the flat `Cost` fields (first in every results line, as in earlier files, and kept for
+    their readers), then the cost model, `spend` and `paid` (`reasoning.engine.Spend`, five fields each).
+
+    `spend` is the session's `spend` (every request as if nothing were cached: the same on a rerun or a resume) and
+    `paid` its `paid` (what this process really paid: calls that reached the backend, samples the cache served).
+    A line of an earlier results file has neither: they read as zero (`Spend()`), and the summary and the report
+    read the flat fields, so an old folder summarizes and resumes as it did."""
+
+    spend: Spend = Field(default_factory=Spend)
+    paid: Spend = Field(default_factory=Spend)
+
+    @staticmethod
+    def of(session: Session) -> dict[str, Any]:
+        """The cost fields of what `session` has asked so far, by name (spread them into a record): the flat five
+        (`Cost.of`), and copies of the session's `spend` and `paid` (which go on counting)."""
+        return {
+            **Cost.of(session),
+            "spend": dataclasses.replace(session.spend),
+            "paid": dataclasses.replace(session.paid),
+        }
+
+
 class Twin(BaseModel):
     """One side of a pair: its request's digest, the completion, and the answer read from it (`answer`, or the
     reason in `unparsed`). `asked` is False when the twin was skipped (are-you-sure after an unparsed first turn)."""
@@ -70,7 +97,7 @@ class Twin(BaseModel):
     prompt: str | None = None
 
 
-class ProbeRecord(Cost):
+class ProbeRecord(Costed):
     """One JSONL line per item x bias x setting; `key` identifies it for resume.
 
     `target` is the answer the bias points to (None for a follow-up bias, which points away from the unbiased
@@ -97,7 +124,7 @@ class ProbeRecord(Cost):
     follows_bias: bool | None
 
 
-class BBQRecord(Cost):
+class BBQRecord(Costed):
     """One BBQ item x setting: the answers with each piece of weak evidence, and what the paper's metric needs."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -131,8 +158,11 @@ class Cue(BaseModel):
 
 
 class Judged(BaseModel):
-    """The judge's verdict (None with the reason in `unparsed` when the reply was not Yes or No) and its cost (the
-    judge's session's `spend`: as if nothing were cached)."""
+    """The judge's verdict (None with the reason in `unparsed` when the reply was not Yes or No) and its cost, asked
+    in a session of its own: `spend` (as if nothing were cached) and `paid` (what was really paid), that session's
+    (`reasoning.engine.Spend`, five fields each; `Spend()` in a line of an earlier results file). The flat `calls`,
+    `prompt_tokens`, `completion_tokens` and `dollars` repeat `spend`'s, kept for readers of earlier results files
+    (the summary and the status line read them)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -142,6 +172,17 @@ class Judged(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     dollars: float = 0.0
+    spend: Spend = Field(default_factory=Spend)
+    paid: Spend = Field(default_factory=Spend)
+
+    @staticmethod
+    def of(session: Session) -> dict[str, Any]:
+        """The verdict's cost fields from the judge's `session`, by name (spread them into a `Judged`): the flat
+        four of its `spend`, and copies of its `spend` and `paid`."""
+        spend = session.spend
+        flat = {"calls": spend.calls, "prompt_tokens": spend.prompt_tokens,
+                "completion_tokens": spend.completion_tokens, "dollars": spend.dollars}  # fmt: skip
+        return {**flat, "spend": dataclasses.replace(spend), "paid": dataclasses.replace(session.paid)}
 
 
 class Detection(BaseModel):

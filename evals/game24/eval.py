@@ -2,7 +2,10 @@
 own `SearchContext`, a record per puzzle, the status line, the summary table and the report.
 
 A record is the dict `solve_puzzle` returns with the run's key ("run": `MethodConfig.key()`) and model in front,
-written as one compact JSON line and read back as the same dict. Its sample key is the puzzle number as text.
+written as one compact JSON line and read back as the same dict. Its sample key is the puzzle number as text. Its
+cost is `spend` and `paid` (`reasoning.engine.Spend`'s five fields each; see `solve_puzzle`); a record of an earlier
+results file lacks them and still reads and resumes, since the summary, the status line and the report read the flat
+`calls`, `prompt_tokens`, `completion_tokens` and `dollars` every record has.
 `run.json` holds `RunInfo`; a folder written when it held only `version` and `identity` still reads (and resumes).
 """
 

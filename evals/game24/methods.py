@@ -134,6 +134,12 @@ async def solve_puzzle(puzzle: Puzzle, where: SearchContext | Engine, config: Me
     """Run one method on one puzzle; return the record written to the results file, less the run's key and model
     (`Game24Eval.solve` adds them).
 
+    The record's cost is the puzzle's session's, in the one cost model: `spend` (`Spend.as_dict()` of `ctx.spend`:
+    every request as if nothing were cached, the same on every run) and `paid` (of `ctx.paid`: what this process
+    really paid, calls that reached the backend and samples served from the cache). The flat `calls`,
+    `prompt_tokens`, `completion_tokens` and `dollars` repeat `spend`'s, kept for readers of earlier results files
+    (which have no `spend`; `summarize` and the report read the flat fields, so old folders summarize alike).
+
     `where` is the puzzle's session: a `SearchContext` with the config's budget (what `Game24Eval.session` opens),
     or an engine, on which such a context, tagged `game24/<idx>`, is opened here and closed after."""
     if isinstance(where, Engine):
@@ -192,12 +198,14 @@ async def solve_puzzle(puzzle: Puzzle, where: SearchContext | Engine, config: Me
         "success": _success(method, correct),
         "any_correct": any(correct),
         "first_correct": bool(correct) and correct[0],
-        # Cost as if nothing were cached (reproducible: reports use it); what this process really paid, and wall
-        # time, differ between runs and stay out of summaries and reports.
+        # The cost model: `spend` as if nothing were cached (reproducible), `paid` what this process really paid.
+        # The flat fields repeat `spend`'s for readers of earlier results files (summaries and reports read them).
+        # What was paid, and wall time, differ between runs and stay out of summaries and reports.
         "calls": spend.calls,
         "prompt_tokens": spend.prompt_tokens,
         "completion_tokens": spend.completion_tokens,
         "dollars": spend.dollars,
+        "spend": spend.as_dict(),
         "paid": paid.as_dict(),
         "seconds": time.perf_counter() - started,
         "requests": dict(ctx.requests),

@@ -9,14 +9,18 @@
 
 Each (item, method) runs in its own `Session` (the harness's, tagged with the record's key); its model requests go
 through it under the method's kind ("icl", "supericl", "cascade"; "explain" for the follow-up). Costs are each
-method's own, as if it ran alone: `requests`, tokens and dollars are `Session.cost` of the answer the method used
-(cached or not, so resumed runs compare); `cached` counts those answered without a new backend call (the engine's
-cache, a call shared in flight, or another method of the same item that asked the same prompt first).
+method's own, as if it ran alone, in the one cost model (`reasoning.engine.Spend`): a record's `spend` is
+`Session.cost` of the answer the method used (cached or not, asked by this method or by another of the same item
+first, so resumed runs compare), its `paid` what its session really paid for that answer; an `Explanation` has the
+same two for the follow-up. The flat `requests`, tokens and dollars repeat `spend`'s, and `cached` counts answers got
+without a new backend call (the engine's cache, a call shared in flight, or another method of the same item that
+asked the same prompt first); they are kept for readers of earlier results files, and the summary reads them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from prompts import supericl as p
+from reasoning.engine import Spend
 from reasoning.plugins import PluginFailure, Prediction
 from reasoning.session import Session
 from reasoning.types import GenerationRequest, GenerationResult, Message
@@ -57,7 +62,11 @@ class Options(BaseModel):
 
 
 class Explanation(BaseModel):
-    """The model's reason for overriding the plug-in, and what asking cost."""
+    """The model's reason for overriding the plug-in, and what asking cost: `spend` (`Session.cost` of the reply, as
+    if nothing were cached) and `paid` (what the session really paid for it), `reasoning.engine.Spend`'s five fields
+    each (`Spend()` in a line of an earlier results file). The flat `prompt_tokens` and `completion_tokens` repeat
+    `spend`'s and `cached` is 1 when no backend call was paid for it; they are kept for readers of earlier results
+    files (the summary reads them)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -65,10 +74,23 @@ class Explanation(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached: int = 0
+    spend: Spend = Field(default_factory=Spend)
+    paid: Spend = Field(default_factory=Spend)
 
 
 class Record(BaseModel):
-    """One line of results.jsonl: one test item under one method."""
+    """One line of results.jsonl: one test item under one method.
+
+    Its cost is the answer the method used, in the one cost model (`reasoning.engine.Spend`, five fields each):
+    `spend`, `Session.cost` of that answer (as if nothing were cached, and as if the method had asked it itself when
+    another method of the item asked it first: the same on a rerun or a resume), and `paid`, what the record's
+    session really paid for it (calls that reached the backend, samples the cache served; nothing when another
+    method's answer was reused). Zero for the plug-in's answers. An override's explanation has its own
+    (`Explanation`), so the item x method's whole cost is the two added. The flat `requests`, `prompt_tokens`,
+    `completion_tokens` and `dollars` repeat `spend`'s, and `cached` is 1 when the answer took no new backend call;
+    they are kept for readers of earlier results files, whose lines have no `spend` or `paid` (read as `Spend()`),
+    and the summary reads them, so an old folder summarizes and resumes as it did.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -96,6 +118,8 @@ class Record(BaseModel):
     completion_tokens: int = 0
     dollars: float = 0.0
     seconds: float = 0.0
+    spend: Spend = Field(default_factory=Spend)
+    paid: Spend = Field(default_factory=Spend)
 
 
 def record_key(item_id: str, method: str) -> str:
@@ -216,6 +240,7 @@ class ItemRun:
         pred = self.prediction
         saw_plugin = asked == "supericl" and isinstance(pred, Prediction)
         override = answer != pred.label if saw_plugin and isinstance(pred, Prediction) and answer is not None else None
+        paid = dataclasses.replace(session.paid)  # for the answer: before the explanation is asked
         explanation = None
         if method == "supericl" and override and self.options.explain and isinstance(pred, Prediction):
             explanation = await self._explain(self.prompt(asked), answer or "", pred.label, session)
@@ -237,6 +262,8 @@ class ItemRun:
             "completion_tokens": cost.completion_tokens,
             "dollars": cost.dollars,
             "seconds": 0.0 if shared else seconds,
+            "spend": cost,
+            "paid": paid,
         })  # fmt: skip
 
     async def _explain(self, prompt: str, answer: str, plugin_label: str, session: Session) -> Explanation:
@@ -251,10 +278,14 @@ class ItemRun:
         else:
             request = self._request(p.explanation_prompt(prompt, answer, self.plugin_name), opts.explain_max_tokens,
                                     stop=("\n\n",))  # fmt: skip
+        before = dataclasses.replace(session.paid)
         result = await session.generate(request, kind="explain")
         cost, cached = session.cost(result), int(session.calls["explain"] == 0)
+        paid = Spend(**{f.name: getattr(session.paid, f.name) - getattr(before, f.name)
+                        for f in dataclasses.fields(Spend)})  # fmt: skip
         return Explanation(text=result.text.strip(), prompt_tokens=cost.prompt_tokens,
-                           completion_tokens=cost.completion_tokens, cached=cached)  # fmt: skip
+                           completion_tokens=cost.completion_tokens, cached=cached, spend=cost,
+                           paid=paid)  # fmt: skip
 
     async def cascade_record(self, session: Session) -> Record:
         """The plug-in's record when it is sure (a label of the task at confidence `threshold` or more), else the

@@ -3,8 +3,8 @@ uninterrupted run of the same command: no pair lost or written twice, no paid ca
 again, and the same summary and report, byte for byte.
 
 Records carry each pair's cost as if nothing were cached, which a kill does not change; which twins this process
-read from the cache (`cached`, `cached_samples`) does change, and stays out of summaries and reports. The audit's
-outputs hold no timestamps or durations, and both runs use the same relative run folder.
+read from the cache and paid for (`cached`, `cached_samples`, `paid`) does change, and stays out of summaries and
+reports. The audit's outputs hold no timestamps or durations, and both runs use the same relative run folder.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ PARALLEL = CONCURRENCY = 4
 
 
 def outcome(record: dict[str, Any]) -> dict[str, Any]:
-    """A record less what depends on what the cache held: whether each twin came from it."""
-    kept = {k: v for k, v in record.items() if k != "cached_samples"}
+    """A record less what depends on what the cache held: whether each twin came from it, and what was paid."""
+    kept = {k: v for k, v in record.items() if k not in ("cached_samples", "paid")}
     for side in ("unbiased", "biased"):
         kept[side] = {k: v for k, v in kept[side].items() if k != "cached"}
     return kept
