@@ -44,8 +44,9 @@ Prepared = tuple[Dataset, Plugin, Sequence[Shot]]  # a task's data, its plug-in 
 
 
 class Progress(StatusLine[Record]):
-    """One status line on stderr: records done (resumed ones too), unparsed answers, plug-in failures, requests,
-    tokens, what is in flight, seconds."""
+    """One status line on stderr: records done (resumed ones too), unparsed answers, plug-in failures, model requests
+    and tokens (as the summary counts them: once per item for a prompt two methods share, explanations included),
+    what is in flight, seconds."""
 
     def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
         super().__init__(total, stream, period=period)
@@ -55,8 +56,10 @@ class Progress(StatusLine[Record]):
         super().count(record)
         self.unparsed += record.outcome == "unparsed"
         self.failed += record.plugin_error is not None and record.method == "plugin"
-        self.requests += record.requests - record.cached
+        asked = record.explanation  # the follow-up an override's explanation took
+        self.requests += record.requests - record.cached + (asked is not None)
         self.tokens += 0 if record.cached else record.prompt_tokens + record.completion_tokens
+        self.tokens += asked.prompt_tokens + asked.completion_tokens if asked is not None else 0
 
     def fields(self) -> str:
         return (f" | unparsed {self.unparsed} | plug-in failures {self.failed} | model requests {self.requests} | "

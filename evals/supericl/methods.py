@@ -12,9 +12,9 @@ through it under the method's kind ("icl", "supericl", "cascade"; "explain" for 
 method's own, as if it ran alone, in the one cost model (`reasoning.engine.Spend`): a record's `spend` is
 `Session.cost` of the answer the method used (cached or not, asked by this method or by another of the same item
 first, so resumed runs compare), its `paid` what its session really paid for that answer; an `Explanation` has the
-same two for the follow-up. The flat `requests`, tokens and dollars repeat `spend`'s, and `cached` counts answers got
-without a new backend call (the engine's cache, a call shared in flight, or another method of the same item that
-asked the same prompt first); they are kept for readers of earlier results files, and the summary reads them.
+same two for the follow-up. The flat `requests`, tokens and dollars repeat `spend`'s, and `cached` counts answers
+another method of the same item asked first (reused, not asked again: the same on every run, whatever the engine's
+cache held); they are kept for readers of earlier results files, and the summary reads them.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class Explanation(BaseModel):
     """The model's reason for overriding the plug-in, and what asking cost: `spend` (`Session.cost` of the reply, as
     if nothing were cached) and `paid` (what the session really paid for it), `reasoning.engine.Spend`'s five fields
     each (`Spend()` in a line of an earlier results file). The flat `prompt_tokens` and `completion_tokens` repeat
-    `spend`'s and `cached` is 1 when no backend call was paid for it; they are kept for readers of earlier results
-    files (the summary reads them)."""
+    `spend`'s, and `cached` is 0 (an explanation is asked once per item; what the backend was really paid is `paid`);
+    they are kept for readers of earlier results files (the summary reads them)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -87,9 +87,10 @@ class Record(BaseModel):
     session really paid for it (calls that reached the backend, samples the cache served; nothing when another
     method's answer was reused). Zero for the plug-in's answers. An override's explanation has its own
     (`Explanation`), so the item x method's whole cost is the two added. The flat `requests`, `prompt_tokens`,
-    `completion_tokens` and `dollars` repeat `spend`'s, and `cached` is 1 when the answer took no new backend call;
-    they are kept for readers of earlier results files, whose lines have no `spend` or `paid` (read as `Spend()`),
-    and the summary reads them, so an old folder summarizes and resumes as it did.
+    `completion_tokens` and `dollars` repeat `spend`'s, and `cached` is 1 when another method of the item asked the
+    same prompt first and its answer was reused (the same on every run: whether the engine's cache answered is
+    `paid`'s to say); they are kept for readers of earlier results files, whose lines have no `spend` or `paid`
+    (read as `Spend()`), and the summary reads them, so an old folder summarizes and resumes as it did.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -257,7 +258,7 @@ class ItemRun:
             "override": override,
             "explanation": explanation,
             "requests": cost.calls,
-            "cached": int(shared or session.calls[method] == 0),
+            "cached": int(shared),
             "prompt_tokens": cost.prompt_tokens,
             "completion_tokens": cost.completion_tokens,
             "dollars": cost.dollars,
@@ -280,11 +281,11 @@ class ItemRun:
                                     stop=("\n\n",))  # fmt: skip
         before = dataclasses.replace(session.paid)
         result = await session.generate(request, kind="explain")
-        cost, cached = session.cost(result), int(session.calls["explain"] == 0)
+        cost = session.cost(result)
         paid = Spend(**{f.name: getattr(session.paid, f.name) - getattr(before, f.name)
                         for f in dataclasses.fields(Spend)})  # fmt: skip
         return Explanation(text=result.text.strip(), prompt_tokens=cost.prompt_tokens,
-                           completion_tokens=cost.completion_tokens, cached=cached, spend=cost,
+                           completion_tokens=cost.completion_tokens, spend=cost,
                            paid=paid)  # fmt: skip
 
     async def cascade_record(self, session: Session) -> Record:

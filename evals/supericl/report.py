@@ -209,15 +209,16 @@ def render_report(records: Sequence[Record], summary: dict[str, Any], info: Any 
     to = _e(summary["cascade_to"])
     body = f"""<h1>SuperICL: a small plug-in and a large model — {_e(summary["model"])}</h1>
 <p>{counted(summary["records"], "record")}; {counted(spend["requests"], "model request")}
-({spend["backend_requests"]} sent, the rest from
-the cache or shared between methods), {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion
-tokens sent, ${spend["dollars"]:.4f}; {counted(summary["plugin_failures"], "plug-in failure")}.</p>
+({spend["backend_requests"]} to ask, the rest
+shared between methods of an item), {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion
+tokens, ${spend["dollars"]:.4f}, as if nothing were cached;
+{counted(summary["plugin_failures"], "plug-in failure")}.</p>
 <details><summary>Run options and tasks</summary><pre>{options}</pre></details>
 <h2 id="methods">Methods</h2>
 <p class="note">Accuracy over every test item (unparsed answers and plug-in failures count as wrong); 95% exact
 intervals. Override rate: of the items where both the plug-in and the model gave a label, how often they differ;
 fixed / broke: overrides that corrected a wrong plug-in label / replaced a right one. Costs are each method's own,
-as if it ran alone; “cached” requests were answered without a new backend call.</p>
+as if it ran alone; “cached” requests reused the answer another method of the item asked for.</p>
 {_methods(summary)}
 <h2 id="calibration">Plug-in calibration</h2>
 <p class="note">Accuracy of the plug-in's label per confidence bin (bars, with counts); dots: the bin's mean

@@ -2,7 +2,9 @@
 
 `summarize_run` reads only the records and run.json (never the cache, nor the order records finished in): per
 task (and `all`) x method metrics, overrides, the plug-in's calibration, the cascade sweep, unparsed answers and
-plug-in failures, and the cost of every request as if nothing were cached (`requests`) beside those sent.
+plug-in failures, and what the run's requests cost as if nothing were cached (`spend`: `requests`, every method's
+own; `backend_requests`, once per item for a prompt two methods share; their tokens and dollars). All of it is the
+same for a resumed run as for an uninterrupted one; what a process really paid is each record's `paid` and stderr.
 """
 
 from __future__ import annotations
@@ -103,6 +105,6 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"plug-in calibration ({c['task']}): ECE {ece} over {counted(c['n'], 'item')}, {c['failed']} failed"
         )
     spend = summary["spend"]
-    lines.append(f"model requests {spend['requests']} ({spend['backend_requests']} sent) | tokens "
+    lines.append(f"model requests {spend['requests']} ({spend['backend_requests']} to ask) | tokens "
                  f"{spend['prompt_tokens'] + spend['completion_tokens']} | ${spend['dollars']:.4f}")  # fmt: skip
     return "\n".join(lines)

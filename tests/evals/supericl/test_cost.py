@@ -38,7 +38,8 @@ async def run(folder: Path, cache: ResponseCache, model: ScriptedModel | None = 
 
 def cost(record: dict[str, Any]) -> tuple[Spend, Spend]:
     """A record's (or an explanation's) `spend` and `paid`, once checked: five fields each, `spend` the flat
-    fields' figures, and `cached` whether `paid` holds no backend call."""
+    fields' figures, and `cached` whether the answer was another method's, reused (then nothing was paid for it,
+    not even a cache read; an answer the engine's cache served is not `cached`: that is `paid`'s to say)."""
     assert list(record["spend"]) == FIELDS and list(record["paid"]) == FIELDS
     spend, paid = Spend(**record["spend"]), Spend(**record["paid"])
     flat = (record.get("requests", spend.calls), record["prompt_tokens"], record["completion_tokens"],
@@ -46,7 +47,7 @@ def cost(record: dict[str, Any]) -> tuple[Spend, Spend]:
     assert (spend.calls, spend.prompt_tokens, spend.completion_tokens, spend.dollars) == flat
     assert spend.cached_samples == 0  # as if nothing were cached
     if record.get("source") != "plugin":
-        assert record["cached"] == int(paid.calls == 0)
+        assert record["cached"] == int(paid == Spend()) or (record["cached"] == 0 and paid.cached_samples > 0)
     return spend, paid
 
 
@@ -78,6 +79,9 @@ async def test_every_record_and_explanation_has_spend_and_paid_and_a_warm_rerun_
     shared = [r for r in first if r["method"] == "cascade" and r["source"] == "llm"]
     assert shared and all(r["spend"]["calls"] == 1 and r["paid"] == Spend().as_dict() for r in shared)
     assert paid_first.calls == 6 + 6 + 3 and paid_first.dollars > 0  # ICL, SuperICL, explanations
+    # What the summary says the run cost is as if nothing were cached: a rerun the cache answered says the same.
+    summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in ("first", "again")]
+    assert summaries[0] == summaries[1] and summaries[0]["spend"]["backend_requests"] == 15
 
     # A results file written before records had `spend` and `paid` reports the same, and resumes.
     folder = tmp_path / "first"
