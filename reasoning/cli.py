@@ -8,21 +8,25 @@ Add your own command: any installed distribution may declare an entry point in t
 `subparsers.add_parser(...)` and sets `run` (a function of the parsed arguments returning the exit status) with
 `set_defaults`. This package's evals are found that way (`game24`, `audit`, `supericl` in its `pyproject.toml`); the
 core imports none of them. A command that calls a model takes `add_model_options(parser)` and builds its engine
-with `make_engine(args)`, both from this module. An entry point that fails to load or to register is left out with
-one line on stderr naming it; the other commands still work.
+with `make_engine(args)`, both from this module. An entry point that fails to load or to register (an exception or
+`sys.exit`), or whose name is taken (by a built-in command, this package's or an earlier one's), is left out with one
+line on stderr naming it; the other commands still work.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import difflib
 import importlib.metadata
 import json
+import math
 import os
 import select
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeAlias
 
@@ -52,6 +56,7 @@ COMMANDS = "reasoning.commands"
 # This distribution's commands come first, in this order (setuptools writes entry points sorted by name, so the
 # order pyproject.toml declares them in is lost). Names only: the core imports no eval.
 _FIRST = ("game24", "audit", "supericl")
+_DISTRIBUTION = "reasoning-toolkit"  # pyproject.toml's `name`: its entry points register before any other's
 
 
 class Parser(argparse.ArgumentParser):
@@ -279,34 +284,60 @@ def build_parser() -> Parser:
 
 
 def command_entry_points() -> list[importlib.metadata.EntryPoint]:
-    """The installed entry points of the group `COMMANDS`, in a stable order: this distribution's evals in the
-    order of `_FIRST` (game24, audit, supericl, as the README presents them), then every other command by name
-    (and, for one name given twice, by distribution name)."""
+    """The installed entry points of the group `COMMANDS`, in a stable order: this distribution's own
+    (`reasoning-toolkit`'s, by the distribution that declares them, not by their name or module) first, its evals in
+    the order of `_FIRST` (game24, audit, supericl, as the README presents them); then every other distribution's by
+    name (and, for one name given twice, by distribution name)."""
 
-    def rank(point: importlib.metadata.EntryPoint) -> tuple[int, str, str]:
-        first = _FIRST.index(point.name) if point.name in _FIRST else len(_FIRST)
-        return first, point.name, point.dist.name if point.dist is not None else ""
+    def rank(point: importlib.metadata.EntryPoint) -> tuple[bool, int, str, str]:
+        ours = _is_ours(point)
+        first = _FIRST.index(point.name) if ours and point.name in _FIRST else len(_FIRST)
+        return not ours, first, point.name, _distribution(point)
 
     return sorted(importlib.metadata.entry_points(group=COMMANDS), key=rank)
 
 
 def register_commands(sub: Subparsers) -> None:
-    """Add the subcommand of every entry point of `COMMANDS` (see `command_entry_points`) to `sub`.
+    """Add the subcommand of every entry point of `COMMANDS` to `sub`, in the order of `command_entry_points`.
 
-    One that fails to import, is not callable, raises while registering or takes a name already taken is left out
-    (with whatever it had added so far), with one line on stderr naming it and the error; the others are added all
-    the same.
+    One whose name is taken (by a command already in `sub`, such as the built-in `generate`, `serve`, `model`, or
+    by an entry point before it: this distribution's evals come first) is left out without being loaded. One that
+    fails to import, is not callable, raises or calls `sys.exit` while registering (anything but a
+    `KeyboardInterrupt`) is left out with whatever it had added so far. Each left out is one line on stderr naming
+    it and why; the others are added all the same.
     """
+    taken = {name: f"the built-in command {name!r}" for name in sub.choices}  # name -> who took it
     for point in command_entry_points():
+        if point.name in taken:
+            _leave_out(point, f"{_distribution(point) or 'an unnamed distribution'} declares it, but the name is "
+                              f"taken by {taken[point.name]}")  # fmt: skip
+            continue
         before = set(sub.choices)
         try:
             register: Callable[[Subparsers], None] = point.load()
             register(sub)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: a plug-in's exit would end every command, silently
             _drop_commands(sub, set(sub.choices) - before)
-            error = " ".join(f"{type(exc).__name__}: {exc}".splitlines())
-            print(f"reasoning: warning: command {point.name!r} ({COMMANDS} entry point {point.value!r}) is left "
-                  f"out: {error}", file=sys.stderr)  # fmt: skip
+            _leave_out(point, " ".join(f"{type(exc).__name__}: {exc}".splitlines()))
+            continue
+        owner = f"entry point {point.value!r} of {_distribution(point) or 'an unnamed distribution'}"
+        taken.update(dict.fromkeys(set(sub.choices) - before | {point.name}, owner))
+
+
+def _distribution(point: importlib.metadata.EntryPoint) -> str:
+    """The name of the distribution declaring `point` as its metadata spells it ('' when it has none)."""
+    return point.dist.name if point.dist is not None else ""
+
+
+def _is_ours(point: importlib.metadata.EntryPoint) -> bool:
+    # Names compared as PEP 503 normalizes them (`Reasoning_Toolkit` is `reasoning-toolkit`).
+    normalized = _distribution(point).lower().replace("_", "-").replace(".", "-")
+    return normalized == _DISTRIBUTION
+
+
+def _leave_out(point: importlib.metadata.EntryPoint, why: str) -> None:
+    print(f"reasoning: warning: command {point.name!r} ({COMMANDS} entry point {point.value!r}) is left out: {why}",
+          file=sys.stderr)  # fmt: skip
 
 
 def _drop_commands(sub: Subparsers, names: set[str]) -> None:
@@ -320,6 +351,8 @@ def _check_options(args: argparse.Namespace) -> None:
     # Options shared by several subcommands, refused here before any data is read or model loaded. They are plain
     # ints and floats to argparse: --concurrency 0 would wait forever on a semaphore of zero, a negative one raise.
     out = getattr(args, "out", None)
+    if out is not None and not str(out).strip():  # '' is the current folder: a run's files strewn there
+        raise ConfigurationError("--out is empty; give a folder (made if missing)")
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise ConfigurationError(f"--out {out} is a file; give a folder (made if missing)")
     for name in ("concurrency", "block"):
@@ -332,6 +365,14 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and not value >= 0:  # `not >=` also refuses NaN
             raise ConfigurationError(f"--{name.replace('_', '-')} must be 0 or more; got {value}")
+    # argparse's float() takes "nan" and "inf": no option means either, and NaN compares unequal to itself (a run
+    # recorded with it would refuse its own rerun). Refused by flag, whichever option it is.
+    for name, value in sorted(vars(args).items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be a finite number; got {value}")
+    temperature = getattr(args, "temperature", None)
+    if temperature is not None and not 0.0 <= temperature <= 2.0:  # what every request allows (GenerationRequest)
+        raise ConfigurationError(f"--temperature must be between 0 and 2; got {temperature:g}")
 
 
 def _stdout_closed() -> bool:
@@ -349,12 +390,37 @@ def _stdout_closed() -> bool:
     return closed
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[list[bool]]:
+    """While a command runs, SIGTERM (`timeout`, `docker stop`, a CI job cancelled) stops it as Ctrl-C does: it is
+    passed on as SIGINT, which `asyncio.run` turns into cancelling the run (calls in flight cancelled, partial
+    outputs written) and then `KeyboardInterrupt`. The list it yields holds True once SIGTERM came (the exit status
+    is then 143). Only the main thread can set signal handlers; elsewhere nothing changes."""
+    came: list[bool] = []
+
+    def terminate(signum: int, frame: object) -> None:
+        came.append(True)
+        signal.raise_signal(signal.SIGINT)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread
+        yield came
+        return
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse(argv)
+    terminated: list[bool] = []
     try:
         _check_options(args)
-        code: int = args.run(args)
+        with _sigterm_as_interrupt() as terminated:
+            code: int = args.run(args)
     except ReasoningError as exc:
         print(f"reasoning: error: {exc}", file=sys.stderr)
         return 2
@@ -376,6 +442,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reasoning: error: invalid option: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if terminated:
+            print("reasoning: terminated", file=sys.stderr)
+            return 143  # as a shell reports a process stopped by SIGTERM
         print("reasoning: interrupted", file=sys.stderr)
         return 130
     return code

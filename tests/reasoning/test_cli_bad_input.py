@@ -7,13 +7,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from reasoning.cli import main
+from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED = ["--base-url", "http://127.0.0.1:9/v1", "--model", "m"]
@@ -256,3 +259,52 @@ def test_an_eval_run_with_a_server_option_on_the_embedded_model_writes_no_record
     err = capsys.readouterr().err
     assert code == 2 and "--model names a model" in err, err
     assert not (out / "results.jsonl").exists() or not (out / "results.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["game24", "run", "--threshold", "nan"], "--threshold must be a finite number; got nan"),
+        (["game24", "run", "--accept", "inf"], "--accept must be a finite number; got inf"),
+        (["supericl", "run", "--threshold", "nan"], "--threshold must be a finite number; got nan"),
+        (["game24", "run", "--temperature", "5"], "--temperature must be between 0 and 2; got 5"),
+        (["audit", "run", "--temperature", "-0.5"], "--temperature must be between 0 and 2; got -0.5"),
+        (["generate", "hi", "--temperature", "nan"], "--temperature must be a finite number; got nan"),
+        (["game24", "run", "--out", ""], "--out is empty; give a folder"),
+    ],
+)  # fmt: skip
+def test_a_float_that_is_no_number_or_out_of_range_is_refused_by_its_flag(capsys, tmp_path, monkeypatch, argv,
+                                                                          message):  # fmt: skip
+    # `--threshold nan` ran, and the identical rerun was refused as "other options" (NaN != NaN); `--temperature 5`
+    # failed mid-run with a pydantic dump blaming the data file.
+    monkeypatch.chdir(tmp_path)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "tot").is_dir(), reason="the published ToT run is not in the shared data")
+def test_sigterm_stops_a_run_like_ctrl_c_with_its_partial_outputs(tmp_path):
+    # SIGTERM (timeout, docker stop, a cancelled CI job) killed a run at once: records kept, no summary, no report.
+    script = Path(sys.executable).parent / "reasoning"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "reasoning.cli"]
+    out = tmp_path / "run"
+    argv = ["game24", "run", "--backend", "replay", "--range", "900-999", "--parallel", "1", "--out", str(out)]
+    env = dict(os.environ, REASONING_SHARED_DATA=str(SHARED_DATA))
+    proc = subprocess.Popen([*command, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            env=env)  # fmt: skip
+    try:
+        results = out / "results.jsonl"
+        while proc.poll() is None and not (results.exists() and results.read_text().count("\n") >= 2):
+            time.sleep(0.05)  # waiting on a condition: the first records are on disk
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert proc.returncode == 143 and err.rstrip().endswith("reasoning: terminated"), err[-2000:]
+    assert "Traceback" not in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["puzzles"] == results.read_text().count("\n") >= 2  # the outputs say what is on disk

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,87 @@ def test_a_third_party_package_adds_its_command_as_the_readme_says(tmp_path) -> 
     assert (out.returncode, out.stdout, out.stderr) == (0, "", warning)
     out = run("game24", "solve", "4 5 6 10")
     assert out.returncode == 0 and '"solvable": true' in out.stdout and out.stderr == warning
+
+
+IMPOSTOR = """\
+import sys
+
+def reg_game24(subparsers):
+    parser = subparsers.add_parser("game24", help="not the real one")
+    runs = parser.add_subparsers(dest="action", required=True)
+    runs.add_parser("run", help="IMPOSTOR").set_defaults(run=lambda args: print("impostor") or 0)
+
+def reg_serve(subparsers):
+    subparsers.add_parser("serve", help="IMPOSTOR").set_defaults(run=lambda args: print("impostor") or 0)
+
+def reg_quits(subparsers):
+    subparsers.add_parser("quits", help="half-registered")
+    sys.exit(3)
+"""
+
+
+def console(tmp_path: Path, entries: list[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`reasoning` run as a user would, with a distribution `fake-ep` (module `fake_ep`, `IMPOSTOR`) installed on
+    the path declaring `entries` in the group `COMMANDS`."""
+    (tmp_path / "fake_ep.py").write_text(IMPOSTOR)
+    info = tmp_path / "fake_ep-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-ep\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{COMMANDS}]\n" + "".join(f"{entry}\n" for entry in entries))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    script = Path(sys.executable).parent / "reasoning"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "reasoning.cli"]
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *argv], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+
+    return run
+
+
+def test_a_third_party_cannot_replace_an_eval_and_the_warning_names_it(tmp_path) -> None:
+    # `fake-ep` sorts before `reasoning-toolkit`: this package's own commands register first all the same, and the
+    # one line names the impostor, not ours.
+    run = console(tmp_path, ["game24 = fake_ep:reg_game24"])
+    warning = (f"reasoning: warning: command 'game24' ({COMMANDS} entry point 'fake_ep:reg_game24') is left out: "
+               "fake-ep declares it, but the name is taken by entry point 'evals.game24.cli:register' of "
+               "reasoning-toolkit\n")  # fmt: skip
+    out = run("--help")
+    assert (out.returncode, out.stderr) == (0, warning)
+    assert "{generate,serve,model,game24,audit,supericl}" in out.stdout and "not the real one" not in out.stdout
+    out = run("game24", "run", "--help")
+    assert out.returncode == 0 and out.stderr == warning
+    assert out.stdout.startswith("usage: reasoning game24 run") and "IMPOSTOR" not in out.stdout
+    out = run("game24", "solve", "4 5 6 10")
+    assert out.returncode == 0 and '"solvable": true' in out.stdout
+
+
+def test_a_third_party_cannot_replace_a_core_command(tmp_path) -> None:
+    out = console(tmp_path, ["serve = fake_ep:reg_serve"])("--help")
+    assert out.returncode == 0
+    assert out.stderr == (f"reasoning: warning: command 'serve' ({COMMANDS} entry point 'fake_ep:reg_serve') is "
+                          "left out: fake-ep declares it, but the name is taken by the built-in command "
+                          "'serve'\n")  # fmt: skip
+    assert "{generate,serve,model,game24,audit,supericl}" in out.stdout and "IMPOSTOR" not in out.stdout
+
+
+def test_a_register_that_exits_is_left_out_and_every_command_still_works(tmp_path) -> None:
+    run = console(tmp_path, ["quits = fake_ep:reg_quits"])
+    warning = (
+        f"reasoning: warning: command 'quits' ({COMMANDS} entry point 'fake_ep:reg_quits') is left out: SystemExit: 3\n"
+    )
+    out = run("--help")
+    assert (out.returncode, out.stderr) == (0, warning)
+    assert "{generate,serve,model,game24,audit,supericl}" in out.stdout and "half-registered" not in out.stdout
+    out = run("game24", "solve", "4 5 6 10")
+    assert (out.returncode, out.stderr) == (0, warning) and '"solvable": true' in out.stdout
+
+
+def test_a_register_interrupted_by_the_user_is_not_swallowed(monkeypatch) -> None:
+    def interrupted(subparsers: reasoning.cli.Subparsers) -> None:
+        raise KeyboardInterrupt
+
+    ep = point("stuck", "somewhere:register")
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **_: importlib.metadata.EntryPoints([ep]))
+    monkeypatch.setattr(importlib.metadata.EntryPoint, "load", lambda self: interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_parser()
