@@ -93,6 +93,9 @@ def write_atomic(path: str | Path, text: str) -> Path:
             f.flush()
             os.fsync(f.fileno())  # else a crash soon after the rename can leave the new name on an empty file
         os.replace(tmp, target)
+    except OSError as exc:  # named by the file the user knows, not the temporary one beside it
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -21,7 +21,6 @@ import contextlib
 import difflib
 import importlib.metadata
 import json
-import math
 import os
 import select
 import signal
@@ -365,11 +364,6 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and not value >= 0:  # `not >=` also refuses NaN
             raise ConfigurationError(f"--{name.replace('_', '-')} must be 0 or more; got {value}")
-    # argparse's float() takes "nan" and "inf": no option means either, and NaN compares unequal to itself (a run
-    # recorded with it would refuse its own rerun). Refused by flag, whichever option it is.
-    for name, value in sorted(vars(args).items()):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be a finite number; got {value}")
     temperature = getattr(args, "temperature", None)
     if temperature is not None and not 0.0 <= temperature <= 2.0:  # what every request allows (GenerationRequest)
         raise ConfigurationError(f"--temperature must be between 0 and 2; got {temperature:g}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import math
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -98,12 +99,13 @@ def add_eval_commands(
 
     async def run_command(args: argparse.Namespace) -> int:
         if args.parallel < 1:
-            raise ConfigurationError("--parallel must be at least 1")
+            raise ConfigurationError(f"--parallel must be at least 1; got {args.parallel}")
         out = Path(args.out)
         now = identity(args, flags, selection)
         open_folder(eval_type, out).check(now)  # before any data is read or model loaded
         built = build(args)
         ev = await built if inspect.isawaitable(built) else built
+        _finite(args)  # after the eval's own checks, which may say more ("between 0 and 1")
         _in_folder(args, out)
         engine, model, made = engines(args, ev)
         summary: dict[str, Any] | None = None
@@ -130,6 +132,14 @@ def add_eval_commands(
     return parser
 
 
+def _finite(args: argparse.Namespace) -> None:
+    """argparse's float() takes "nan" and "inf": no option of a run means either, and NaN is unequal to itself (a
+    run recorded with it would refuse its own rerun). Refused by flag, whichever option it is."""
+    for name, value in sorted(vars(args).items()):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be a finite number; got {value}")
+
+
 def _in_folder(args: argparse.Namespace, out: Path) -> None:
     """Make the run folder; the cache and the call log go in it unless the command names others."""
     args.cache = args.cache or str(out / "cache.sqlite")
@@ -140,17 +150,21 @@ def _in_folder(args: argparse.Namespace, out: Path) -> None:
 def report_command(eval_type: type[AnyEval], path: str) -> int:
     """`reasoning NAME report DIR`."""
     folder = open_folder(eval_type, path)
-    if not folder.path.is_dir():
+    if not folder.path.exists():
         raise ConfigurationError(f"no such folder: {folder.path}")
+    if not folder.path.is_dir():
+        raise ConfigurationError(f"{folder.path} is not a folder; give the --out folder of a run")
     info = folder.info()
     if info is None:
         what = eval_type.what_info().removesuffix(" file")  # "an audit run"
         raise ConfigurationError(f"{folder.path} is not {what} folder (no run.json)")
-    ev = eval_type.for_report(info)
-    records = ev.select(open_results(ev, folder).load())
-    if not records:
-        raise ConfigurationError(f"{folder.results_path} holds no records")
-    print(ev.format_summary(write_outputs(ev, folder, records, info)))
+    with folder.lock():  # not while a run appends to it (its last line would look cut short)
+        ev = eval_type.for_report(info)
+        records = ev.select(open_results(ev, folder).load())
+        if not records:
+            raise ConfigurationError(f"{folder.results_path} holds no records")
+        summary = write_outputs(ev, folder, records, info)
+    print(ev.format_summary(summary))
     print(f"report: {folder.path / 'report.html'}", file=sys.stderr)
     return 0
 

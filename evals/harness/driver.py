@@ -18,6 +18,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Iter
 from typing import TypeVar
 
 from reasoning.engine import Engine
+from reasoning.errors import InterfaceError
 from reasoning.session import Session
 
 from ..progress import StatusLine
@@ -69,11 +70,17 @@ async def run_samples(
 
     async def one(sample: S) -> R:
         sample_key = key(sample)
+        if not isinstance(sample_key, str):  # an int key never matches the file's (JSON) keys: nothing would resume
+            raise InterfaceError(f"{name}: a sample's key must be a string; key({_shown(sample)}) returned "
+                                 f"{_shown(sample_key)}")  # fmt: skip
         sample_engine = engine_of(sample)
         if not engines or engines[-1] is not sample_engine:
             engines.append(sample_engine)
         async with session(sample_engine, f"{name}/{sample_key}") as opened:
             record = await solve(sample, opened)
+        if results.key(record) != sample_key:  # else the record would not count as the sample's: solved on every run
+            raise InterfaceError(f"{name}: the record solve() returned for sample {sample_key!r} has the key "
+                                 f"{_shown(results.key(record))}; a record's key must be its sample's")  # fmt: skip
         results.append(record)
         return record  # counted by the status line once it is out of flight
 
@@ -90,6 +97,11 @@ async def run_samples(
         async with progress.live(calls):
             await run_stream(pending, progress.track(one), limit=limit)
     return done
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 async def _skip_async(samples: AsyncIterable[S], key: Callable[[S], str], done: Collection[str]) -> AsyncIterable[S]:

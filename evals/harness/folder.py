@@ -7,15 +7,21 @@ reasoning-toolkit version and the git revision of the checkout it ran from (when
 a run came from; it is not identity (a rerun with a newer version of the package resumes), but a folder another eval
 wrote is refused by name.
 
+While a run (or a report) works in the folder it holds `.lock` (`RunFolder.lock`): a second process is refused at
+once instead of appending the same records again or cutting a line another is writing.
+
 One rule refuses a rerun that would mix records: `check` compares the identity recorded in the folder with the new
 one, option by option, once the folder holds a record (`evals.identity.check_identity`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -63,7 +69,7 @@ def git_revision() -> str | None:
 class RunHeader(BaseModel):
     """Where a run came from: the eval, the reasoning-toolkit version, the git revision (None outside a checkout)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")  # a newer version's header may say more
 
     eval: str
     toolkit_version: str  # of the `reasoning-toolkit` distribution (not of a third-party eval's package)
@@ -91,7 +97,7 @@ class RunFolder(Generic[InfoT]):
     def read(self) -> tuple[InfoT, RunHeader | None] | None:
         """The folder's run information and header (None for a folder written before runs had one); None for a new
         folder. `ConfigurationError` for results without a run.json, or a run.json that is not this eval's."""
-        if not self.run_json.is_file():
+        if not self.run_json.exists():  # a folder or other non-file there is read_text's to name
             if self.results_path.exists():
                 raise ConfigurationError(f"{self.path} has results.jsonl but no run.json; use another folder")
             return None
@@ -110,9 +116,38 @@ class RunFolder(Generic[InfoT]):
                                      "folder")  # fmt: skip
         try:
             info = self.info_type.model_validate(raw)
-        except ValidationError:
-            raise ConfigurationError(f"{self.run_json} is not {self.what}; fix or move it") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "the file"
+            raise ConfigurationError(f"{self.run_json} is not {self.what} ({where}: {first['msg'].lower()}); fix "
+                                     "or move it") from None  # fmt: skip
         return info, head
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one process: a run (or a report) that finds another holding it is refused at once
+        with `ConfigurationError`, so two never append to one results file or cut each other's lines. An advisory
+        lock (`flock`) on `.lock` in the folder, released when the process ends however it ends; where the platform
+        has no `flock`, nothing is locked."""
+        try:
+            import fcntl
+        except ImportError:  # not POSIX
+            yield
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                raise ConfigurationError(f"{self.path} is in use by another run (pid {holder}); wait for it to end, "
+                                         "or use another folder") from None  # fmt: skip
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def info(self) -> InfoT | None:
         """The folder's run information, or None for a new folder."""

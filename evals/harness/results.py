@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from reasoning.errors import ConfigurationError
+from reasoning.errors import ConfigurationError, InterfaceError
 
 from ..files import append_lines, iter_lines, repair_tail
 
@@ -75,4 +75,9 @@ class ResultsFile(Generic[R]):
     def append(self, records: R | Sequence[R]) -> None:
         """Append one record (or several, in one write), each whole, flushed to disk before returning."""
         many: Sequence[R] = records if isinstance(records, list | tuple) else [records]  # type: ignore[list-item]
-        append_lines(self.path, [self._write(r) for r in many])
+        lines = [self._write(r) for r in many]
+        for line in lines:  # one record a line: a line break in one would make the file unreadable to every rerun
+            if not isinstance(line, str) or "\n" in line or "\r" in line:
+                raise InterfaceError(f"{self.what}'s write() must return one line of JSON text; it returned "
+                                     f"{line!r:.60}")  # fmt: skip
+        append_lines(self.path, lines)

@@ -12,14 +12,16 @@ partial run has its partial report. Rerunning the same command resumes.
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from reasoning.engine import Engine
+from reasoning.errors import ConfigurationError, InterfaceError
 
 from ..files import write_atomic
 from ..identity import MODEL
@@ -53,6 +55,27 @@ def write_outputs(ev: Eval[Any, R, InfoT], folder: RunFolder[Any], records: Sequ
     return summary
 
 
+def _unique(ev: Eval[Any, Any, Any], keys: Collection[str]) -> None:
+    """`InterfaceError` if two samples share a key (only the first's record would count, the other solved anew on
+    every run)."""
+    if len(set(keys)) != len(keys):
+        seen: set[str] = set()
+        twice = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise InterfaceError(f"{ev.name}: two samples have the key {twice!r}; each sample's key must be its own")
+
+
+def _as_stored(identity: dict[str, Any]) -> dict[str, Any]:
+    """`identity` as run.json stores it (JSON: tuples become lists, paths strings), so a rerun compares what was
+    stored with what it would store; `ConfigurationError` for a value that is not a finite number (NaN is unequal
+    to itself: the run would refuse its own rerun)."""
+    try:
+        stored: dict[str, Any] = json.loads(json.dumps(identity, default=str, allow_nan=False))
+    except ValueError:
+        bad = [key for key, value in identity.items() if isinstance(value, float) and not math.isfinite(value)]
+        raise ConfigurationError(f"{', '.join(map(str, bad)) or 'an option'} must be a finite number") from None
+    return stored
+
+
 async def run_eval(
     ev: Eval[S, R, InfoT],
     out: str | Path,
@@ -71,27 +94,29 @@ async def run_eval(
     cover the records `ev.select` picks from the file. Errors from the samples are raised after the outputs are
     written."""
     folder = open_folder(ev, out)
-    now = {**(identity or {}), **ev.identity(), MODEL: model}
-    folder.check(now)
-    folder.write(ev.info(model, now, folder.info() if folder.has_records() else None))
-    info = folder.info()
-    assert info is not None
-    results = open_results(ev, folder)
-    if results.repaired:
-        print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
-    planned = ev.planned()
-    progress = ev.progress(len(planned))
-    records: list[R] = []
-    summary: dict[str, Any] | None = None
-    try:
-        done = resume(results, planned, progress)
-        del planned  # a key per sample, not held while the run goes on
-        await run_samples(ev.pending(done), ev.solve, results, engine=engine, key=ev.key, name=ev.name,
-                          progress=progress, parallel=parallel, session=ev.session, done=done)  # fmt: skip
-    finally:
-        # Also when interrupted: the outputs say what is on disk.
-        found = results.load()
-        records = ev.select(found)
-        if records:
-            summary = write_outputs(ev, folder, records, info)
+    now = _as_stored({**(identity or {}), **ev.identity(), MODEL: model})
+    with folder.lock():  # one process at a time appends to a folder's results
+        folder.check(now)
+        folder.write(ev.info(model, now, folder.info() if folder.has_records() else None))
+        info = folder.info()
+        assert info is not None
+        results = open_results(ev, folder)
+        if results.repaired:
+            print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
+        planned = ev.planned()
+        _unique(ev, planned)
+        progress = ev.progress(len(planned))
+        records: list[R] = []
+        summary: dict[str, Any] | None = None
+        try:
+            done = resume(results, planned, progress)
+            del planned  # a key per sample, not held while the run goes on
+            await run_samples(ev.pending(done), ev.solve, results, engine=engine, key=ev.key, name=ev.name,
+                              progress=progress, parallel=parallel, session=ev.session, done=done)  # fmt: skip
+        finally:
+            # Also when interrupted: the outputs say what is on disk.
+            found = results.load()
+            records = ev.select(found)
+            if records:
+                summary = write_outputs(ev, folder, records, info)
     return records, summary

@@ -266,10 +266,10 @@ def test_an_eval_run_with_a_server_option_on_the_embedded_model_writes_no_record
     [
         (["game24", "run", "--threshold", "nan"], "--threshold must be a finite number; got nan"),
         (["game24", "run", "--accept", "inf"], "--accept must be a finite number; got inf"),
-        (["supericl", "run", "--threshold", "nan"], "--threshold must be a finite number; got nan"),
+        (["game24", "run", "--puzzle", "4 5 6 10", "--max-dollars", "inf"], "--max-dollars must be a finite number"),
         (["game24", "run", "--temperature", "5"], "--temperature must be between 0 and 2; got 5"),
         (["audit", "run", "--temperature", "-0.5"], "--temperature must be between 0 and 2; got -0.5"),
-        (["generate", "hi", "--temperature", "nan"], "--temperature must be a finite number; got nan"),
+        (["generate", "hi", "--temperature", "nan"], "--temperature must be between 0 and 2; got nan"),
         (["game24", "run", "--out", ""], "--out is empty; give a folder"),
     ],
 )  # fmt: skip

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from evals.harness import Eval, RunHeader, escape, open_folder, page, run_eval
 from evals.progress import StatusLine
 from reasoning import Engine, GenerationRequest, ResponseCache, ScriptedModel
-from reasoning.errors import ConfigurationError
+from reasoning.errors import ConfigurationError, InterfaceError
 from reasoning.session import Session
 
 
@@ -164,7 +164,9 @@ async def test_a_cancelled_run_still_writes_its_partial_outputs(tmp_path: Path) 
 
 def test_a_run_json_of_another_kind_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text('{"identity": [1]}\n')
-    with pytest.raises(ConfigurationError, match=r"run.json is not an echo run file; fix or move it"):
+    with pytest.raises(
+        ConfigurationError, match=r"run.json is not an echo run file \(model: field required\); fix or move it"
+    ):
         open_folder(Echo, tmp_path).info()
 
 
@@ -181,3 +183,84 @@ async def test_a_folder_of_another_eval_is_refused_by_name(tmp_path: Path) -> No
         ):
             await run_eval(Echo(ITEMS), tmp_path, engine, model="scripted")
     assert files(tmp_path) == before
+
+
+class Keyed(Echo):
+    """Echo with the keys a careless eval might give."""
+
+    def __init__(self, items: Sequence[tuple[str, str]], key_of: Any, record_of: Any = None) -> None:
+        super().__init__(items)
+        self.key_of, self.record_of = key_of, record_of
+
+    def key(self, sample: tuple[str, str]) -> Any:
+        return self.key_of(sample)
+
+    def planned(self) -> Collection[str]:
+        return [self.key(s) for s in self.items]
+
+    async def solve(self, sample: tuple[str, str], session: Session) -> Record:
+        record = await super().solve(sample, session)
+        return record if self.record_of is None else record.model_copy(update={"key": self.record_of(sample)})
+
+
+@pytest.mark.parametrize(
+    ("key_of", "record_of", "message"),
+    [
+        (lambda s: int(s[0][1:]), None, r"echo: a sample's key must be a string; key\(\('q0', 'a0'\)\) returned 0"),
+        (lambda s: s[0], lambda s: s[0].upper(),
+         r"echo: the record solve\(\) returned for sample 'q0' has the key 'Q0'"),
+        (lambda s: "same", None, r"echo: two samples have the key 'same'"),
+    ],
+)  # fmt: skip
+async def test_a_key_that_cannot_resume_is_an_interface_error(tmp_path: Path, key_of: Any, record_of: Any,
+                                                              message: str) -> None:  # fmt: skip
+    # Each of these ran, and every rerun solved every sample again (or counted five as one).
+    async with Engine(ScriptedModel(answer)) as engine:
+        with pytest.raises(InterfaceError, match=message):
+            await run_eval(Keyed(ITEMS, key_of, record_of), tmp_path, engine, model="scripted", parallel=1)
+    assert not (tmp_path / "results.jsonl").exists() or (tmp_path / "results.jsonl").read_text() == ""
+
+
+async def test_a_write_that_breaks_lines_is_refused_before_the_file_is(tmp_path: Path) -> None:
+    class Indented(Echo):
+        def write(self, record: Record) -> str:
+            return json.dumps(record.model_dump(), indent=1)
+
+    async with Engine(ScriptedModel(answer)) as engine:
+        with pytest.raises(InterfaceError, match=r"write\(\) must return one line of JSON text"):
+            await run_eval(Indented(ITEMS), tmp_path, engine, model="scripted")
+        await run_eval(Echo(ITEMS), tmp_path, engine, model="scripted")  # the folder is still readable
+
+
+async def test_an_identity_value_is_compared_as_stored_and_nan_is_refused(tmp_path: Path) -> None:
+    # A tuple or a path was stored as a list or a string and the identical rerun refused ("1 2 there, (1, 2) now").
+    async with Engine(ScriptedModel(answer)) as engine:
+        for _ in range(2):
+            await run_eval(Echo(ITEMS[:1]), tmp_path, engine, model="s", identity={"--x": (1, 2), "--p": tmp_path})
+        with pytest.raises(ConfigurationError, match=r"--y must be a finite number"):
+            await run_eval(Echo(ITEMS[:1]), tmp_path / "b", engine, model="s", identity={"--y": float("nan")})
+
+
+async def test_a_folder_held_by_a_run_refuses_another_run_and_a_report(tmp_path: Path) -> None:
+    # Two runs into one folder wrote every record twice, or mixed two identities; a report cut a line being written.
+    gate = asyncio.Event()
+
+    asked = asyncio.Event()
+
+    async def slow(request: GenerationRequest, k: int) -> str:
+        asked.set()
+        await gate.wait()
+        return answer(request, k)
+
+    async with Engine(ScriptedModel(slow)) as engine, Engine(ScriptedModel(answer)) as other:
+        first = asyncio.create_task(run_eval(Echo(ITEMS), tmp_path, engine, model="scripted"))
+        await asked.wait()  # the first run holds the folder and waits on the model
+        with pytest.raises(ConfigurationError, match=r"is in use by another run \(pid \d+\)"):
+            await run_eval(Echo(ITEMS), tmp_path, other, model="scripted")
+        from evals.harness import report_command
+
+        with pytest.raises(ConfigurationError, match=r"is in use by another run"):
+            report_command(Echo, str(tmp_path))
+        gate.set()
+        await first
+    assert report_command(Echo, str(tmp_path)) == 0  # free again once the run ended
