@@ -205,9 +205,9 @@ async def _generate(args: argparse.Namespace) -> int:
                 if len(result.completions) > 1:
                     print(f"--- sample {i} ---")
                 print(completion.text)
-        spend = engine.spend
+        paid = engine.paid
         print(
-            f"[{result.model}: {spend.prompt_tokens} prompt + {spend.completion_tokens} completion tokens, "
+            f"[{result.model}: {paid.prompt_tokens} prompt + {paid.completion_tokens} completion tokens, "
             f"{result.cached} cached]",
             file=sys.stderr,
         )

@@ -171,7 +171,7 @@ def report_command(eval_type: type[AnyEval], path: str) -> int:
 
 def _paid(engines: Sequence[Engine]) -> None:
     # The summary counts what the eval asked for, as if nothing were cached; this is what this process paid.
-    paid = [engine.spend for engine in engines]
+    paid = [engine.paid for engine in engines]
     cached = sum(p.cached_samples for p in paid)
     print(f"this process paid for {counted(sum(p.calls for p in paid), 'call')} "
           f"({counted(sum(p.total_tokens for p in paid), 'token')}, ${sum(p.dollars for p in paid):.4f}); "

@@ -123,7 +123,16 @@ class Engine:
             resource.close()
 
     @property
+    def paid(self) -> Spend:
+        """What this engine really paid: calls that reached the backend, their tokens and dollars, and the samples
+        its cache served (`Ledger.total`). Depends on what the cache held; a search's or a session's reproducible
+        cost is its `spend`."""
+        return self.ledger.total
+
+    @property
     def spend(self) -> Spend:
+        """The same as `paid` (kept for existing callers; the name `spend` means a reproducible cost everywhere
+        else)."""
         return self.ledger.total
 
     async def generate(
