@@ -252,4 +252,6 @@ pairs whose answer flipped to follow the bias.</p>
 
 
 def write_report(path: str | Path, entries: Sequence[Entry], summary: dict[str, Any]) -> Path:
+    """Write the report of these entries to `path`, replaced whole. Kept for callers of the library: a run's
+    report is written by the harness (`evals.harness.write_outputs`)."""
     return write_atomic(path, render_report(entries, summary))

@@ -200,6 +200,12 @@ def _problems(records: Sequence[Record]) -> str:
     return f'<h2 id="problems">Unparsed answers and plug-in failures ({len(bad)})</h2>{body}{more}'
 
 
+def write_report(path: str | Path, records: Sequence[Record], summary: dict[str, Any]) -> Path:
+    """Write the report of these records to `path`, replaced whole. Kept for callers of the library: a run's
+    report is written by the harness (`evals.harness.write_outputs`)."""
+    return write_atomic(path, render_report(records, summary))
+
+
 def render_report(records: Sequence[Record], summary: dict[str, Any], info: Any = None) -> str:
     """The report's HTML, from the run's records and its `summary.json` content (`info`, run.json, adds nothing the
     summary lacks)."""
@@ -231,7 +237,3 @@ rest the model's ({to} prompt); computed from this run's records. Saved: against
 {_overrides(records)}
 {_problems(records)}"""
     return page(f"SuperICL — {summary['model']}", body)
-
-
-def write_report(path: str | Path, records: Sequence[Record], summary: dict[str, Any]) -> Path:
-    return write_atomic(path, render_report(records, summary))
