@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import os
 import random
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
+from .worker import WorkerThread
 
 __all__ = ["LlamaCppModel"]
 
@@ -18,8 +19,10 @@ __all__ = ["LlamaCppModel"]
 class LlamaCppModel(LanguageModel):
     """A GGUF model run by llama.cpp in this process.
 
-    Calls run one at a time in a worker thread (a llama.cpp context is not thread-safe), so the event loop stays
-    free. `LlamaCppModel.embedded()` loads the toolkit's embedded default model.
+    Calls run one at a time on the model's own worker thread (a llama.cpp context is not thread-safe), so the event
+    loop stays free. A cancelled call stops before its next token; `aclose()` frees the context on that thread once
+    the calls in flight have stopped (`WorkerThread`), and later calls raise `BackendError`.
+    `LlamaCppModel.embedded()` loads the toolkit's embedded default model.
     """
 
     def __init__(
@@ -40,13 +43,27 @@ class LlamaCppModel(LanguageModel):
         if not path.is_file():
             raise ModelFileError(f"no model file at {path}")
         self.name = name or path.stem
-        self._llama: Any = Llama(
+        llama: Any = Llama(
             model_path=str(path),
             n_ctx=n_ctx,
             n_threads=n_threads or max(1, min(os.cpu_count() or 1, 8)),
             verbose=False,
         )
-        self._lock = asyncio.Lock()
+        worker = self._worker
+        # `Llama.generate` runs one `eval` per forward (the prompt, then each token): checking there stops an
+        # abandoned call between two forwards, with the context's state whole (the next call reuses its prefix).
+        forward = llama.eval
+
+        def eval_unless_abandoned(tokens: Any) -> None:
+            worker.checkpoint()
+            forward(tokens)
+
+        llama.eval = eval_unless_abandoned
+        self._llama = llama
+
+    @functools.cached_property
+    def _worker(self) -> WorkerThread:
+        return WorkerThread(self.name)  # its thread starts with the first call
 
     @classmethod
     def embedded(cls, **options: Any) -> LlamaCppModel:
@@ -62,11 +79,10 @@ class LlamaCppModel(LanguageModel):
             seed = request.sample_seed(i)  # sample k of the whole request: seed + k
             if seed is None:
                 seed = random.getrandbits(31)
-            async with self._lock:
-                try:
-                    out = await asyncio.to_thread(self._run, request, seed)
-                except ValueError as exc:  # e.g. the prompt is longer than the context
-                    raise BackendError(f"llama.cpp rejected the request: {exc}", model=self.name) from None
+            try:
+                out = await self._worker.run(self._run, request, seed)
+            except ValueError as exc:  # e.g. the prompt is longer than the context
+                raise BackendError(f"llama.cpp rejected the request: {exc}", model=self.name) from None
             choice = out["choices"][0]
             text = choice["message"]["content"] if request.is_chat else choice["text"]
             finish: FinishReason = "length" if choice.get("finish_reason") == "length" else "stop"
@@ -97,7 +113,5 @@ class LlamaCppModel(LanguageModel):
         return result
 
     async def aclose(self) -> None:
-        async with self._lock:
-            close = getattr(self._llama, "close", None)
-            if close is not None:
-                close()
+        """Stop the calls in flight (before their next token), then free the model on its thread."""
+        await self._worker.close(getattr(self._llama, "close", None))

@@ -5,7 +5,7 @@ Decoding is our own short loop rather than `generate()`, because the parallel (J
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from ..decoding import decode
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..types import Completion, DecodingConfig, DecodingStats, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
+from .worker import WorkerThread
 
 __all__ = ["TorchModel"]
 
@@ -34,6 +35,9 @@ class TorchModel(LanguageModel):
         The default for greedy requests (temperature 0) that name none (`GenerationRequest.decoding`): a
         `DecodingConfig` selects greedy or a parallel (Jacobi-family) mode; the output is the same, the number of
         model calls differs (each completion's `decoding` stats report them).
+
+    Calls run one at a time on the model's own worker thread; a cancelled call stops before its next forward, and
+    `aclose()` returns once the calls in flight have stopped (`WorkerThread`); later calls raise `BackendError`.
     """
 
     def __init__(
@@ -73,14 +77,17 @@ class TorchModel(LanguageModel):
             eos_ids.append(self.tokenizer.eos_token_id)
         self.eos_token_ids = frozenset(int(i) for i in eos_ids if i is not None)
         self.decoding = decoding
-        self._lock = asyncio.Lock()
+
+    @functools.cached_property
+    def _worker(self) -> WorkerThread:
+        return WorkerThread(self.name)  # its thread starts with the first call
 
     def _decode_parallel(self, prompt_ids: list[int], request: GenerationRequest, config: DecodingConfig) -> Completion:
-        stop = None
-        if request.stop:
-
-            def stop(tokens: list[int]) -> bool:
-                return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
+        def stop(tokens: list[int]) -> bool:
+            self._worker.checkpoint()  # asked after each step: an abandoned call stops here
+            if not request.stop:
+                return False
+            return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
 
         result = decode(self.model, prompt_ids, max_tokens=request.max_tokens, eos=self.eos_token_ids,
                         config=config, stop=stop)  # fmt: skip
@@ -114,12 +121,16 @@ class TorchModel(LanguageModel):
             seed = request.sample_seed(i)  # sample k of the whole request: seed + k
             if seed is None:
                 seed = time.time_ns() % (2**31) + i
-            async with self._lock:
-                try:
-                    completions.append(await asyncio.to_thread(self._decode, prompt_ids, request, seed))
-                except RuntimeError as exc:
-                    raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
+            try:
+                completions.append(await self._worker.run(self._decode, prompt_ids, request, seed))
+            except RuntimeError as exc:
+                raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
+
+    async def aclose(self) -> None:
+        """Stop the calls in flight (before their next forward) and end the worker thread; the weights go with the
+        object."""
+        await self._worker.close()
 
     def _decode(self, prompt_ids: list[int], request: GenerationRequest, seed: int) -> Completion:
         decoding = request.decoding or self.decoding
@@ -138,6 +149,7 @@ class TorchModel(LanguageModel):
             ids = torch.tensor([prompt_ids], device=self.device)
             logits = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
             for _ in range(request.max_tokens):
+                self._worker.checkpoint()  # an abandoned call stops here, between two forwards
                 # 2. Pick the next token: argmax at temperature 0, else sample from the tempered nucleus.
                 token = _pick(logits, request.temperature, request.top_p, generator)
                 if token in self.eos_token_ids:
