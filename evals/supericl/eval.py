@@ -23,8 +23,10 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import IO, Any
 
 from prompts.supericl import Shot
+from reasoning.engine import Engine
 from reasoning.plugins import Plugin, Prediction, predict_safely
 from reasoning.session import Session
+from reasoning.tree import SearchContext
 
 from ..harness import Eval
 from ..progress import StatusLine
@@ -130,6 +132,10 @@ class SuperICL(Eval[Sample, Record, RunInfo]):
 
     def planned(self) -> Collection[str]:
         return {record_key(e.id, m) for d, _, _ in self.datasets for e in d.test for m in self.methods}
+
+    def session(self, engine: Engine, tag: str) -> SearchContext:
+        """A sample's session: a `SearchContext`, which the cascade runs its `Cascade` in (`ItemRun.cascade_record`)."""
+        return SearchContext(engine, tag=tag)
 
     async def solve(self, sample: Sample, session: Session) -> Record:
         item_run, method = sample

@@ -30,8 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from prompts import supericl as p
 from reasoning.engine import Spend
-from reasoning.plugins import PluginFailure, Prediction
+from reasoning.evaluators import Cascade
+from reasoning.plugins import FunctionPlugin, PluginEvaluator, PluginFailure, Prediction
 from reasoning.session import Session
+from reasoning.tree import Node, SearchContext
 from reasoning.types import GenerationRequest, GenerationResult, Message
 
 from .data import Dataset, Example, shuffled
@@ -121,6 +123,24 @@ class Record(BaseModel):
     seconds: float = 0.0
     spend: Spend = Field(default_factory=Spend)
     paid: Spend = Field(default_factory=Spend)
+
+
+@dataclass(frozen=True)
+class _ModelAnswer:
+    """The cascade's expensive evaluator: the model's answer to the `cascade_to` prompt, asked in the item's
+    session; the node's record goes in `node.info["record"]` (its value, 1.0 for an answer read, is not used)."""
+
+    run: ItemRun
+    session: Session
+
+    async def evaluate(self, nodes: Sequence[Node[str]], ctx: SearchContext) -> list[float]:
+        values = []
+        for node in nodes:
+            record = await self.run.llm_record("cascade", self.session, prompt_of=self.run.options.cascade_to)
+            node.info["record"] = record
+            node.value = float(record.answer is not None)
+            values.append(node.value)
+        return values
 
 
 def record_key(item_id: str, method: str) -> str:
@@ -289,15 +309,35 @@ class ItemRun:
                            paid=paid)  # fmt: skip
 
     async def cascade_record(self, session: Session) -> Record:
-        """The plug-in's record when it is sure (a label of the task at confidence `threshold` or more), else the
-        model's answer to the `cascade_to` prompt. A `reasoning.evaluators.Cascade` values search nodes; this
-        cascade's output is a label and the record of how it was got, so it stays this one function."""
-        pred = self.prediction
-        sure = isinstance(pred, Prediction) and pred.confidence >= self.options.threshold
-        if sure and isinstance(pred, Prediction) and pred.label in self.dataset.labels:
-            record = self.plugin_record()
-            return record.model_copy(update={"key": record_key(self.item.id, "cascade"), "method": "cascade"})
-        return await self.llm_record("cascade", session, prompt_of=self.options.cascade_to)
+        """The cascade as the shared abstraction has it: `Cascade(PluginEvaluator, the model, unsure)` over one node
+        for the item. The plug-in's prediction (asked once for the item's chunk, not again) values the node by its
+        confidence; the node goes to the model (`cascade_to`'s prompt) when the plug-in failed, is below
+        `threshold`, or named a label the task does not have. The record is the plug-in's, or the model's answer's."""
+        ctx = session if isinstance(session, SearchContext) else SearchContext(session.engine, tag=session.tag)
+        labels = self.dataset.labels
+        cheap: PluginEvaluator[str] = PluginEvaluator(
+            FunctionPlugin(self._known_prediction, name=self.plugin_name), text=lambda node: node.state,
+            values=lambda prediction: prediction.confidence,
+        )  # fmt: skip
+        below = PluginEvaluator.unsure(self.options.threshold)
+
+        def unsure(node: Node[str]) -> bool:
+            return below(node) or node.info["plugin"]["label"] not in labels
+
+        node = ctx.tree.add(Node(state=self.item.text))
+        await Cascade(cheap, _ModelAnswer(self, session), unsure).evaluate([node], ctx)
+        if node.info["evaluated_by"] == "expensive":
+            answered: Record = node.info["record"]
+            return answered
+        record = self.plugin_record()
+        return record.model_copy(update={"key": record_key(self.item.id, "cascade"), "method": "cascade"})
+
+    def _known_prediction(self, texts: list[str]) -> list[Prediction]:
+        """The item's prediction, as the plug-in gave it for the chunk (`FunctionPlugin` turns a raise into the
+        `PluginFailure` the cascade escalates)."""
+        if isinstance(self.prediction, PluginFailure):
+            raise RuntimeError(self.prediction.error)
+        return [self.prediction for _ in texts]
 
     async def record(self, method: str, session: Session) -> Record:
         """`method`'s record for this item, its model requests sent through `session`."""

@@ -12,10 +12,12 @@ import pytest
 
 from evals.harness import run_eval
 from evals.supericl import Options, SuperICL, prepare, run_supericl
+from evals.supericl.methods import ItemRun
 from evals.supericl.runner import Progress, RunFolder, RunInfo
 from reasoning import Engine, ResponseCache, ScriptedModel
 from reasoning.errors import ConfigurationError
-from reasoning.plugins import FunctionPlugin
+from reasoning.plugins import FunctionPlugin, PluginFailure, Prediction
+from reasoning.tree import SearchContext
 
 from .conftest import toy_answer, toy_dataset, toy_plugin, toy_plugin_fn
 
@@ -91,3 +93,28 @@ async def test_a_call_that_fails_stops_the_run_with_the_finished_records_on_disk
     summary = json.loads((tmp_path / "summary.json").read_text())
     methods = {m["method"] for m in summary["methods"]}
     assert {"plugin", "icl"} <= methods and "cascade" not in methods  # stopped in SuperICL's turn
+
+
+@pytest.mark.parametrize(
+    ("prediction", "by", "asked"),
+    [
+        (Prediction("yes", 0.95), "cheap", 0),  # sure: the plug-in's label stands, no model call
+        (Prediction("yes", 0.6), "expensive", 1),  # below the threshold: the model answers
+        (Prediction("maybe", 0.99), "expensive", 1),  # sure of a label the task does not have
+        (PluginFailure("boom"), "expensive", 1),  # the plug-in failed on the item
+    ],
+)
+async def test_the_cascade_is_a_cascade_of_the_plugin_evaluator_and_the_model(prediction, by, asked) -> None:
+    dataset, options = toy_dataset(1), Options(shots=0, threshold=0.9)
+    run = ItemRun(dataset.test[0], dataset, (), "toy-plugin", prediction, options)
+    model = ScriptedModel(toy_answer)
+    async with Engine(model) as engine:
+        ctx = SearchContext(engine, tag="supericl/toy/1|cascade")
+        record = await run.cascade_record(ctx)
+    (node,) = ctx.tree.nodes
+    assert node.info["evaluated_by"] == by and ctx.requests["plugin"] == 1 and len(model.calls) == asked
+    assert record.method == "cascade" and record.source == ("plugin" if by == "cheap" else "llm")
+    if by == "cheap":
+        assert record.answer == "yes" and node.info["plugin"] == {"label": "yes", "confidence": 0.95}
+    else:
+        assert node.info["record"] is record and record.requests == 1
