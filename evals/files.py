@@ -54,10 +54,19 @@ def missing_shared_data(what: str, path: Path, instead: str) -> ConfigurationErr
     return ConfigurationError(f"{what} not found: {path} ({instead}, or {fix} the shared data folder)")
 
 
+def _regular(path: Path) -> None:
+    """`ConfigurationError` for a pipe, a device or a socket where a file should be (reading one would wait forever,
+    or never end); a folder is left to `open`'s own error."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise ConfigurationError(f"{path} is not a regular file (a pipe or a device?); move it")
+
+
 def repair_tail(path: Path) -> bool:
     """Cut a partial last line (from a killed run) off `path`; whether there was one."""
     if not path.exists():
         return False
+    _regular(path)
     data = path.read_bytes()
     if not data or data.endswith(b"\n"):
         return False
@@ -143,6 +152,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     `ConfigurationError` naming the file and line."""
     if not path.exists():
         return
+    _regular(path)
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             try:

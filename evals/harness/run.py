@@ -50,7 +50,12 @@ def open_results(ev: Eval[Any, R, Any], folder: RunFolder[Any]) -> ResultsFile[R
 def write_outputs(ev: Eval[Any, R, InfoT], folder: RunFolder[Any], records: Sequence[R], info: InfoT) -> dict[str, Any]:
     """Write `summary.json` and `report.html` into the folder (each replaced whole); return the summary."""
     summary = ev.summarize(records, info)
-    write_atomic(folder.path / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    try:
+        text = json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # NaN would be written as `NaN`, which is not JSON; a set, not at all
+        raise InterfaceError(f"{ev.name}: summarize() must return what JSON holds (finite numbers, strings, lists, "
+                             f"dicts); {exc}") from None  # fmt: skip
+    write_atomic(folder.path / "summary.json", text + "\n")
     write_atomic(folder.path / "report.html", ev.render(records, summary, info))
     return summary
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -264,3 +265,24 @@ async def test_a_folder_held_by_a_run_refuses_another_run_and_a_report(tmp_path:
         gate.set()
         await first
     assert report_command(Echo, str(tmp_path)) == 0  # free again once the run ended
+
+
+async def test_a_summary_json_cannot_hold_is_an_interface_error_not_a_bad_file(tmp_path: Path) -> None:
+    class NotANumber(Echo):
+        def summarize(self, records: Sequence[Record], info: Info) -> dict[str, Any]:
+            return {"accuracy": float("nan")}  # `NaN` in summary.json: no JSON reader takes it
+
+    async with Engine(ScriptedModel(answer)) as engine:
+        with pytest.raises(InterfaceError, match=r"echo: summarize\(\) must return what JSON holds"):
+            await run_eval(NotANumber(ITEMS[:1]), tmp_path, engine, model="scripted")
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_pipe_in_place_of_the_results_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    # `report` on a folder whose results.jsonl is a FIFO (or a link to /dev/urandom) waited forever.
+    (tmp_path / "run.json").write_text(json.dumps({"model": "m", "identity": {}}) + "\n")
+    os.mkfifo(tmp_path / "results.jsonl")
+    from evals.harness import report_command
+
+    with pytest.raises(ConfigurationError, match=r"results.jsonl is not a regular file \(a pipe or a device\?\)"):
+        report_command(Echo, str(tmp_path))
