@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from reasoning.engine import Engine
+from reasoning.errors import InterfaceError
 from reasoning.session import Session
 
 from ..progress import StatusLine
@@ -82,7 +83,7 @@ class Eval(ABC, Generic[S, R, InfoT]):
         `samples()` when it is a list or tuple; override it for a generator or an async iterable."""
         samples = self.samples()
         if not isinstance(samples, list | tuple):
-            raise NotImplementedError(f"{type(self).__name__}.planned(): samples() is lazy; say which keys it makes")
+            raise InterfaceError(f"{type(self).__name__}.planned(): samples() is lazy; say which keys it makes")
         return [self.key(s) for s in samples]
 
     @abstractmethod
@@ -109,13 +110,13 @@ class Eval(ABC, Generic[S, R, InfoT]):
         `TypeError`, `KeyError` or a pydantic `ValidationError` for a line that is not one. Default: validated as
         `record_type`."""
         if self.record_type is None:
-            raise NotImplementedError(f"{type(self).__name__}: set record_type or define read/write/record_key")
+            raise InterfaceError(f"{type(self).__name__}: set record_type or define read/write/record_key")
         return self.record_type.model_validate(raw)  # type: ignore[return-value]
 
     def write(self, record: R) -> str:
         """The record as one line of JSON (default: a pydantic model's JSON)."""
         if not isinstance(record, BaseModel):
-            raise NotImplementedError(f"{type(self).__name__}.write: records are not pydantic models")
+            raise InterfaceError(f"{type(self).__name__}.write: records are not pydantic models; define write")
         return record.model_dump_json()
 
     def record_key(self, record: R) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,9 +64,8 @@ def write_outputs(ev: Eval[Any, R, InfoT], folder: RunFolder[Any], records: Sequ
 def _unique(ev: Eval[Any, Any, Any], keys: Collection[str]) -> None:
     """`InterfaceError` if two samples share a key (only the first's record would count, the other solved anew on
     every run)."""
-    if len(set(keys)) != len(keys):
-        seen: set[str] = set()
-        twice = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    twice = next((key for key, n in Counter(keys).items() if n > 1), None)
+    if twice is not None:
         raise InterfaceError(f"{ev.name}: two samples have the key {twice!r}; each sample's key must be its own")
 
 
@@ -102,9 +102,8 @@ async def run_eval(
     now = _as_stored({**(identity or {}), **ev.identity(), MODEL: model})
     with folder.lock():  # one process at a time appends to a folder's results
         folder.check(now)
-        folder.write(ev.info(model, now, folder.info() if folder.has_records() else None))
-        info = folder.info()
-        assert info is not None
+        info = ev.info(model, now, folder.info() if folder.has_records() else None)
+        folder.write(info)
         results = open_results(ev, folder)
         if results.repaired:
             print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)
