@@ -14,6 +14,7 @@ and the first error is raised: what finished is on disk, and the calls made are 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Iterable
 from typing import TypeVar
 
@@ -66,7 +67,7 @@ async def run_samples(
         done = resume(results, planned, progress)
     shared = engine if isinstance(engine, Engine) else None
     engine_of: Callable[[S], Engine] = (lambda _: shared) if shared is not None else engine  # type: ignore[assignment]
-    engines: list[Engine] = []
+    busy: Counter[Engine] = Counter()  # the engines of the samples in flight (one per sample for a replay)
 
     async def one(sample: S) -> R:
         sample_key = key(sample)
@@ -74,10 +75,14 @@ async def run_samples(
             raise InterfaceError(f"{name}: a sample's key must be a string; key({_shown(sample)}) returned "
                                  f"{_shown(sample_key)}")  # fmt: skip
         sample_engine = engine_of(sample)
-        if not engines or engines[-1] is not sample_engine:
-            engines.append(sample_engine)
-        async with session(sample_engine, f"{name}/{sample_key}") as opened:
-            record = await solve(sample, opened)
+        busy[sample_engine] += 1
+        try:
+            async with session(sample_engine, f"{name}/{sample_key}") as opened:
+                record = await solve(sample, opened)
+        finally:
+            busy[sample_engine] -= 1
+            if not busy[sample_engine]:
+                del busy[sample_engine]
         if results.key(record) != sample_key:  # else the record would not count as the sample's: solved on every run
             raise InterfaceError(f"{name}: the record solve() returned for sample {sample_key!r} has the key "
                                  f"{_shown(results.key(record))}; a record's key must be its sample's")  # fmt: skip
@@ -85,17 +90,14 @@ async def run_samples(
         return record  # counted by the status line once it is out of flight
 
     def calls() -> int:
-        return sum(e.in_flight for e in dict.fromkeys(engines))
+        return sum(e.in_flight for e in busy)
 
-    limit = in_flight(parallel, shared)
-    if isinstance(samples, AsyncIterable):
-        pending_async = _skip_async(samples, key, done)
-        async with progress.live(calls):
-            await run_stream(pending_async, progress.track(one), limit=limit)
-    else:
-        pending = (s for s in samples if key(s) not in done)
-        async with progress.live(calls):
-            await run_stream(pending, progress.track(one), limit=limit)
+    pending: Iterable[S] | AsyncIterable[S] = (
+        _skip_async(samples, key, done) if isinstance(samples, AsyncIterable) else
+        (s for s in samples if key(s) not in done)
+    )  # fmt: skip
+    async with progress.live(calls):
+        await run_stream(pending, progress.track(one), limit=in_flight(parallel, shared))
     return done
 
 
