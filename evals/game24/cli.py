@@ -1,4 +1,4 @@
-"""`reasoning game24 run | report | check | solve`.
+"""`reasoning game24 run | report | check | solve | compare`.
 
 `run` and `report` are the harness's (`evals.harness.add_eval_commands`): this module adds the game's options, maps
 them once into a `MethodConfig` (`method_config`) that the eval, the task and the report read, loads the puzzles,
@@ -24,6 +24,7 @@ from ..files import missing_shared_data
 from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
 from ..stdin import answer_lines, string_field
 from .arith import ExpressionError, check_answer, solve
+from .compare import compare_command
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
 from .eval import Game24Eval
 from .methods import METHODS, MethodConfig
@@ -97,6 +98,15 @@ def _commands(game_sub: Any) -> None:
     solver = game_sub.add_parser("solve", help="solve a puzzle exactly")
     solver.add_argument("puzzle")
     solver.set_defaults(run=_solve)
+
+    compare = game_sub.add_parser("compare", help="runs side by side: success with its 95%% interval, cost a puzzle")
+    compare.add_argument("dir", metavar="RUN_DIR", help="a folder written by `reasoning game24 run`")
+    compare.add_argument("more", nargs="*", default=[], metavar="RUN_DIR", help="more such folders, a row each")
+    compare.add_argument("--all-puzzles", action="store_true",
+                         help="each run on its own puzzles (default: the puzzles common to all the runs)")  # fmt: skip
+    compare.add_argument("--format", choices=["text", "json"], default="text", help="stdout: a table, or JSON rows")
+    compare.add_argument("--html", metavar="PATH", help="also write the table as one self-contained HTML page")
+    compare.set_defaults(run=compare_command)
 
 
 CHECK_EXPECTED = '{"puzzle": "4 5 6 10", "output": "..."} (one JSON object a line, UTF-8)'

@@ -68,9 +68,12 @@ def _tree_html(tree: dict[str, Any], correct_states: set[str]) -> str:
     return f'<div class="tree">{render(0)}</div>' if 0 in nodes else ""
 
 
-def render_report(records: Sequence[dict[str, Any]], summary: dict[str, Any], meta: dict[str, Any]) -> str:
+def render_report(
+    records: Sequence[dict[str, Any]], summary: dict[str, Any], meta: dict[str, Any], *, comparison: str = ""
+) -> str:
     """The whole report.html: the summary table (in `summary`'s order), `meta` (the run's configuration, as JSON),
-    a row per record and each record's outputs and search tree."""
+    `comparison` under its own heading when given (an HTML fragment, already escaped: `evals.game24.compare`'s
+    `comparison_html` of this run beside others), a row per record and each record's outputs and search tree."""
     rows = []
     for r in records:
         best = r["outputs"][0] if r["outputs"] else ""
@@ -105,10 +108,11 @@ def render_report(records: Sequence[dict[str, Any]], summary: dict[str, Any], me
     )
     meta_json = escape(json.dumps(meta, indent=1, default=str))
     rate = 100 * summary.get("success", 0.0)
+    compared = f"\n<h2>Compared with other runs</h2>\n{comparison}" if comparison else ""
     body = f"""<h1>Game of 24 — {escape(summary.get("method", ""))} on {escape(summary.get("model", ""))}</h1>
 <p>Success {rate:.1f}% <span class="bar" style="width:{rate * 3:.0f}px"></span></p>
 <table id="summary">{summary_rows}</table>
-<details><summary>Run configuration</summary><pre>{meta_json}</pre></details>
+<details><summary>Run configuration</summary><pre>{meta_json}</pre></details>{compared}
 <h2>Puzzles</h2>
 <p id="controls" hidden><button data-open="yes">expand all</button><button data-open="no">collapse all</button>
 <button data-show="all">all</button><button data-show="yes">solved</button>
@@ -120,7 +124,12 @@ def render_report(records: Sequence[dict[str, Any]], summary: dict[str, Any], me
 
 
 def write_report(
-    path: str | Path, records: Sequence[dict[str, Any]], summary: dict[str, Any], meta: dict[str, Any]
+    path: str | Path,
+    records: Sequence[dict[str, Any]],
+    summary: dict[str, Any],
+    meta: dict[str, Any],
+    *,
+    comparison: str = "",
 ) -> Path:
     """`render_report` written to `path` (replaced whole)."""
-    return write_atomic(path, render_report(records, summary, meta))
+    return write_atomic(path, render_report(records, summary, meta, comparison=comparison))

@@ -1,0 +1,270 @@
+"""`reasoning game24 compare RUN_DIR [RUN_DIR ...]`: several game-24 runs side by side, a row per run folder.
+
+A row (`Row`) says what ran (the method and its key options, the model), on how many puzzles, how many it solved
+with the exact (Clopper-Pearson) 95% interval of that share (`evals.stats.clopper_pearson`), and what a puzzle cost
+(calls and tokens as if nothing were cached, as in the summary; seconds as measured in that run). By default the
+runs are compared on the puzzles common to all of them (`common_puzzles`).
+
+Run folders are read as `reasoning game24 report DIR` reads one (`evals.harness.report_command`): the folder's
+`run.json` (`RunInfo`), the eval built from it (`Game24Eval.for_report`), its records through the harness's results
+reader (`open_results`), while holding the folder's lock. Outputs: a plain-text table (`format_table`), the rows as
+JSON (`Row.as_dict`), and an HTML table (`comparison_html`) that a page embeds: `comparison_page`, or the game-24
+report (`render_report(..., comparison=...)`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reasoning.errors import ConfigurationError
+
+from ..files import write_atomic
+from ..harness import escape, open_folder, open_results, page
+from ..stats import clopper_pearson
+from .eval import Game24Eval, Record, RunInfo
+from .methods import MethodConfig
+
+__all__ = [
+    "Row",
+    "Run",
+    "common_puzzles",
+    "compare_command",
+    "comparison_html",
+    "comparison_page",
+    "format_table",
+    "load_run",
+    "make_row",
+    "method_options",
+]
+
+# The options that tell runs of a method apart, by MethodConfig field; a field a config lacks (one written before
+# it existed) or holds as None is left out.
+SAMPLING_OPTIONS = ("samples",)
+TREE_OPTIONS = ("breadth", "evaluator", "thoughts", "answer", "propose_samples")
+SAMPLING_METHODS = ("io", "cot", "cot-sc")
+ANY_OUTPUT = "any_correct"  # Row.interval_on when the interval is on puzzles solved by any output
+LEGEND = (
+    "95% CI: exact (Clopper-Pearson) interval of solved / puzzles. CI on success: a puzzle is solved when its success "
+    "is 1. CI on any output: success is a mean over samples (IO/CoT), so the interval is on puzzles solved by any "
+    "output instead. Calls and tokens as if nothing were cached; seconds measured in that run (wall time, not "
+    "reproducible)."
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A game-24 run folder read back: its path, `run.json`, model name and records (by puzzle number)."""
+
+    path: Path
+    info: RunInfo
+    model: str | None
+    records: list[Record]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run in the comparison.
+
+    `run` is the folder; `method` the method's name and `options` its key options by `MethodConfig` field
+    (`method_options`); `puzzles` how many puzzles the row covers. `success` is the mean per-puzzle success in
+    [0, 1] (for IO/CoT the share of correct samples, as the paper counts). `solved` of `puzzles` is what the interval
+    [`low`, `high`] (fractions, 95%, Clopper-Pearson) is on, as `interval_on` says: "success" (every record's success
+    is 0 or 1; solved is their sum) or "any_correct" (some success is a fraction, i.e. a mean over samples; solved is
+    the number of puzzles any output solved). Costs are per puzzle: calls and prompt/completion tokens as if nothing
+    were cached (reproducible), and `measured_seconds_per_puzzle` the records' wall time (`seconds`) as measured in
+    that run, not reproducible (None if a record lacks it).
+    """
+
+    run: str
+    method: str
+    options: dict[str, Any]
+    model: str | None
+    puzzles: int
+    solved: int
+    success: float
+    low: float
+    high: float
+    interval_on: str
+    calls_per_puzzle: float
+    prompt_tokens_per_puzzle: float
+    completion_tokens_per_puzzle: float
+    measured_seconds_per_puzzle: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as a JSON-ready dict (the fields, in order)."""
+        return dataclasses.asdict(self)
+
+    def method_label(self) -> str:
+        """The method and its options as flags would say them: "tot-bfs (breadth 5, evaluator llm)"."""
+        shown = ", ".join(f"{name.replace('_', '-')} {value}" for name, value in self.options.items())
+        return f"{self.method} ({shown})" if shown else self.method
+
+
+def load_run(path: str | Path) -> Run:
+    """The game-24 run folder at `path`, read as `reasoning game24 report` reads one (nothing in it is changed but
+    its `.lock`). `ConfigurationError` (one line) for a missing path, a file, a folder with no `run.json` or another
+    eval's, a results file that is not game-24 records, or no records at all."""
+    folder = open_folder(Game24Eval, path)
+    what = Game24Eval.what_info().removesuffix(" file")  # "a game-24 run"
+    if not folder.path.exists():
+        raise ConfigurationError(f"no such folder: {folder.path}")
+    if not folder.path.is_dir():
+        raise ConfigurationError(f"{folder.path} is not a folder; give the --out folder of a game-24 run")
+    info = folder.info()
+    if info is None:
+        raise ConfigurationError(f"{folder.path} is not {what} folder (no run.json)")
+    with folder.lock():  # not while a run appends to it (its last line would look cut short)
+        ev = Game24Eval.for_report(info)
+        records = ev.select(open_results(ev, folder).load())
+    if not records:
+        raise ConfigurationError(f"{folder.results_path} holds no records")
+    return Run(folder.path, info, ev.model, records)
+
+
+def _puzzle(record: Record) -> tuple[int, str]:
+    # A puzzle is its number and its numbers: `--puzzle` runs number their puzzles 0, 1, ... whatever they are.
+    return int(record["idx"]), str(record["puzzle"])
+
+
+def common_puzzles(runs: Sequence[Run], *, all_puzzles: bool = False) -> tuple[list[Run], str | None]:
+    """`runs` restricted to the puzzles (number and numbers) every one of them has, and one line saying so; the runs
+    as they are and None when their puzzles are the same, or with `all_puzzles`. `ConfigurationError` when they
+    have no puzzle in common."""
+    sets = [{_puzzle(r) for r in run.records} for run in runs]
+    if all_puzzles or all(s == sets[0] for s in sets):
+        return list(runs), None
+    common = set.intersection(*sets)
+    sizes = ", ".join(f"{run.path}: {len(s)}" for run, s in zip(runs, sets, strict=True))
+    if not common:
+        raise ConfigurationError(f"the runs have no puzzle in common ({sizes}); --all-puzzles compares each on its "
+                                 "own puzzles")  # fmt: skip
+    kept = [dataclasses.replace(run, records=[r for r in run.records if _puzzle(r) in common]) for run in runs]
+    note = (f"compared on the {len(common)} puzzles common to all {len(runs)} runs ({sizes}); --all-puzzles keeps "
+            "each run's own")  # fmt: skip
+    return kept, note
+
+
+def method_options(config: MethodConfig | None) -> dict[str, Any]:
+    """The key options of `config` (a `MethodConfig`, or None for a run.json that has none: no options) by field:
+    `samples` for IO/CoT/CoT-SC; `breadth`, `evaluator` and, where the config has them, `thoughts`, `answer` and
+    `propose_samples` for the tree searches."""
+    if config is None:
+        return {}
+    names = SAMPLING_OPTIONS if config.method in SAMPLING_METHODS else TREE_OPTIONS
+    return {name: getattr(config, name) for name in names if getattr(config, name, None) is not None}
+
+
+def make_row(run: Run) -> Row:
+    """`run`'s row (see `Row`: which count the interval is on)."""
+    records = run.records
+    n = len(records)
+    successes = [r["success"] for r in records]
+    if all(s in (0, 1) for s in successes):
+        solved, on = round(sum(successes)), "success"
+    else:  # a mean over samples: the interval is on puzzles solved by any output
+        solved, on = sum(1 for r in records if r["any_correct"]), ANY_OUTPUT
+    low, high = clopper_pearson(solved, n)
+    config = run.info.config
+    method = config.method if config is not None else "/".join(sorted({str(r["method"]) for r in records}))
+    timed = [r["seconds"] for r in records if r.get("seconds") is not None]
+    return Row(
+        run=str(run.path),
+        method=method,
+        options=method_options(config),
+        model=run.model,
+        puzzles=n,
+        solved=solved,
+        success=sum(successes) / n,
+        low=low,
+        high=high,
+        interval_on=on,
+        calls_per_puzzle=sum(r["calls"] for r in records) / n,
+        prompt_tokens_per_puzzle=sum(r["prompt_tokens"] for r in records) / n,
+        completion_tokens_per_puzzle=sum(r["completion_tokens"] for r in records) / n,
+        measured_seconds_per_puzzle=sum(timed) / n if len(timed) == n else None,
+    )
+
+
+HEAD = ("run", "method", "model", "puzzles", "solved", "success", "95% CI", "CI on", "calls/puzzle",
+        "prompt tok/puzzle", "compl tok/puzzle", "s/puzzle (measured)")  # fmt: skip
+NUMERIC = {"puzzles", "solved", "success", "95% CI", "calls/puzzle", "prompt tok/puzzle", "compl tok/puzzle",
+           "s/puzzle (measured)"}  # fmt: skip
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    seconds = row.measured_seconds_per_puzzle
+    return (
+        row.run,
+        row.method_label(),
+        row.model or "—",
+        str(row.puzzles),
+        str(row.solved),
+        f"{100 * row.success:.1f}%",
+        f"[{100 * row.low:.1f}, {100 * row.high:.1f}]",
+        "any output" if row.interval_on == ANY_OUTPUT else "success",
+        f"{row.calls_per_puzzle:.1f}",
+        f"{row.prompt_tokens_per_puzzle:.0f}",
+        f"{row.completion_tokens_per_puzzle:.0f}",
+        "—" if seconds is None else f"{seconds:.2f}",
+    )
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    """The rows as a plain-text table (numbers right-aligned), then the legend."""
+    table = [HEAD, *map(_cells, rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(HEAD))]
+
+    def aligned(line: Sequence[str]) -> str:
+        cells = zip(HEAD, line, widths, strict=True)
+        return "  ".join(c.rjust(w) if name in NUMERIC else c.ljust(w) for name, c, w in cells).rstrip()
+
+    lines = [aligned(line) for line in table]
+    return "\n".join([*lines, LEGEND])
+
+
+def comparison_html(rows: Sequence[Row]) -> str:
+    """The rows as an HTML table with the legend below it: a fragment (every string escaped) for a report page to
+    embed in its body, in the shared stylesheet's classes (`evals.harness.STYLESHEET`)."""
+    header = "".join(f"<th>{escape(h)}</th>" for h in HEAD)
+    body = []
+    for row in rows:
+        cells = _cells(row)
+        tds = []
+        for name, cell in zip(HEAD, cells, strict=True):
+            if name == "95% CI":
+                tds.append(f'<td class="n"><span class="ci">{escape(cell)}</span></td>')
+            else:
+                tds.append(f'<td class="n">{escape(cell)}</td>' if name in NUMERIC else f"<td>{escape(cell)}</td>")
+        body.append(f"<tr>{''.join(tds)}</tr>")
+    table = f'<table id="compare"><thead><tr>{header}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return f'<div class="wide">{table}</div>\n<p class="note">{escape(LEGEND)}</p>'
+
+
+def comparison_page(rows: Sequence[Row], note: str | None = None) -> str:
+    """One self-contained HTML page (`evals.harness.page`) with the comparison table, and `note` (what puzzles it
+    is on) above it."""
+    said = f'<p class="note">{escape(note)}</p>\n' if note else ""
+    return page("Game of 24 — runs compared", f"<h1>Game of 24 — runs compared</h1>\n{said}{comparison_html(rows)}")
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """`reasoning game24 compare RUN_DIR [RUN_DIR ...] [--all-puzzles] [--format text|json] [--html PATH]`: every
+    folder is read before anything is written, so a bad one is one `ConfigurationError` and no output. The note on
+    common puzzles and where the page went go to stderr; the table (or the JSON list of rows) to stdout."""
+    runs, note = common_puzzles([load_run(path) for path in [args.dir, *args.more]], all_puzzles=args.all_puzzles)
+    rows = [make_row(run) for run in runs]
+    if note is not None:
+        print(note, file=sys.stderr)
+    if args.html:
+        write_atomic(args.html, comparison_page(rows, note))
+    print(json.dumps([row.as_dict() for row in rows], indent=1) if args.format == "json" else format_table(rows))
+    if args.html:
+        print(f"compare: {args.html}", file=sys.stderr)
+    return 0
