@@ -7,6 +7,7 @@ Every example here is checked by the tests with the exact arithmetic checker.
 from __future__ import annotations
 
 __all__ = [
+    "VALUE_STOP",
     "VALUE_WORDS",
     "cot_prompt",
     "io_prompt",
@@ -17,6 +18,8 @@ __all__ = [
 
 # The paper's ad hoc map from value words to numbers (sure 20, likely 1, impossible 0.001).
 VALUE_WORDS: dict[str, float] = {"sure": 20.0, "likely": 1.0, "impossible": 0.001}
+# Where a value reply ends: before the next example's "Input:" line (a raw completion goes on writing examples).
+VALUE_STOP = ("\nInput:",)
 
 _IO = """Combine the four input numbers with + - * / and parentheses to make 24, using every number exactly once.
 Input: 1 4 7 9
@@ -83,26 +86,45 @@ Input: {input}
 Possible next steps:
 """
 
+# The same, for thoughts read leniently (`evals.game24.thoughts`): steps only, no "left" lists, which the program
+# computes. Half the tokens of a line, so a small model lists as many steps in a third of the time.
+_PROPOSE_STEPS = """Pick two of the input numbers and one operation (+ - * /) to make a new number. List different \
+next steps, one per line, as "a op b = c".
+Input: 2 9 10 12
+Possible next steps:
+2 + 9 = 11
+12 / 2 = 6
+10 - 2 = 8
+9 * 10 = 90
+12 - 10 = 2
+2 * 12 = 24
+12 + 9 = 21
+10 - 9 = 1
+9 / 2 = 4.5
+Input: {input}
+Possible next steps:
+"""
+
 _VALUE = """Can the numbers reach 24 with + - * /, each used once? Try briefly, then answer sure, likely or impossible.
-11 13
+Input: 11 13
 11 + 13 = 24
 sure
-4 7 8
+Input: 4 7 8
 (7 - 4) * 8 = 24
 sure
-3 8 9
+Input: 3 8 9
 3 * 8 = 24 leaves 9; 9 - 3 = 6, 6 * 8 = 48; not found, but close
 likely
-4 9 10
+Input: 4 9 10
 4 * 9 - 10 = 26, 10 + 9 + 4 = 23, (10 - 9) * 4 = 4; nothing works
 impossible
-1 1 3
+Input: 1 1 3
 1 + 1 + 3 = 5, (1 + 1) * 3 = 6; all too small
 impossible
-2 2 100
+Input: 2 2 100
 100 / 2 / 2 = 25, 100 - 2 - 2 = 96; 100 is too large
 impossible
-{input}
+Input: {input}
 """
 
 _VALUE_LAST = """Each answer should combine the input numbers with + - * / into an expression equal to 24, using \
@@ -148,9 +170,10 @@ def cot_prompt(puzzle: str, steps: str | None = None) -> str:
     return prompt if steps is None else prompt + "Steps:\n" + steps
 
 
-def propose_prompt(numbers: str) -> str:
-    """Propose several next steps from the numbers left."""
-    return _PROPOSE.format(input=numbers)
+def propose_prompt(numbers: str, *, left: bool = True) -> str:
+    """Propose several next steps from the numbers left, each line "a op b = c (left: ...)" as in the paper; with
+    `left=False`, "a op b = c" only (for thoughts read leniently, whose "left" lists the program computes)."""
+    return (_PROPOSE if left else _PROPOSE_STEPS).format(input=numbers)
 
 
 def value_prompt(numbers: str) -> str:

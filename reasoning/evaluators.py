@@ -5,6 +5,7 @@
 - `LLMVote`: ask the model `n` times which of the nodes is best; a node's value is its vote count.
 - `Heuristic`: a rule or a program (e.g. an exact solver), sync or async.
 - `Cascade`: a cheap evaluator first; nodes it is unsure about go to an expensive one.
+- `Shortcut`: a rule values the nodes it decides exactly (no call); the others go to an evaluator.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "Heuristic",
     "LLMValue",
     "LLMVote",
+    "Shortcut",
     "checked_evaluator",
     "word_values",
 ]
@@ -242,4 +244,27 @@ class Cascade(Generic[S]):
             await checked_evaluator(self.expensive).evaluate(escalate, ctx)
             for node in escalate:
                 node.info["evaluated_by"] = "expensive"
+        return [node.value if node.value is not None else 0.0 for node in nodes]
+
+
+@dataclass(frozen=True)
+class Shortcut(Generic[S]):
+    """Value the nodes `rule` decides (it returns a number: a finished state checked exactly, say) without a call;
+    score the others, in one batch, with `evaluator`. `rule` returns a number or None ("not decided"); anything
+    else is an `InterfaceError` naming it. `node.info["evaluated_by"]` is "rule" for the nodes it decided."""
+
+    rule: Callable[[Node[S]], float | None]
+    evaluator: Evaluator[S]
+
+    async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
+        rest = []
+        for node in nodes:
+            value = _maybe_number(self.rule(node), "Shortcut", "rule", self.rule)
+            if value is None:
+                rest.append(node)
+            else:
+                node.value, node.values = value, ()
+                node.info["evaluated_by"] = "rule"
+        if rest:
+            await checked_evaluator(self.evaluator).evaluate(rest, ctx)
         return [node.value if node.value is not None else 0.0 for node in nodes]

@@ -140,14 +140,29 @@ async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
 
 @dataclass(frozen=True)
 class Propose(Generic[S]):
-    """Propose thoughts in one call: the model lists several next steps, `parse` turns its text into children."""
+    """Propose thoughts in one call: the model lists several next steps, `parse` turns its text into children.
+
+    With `n` > 1, the one call asks for `n` samples (each a list of steps); their children are merged, the first
+    of each `key` (default: the child's state) kept, in order."""
 
     prompt: Callable[[Node[S]], GenerationRequest]
     parse: Callable[[Node[S], str], list[Node[S]]]
+    n: int = 1
+    key: Callable[[Node[S]], Hashable] | None = None
 
     async def __call__(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]:
-        result = await ctx.generate(self.prompt(node), kind="expand", distinct=True)
-        children = self.parse(node, result.text)
+        request = self.prompt(node)
+        if self.n != 1:
+            request = request.model_copy(update={"n": self.n})
+        result = await ctx.generate(request, kind="expand", distinct=True)
+        if self.n == 1:
+            children = self.parse(node, result.text)
+        else:
+            merged: dict[Hashable, Node[S]] = {}
+            for text in result.texts:
+                for child in self.parse(node, text):
+                    merged.setdefault(self.key(child) if self.key else child.state, child)
+            children = list(merged.values())
         _share_cost(children, ctx.cost(result))
         return children
 

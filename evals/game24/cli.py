@@ -75,6 +75,23 @@ def _options(run: argparse.ArgumentParser) -> None:
         action="store_true",
         help="value finished states without an answer like the published run did (ask, not 0)",
     )
+    method.add_argument(
+        "--thoughts",
+        choices=["auto", "lenient", "paper"],
+        default="auto",
+        help="lenient: read each proposed line as 'a op b = c' on the numbers left and compute the numbers left "
+        "ourselves, one child per distinct multiset; paper: every line a child, as the paper (default auto: paper "
+        "with --backend replay, else lenient)",
+    )
+    method.add_argument(
+        "--answer",
+        choices=["auto", "program", "model"],
+        default="auto",
+        help="program: write the final answer from the steps that reach 24 (no call; lenient thoughts); model: "
+        "ask the model, as the paper (default auto: model with --backend replay, else program)",
+    )
+    method.add_argument("--propose-samples", type=int, default=1,
+                        help="proposal samples per expansion, their steps merged by state")  # fmt: skip
     method.add_argument("--threshold", type=float, default=1.0, help="DFS: prune children valued below this")
     method.add_argument("--accept", type=float, default=20.0, help="DFS/A*: stop at an answer valued this high")
     method.add_argument("--max-steps", type=int, default=20, help="DFS/A*: expansions per puzzle")
@@ -141,7 +158,8 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
-COUNTS = ("breadth", "samples", "n_value", "max_steps", "max_tokens", "value_max_tokens")  # each at least 1
+# Each at least 1.
+COUNTS = ("breadth", "samples", "n_value", "max_steps", "max_tokens", "value_max_tokens", "propose_samples")
 
 
 def method_config(args: argparse.Namespace) -> MethodConfig:
@@ -152,6 +170,13 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     # The options named as the config's fields, then those that are not.
     same = {f.name: getattr(args, f.name) for f in dataclasses.fields(MethodConfig) if hasattr(args, f.name)}
+    replay = args.backend == "replay"
+    same["thoughts"] = ("paper" if replay else "lenient") if args.thoughts == "auto" else args.thoughts
+    if args.answer == "auto":
+        same["answer"] = "program" if same["thoughts"] == "lenient" and not replay else "model"
+    elif args.answer == "program" and same["thoughts"] != "lenient":
+        raise ConfigurationError("--answer program writes the answer from lenient thoughts; add --thoughts lenient "
+                                 "or use --answer model")  # fmt: skip
     return MethodConfig(
         **same,
         zero_unfinished=not args.paper_values,
@@ -189,8 +214,10 @@ def _after(args: argparse.Namespace, ev: Any, engines: Sequence[Engine]) -> None
 
 
 def _leaves_logged_path(config: MethodConfig) -> bool:
-    # Steps checked or a plug-in's values: the search asks what the published run did not.
-    return config.check_steps or config.evaluator == "plugin"
+    # Steps checked or read leniently, more proposal samples, or a plug-in's values: the search asks what the
+    # published run did not.
+    return (config.check_steps or config.evaluator == "plugin" or config.thoughts != "paper"
+            or config.propose_samples != 1)  # fmt: skip
 
 
 def _not_replayed(missing: list[Puzzle], starts: dict[int, str], args: argparse.Namespace) -> str:

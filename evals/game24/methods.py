@@ -56,15 +56,24 @@ class MethodConfig:
     seed: int = 0
     plugin: str | None = None  # evaluator "plugin": a saved game-24 plug-in, the LLM value when it is unsure
     plugin_threshold: float = 0.9
+    # How thoughts are read and the answer written (see `Game24Config`); the defaults are the paper's.
+    thoughts: str = "paper"  # or "lenient"
+    answer: str = "model"  # or "program" (with lenient thoughts)
+    propose_samples: int = 1
 
     def key(self) -> str:
-        """12 hex digits of the SHA-256 of the fields (the plug-in's only with `evaluator="plugin"`)."""
+        """12 hex digits of the SHA-256 of the fields (the plug-in's only with `evaluator="plugin"`; `thoughts`,
+        `answer` and `propose_samples` only when not the paper's, so runs made before they existed keep their
+        key)."""
         import hashlib
         import json
 
         fields = dataclasses.asdict(self)
         if self.evaluator != "plugin":  # keys of runs without a plug-in are unchanged
             del fields["plugin"], fields["plugin_threshold"]
+        for name, paper in (("thoughts", "paper"), ("answer", "model"), ("propose_samples", 1)):
+            if fields[name] == paper:
+                del fields[name]
         blob = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -79,6 +88,9 @@ class MethodConfig:
             propose_max_tokens=self.max_tokens,
             value_max_tokens=self.value_max_tokens,
             seed=self.seed,
+            thoughts=self.thoughts,  # type: ignore[arg-type]  # checked by Game24Config
+            answer=self.answer,  # type: ignore[arg-type]
+            propose_samples=self.propose_samples,
         )
 
     def task(self, puzzle: Puzzle) -> Game24Task:
@@ -86,11 +98,12 @@ class MethodConfig:
 
 
 def _evaluator(task: Game24Task, config: MethodConfig) -> Evaluator[str]:
+    """The config's evaluator; with lenient thoughts, states that decide their value are valued exactly first."""
     if config.evaluator == "plugin" and config.plugin is not None:
         from .plugin import load_plugin_file, plugin_cascade
 
-        return plugin_cascade(task, load_plugin_file(config.plugin), threshold=config.plugin_threshold)
-    return solver_evaluator(task) if config.evaluator == "solver" else task.evaluator()
+        return task.decided(plugin_cascade(task, load_plugin_file(config.plugin), threshold=config.plugin_threshold))
+    return task.decided(solver_evaluator(task) if config.evaluator == "solver" else task.evaluator())
 
 
 async def _sample(

@@ -40,9 +40,22 @@ def test_propose_example_steps_are_exact():
         assert check_step(parse_numbers(puzzle), line).ok, line
 
 
+def test_lenient_propose_example_steps_are_exact():
+    # The steps-only prompt for lenient thoughts: every example line is a correct step on the example's numbers.
+    from evals.game24.thoughts import read_step
+
+    text = p.propose_prompt("{input}", left=False)
+    puzzle = re.findall(r"^Input: (\d+(?: \d+)*)$", text, flags=re.M)[0]
+    steps = [line for line in text.split("\n") if " = " in line and not line.startswith("Pick")]
+    assert len(steps) == 9 and not any("left" in line for line in steps)
+    for line in steps:
+        assert read_step(parse_numbers(puzzle), line) is not None, line
+    assert p.propose_prompt("1 2 3 4", left=False).endswith("Input: 1 2 3 4\nPossible next steps:\n")
+
+
 def test_value_example_labels_agree_with_the_solver():
     text = p.value_prompt("{input}")
-    blocks = re.findall(r"^(\d+(?: \d+)*)\n(.*?)^(sure|likely|impossible)$", text, flags=re.M | re.S)
+    blocks = re.findall(r"^Input: (\d+(?: \d+)*)\n(.*?)^(sure|likely|impossible)$", text, flags=re.M | re.S)
     assert [b[2] for b in blocks].count("sure") == 2 and [b[2] for b in blocks].count("impossible") == 3
     for numbers, _, label in blocks:
         solvable = solve(numbers) is not None
@@ -61,5 +74,5 @@ def test_value_last_step_judgements_are_right():
 def test_prompt_builders_fill_in():
     assert p.propose_prompt("1 2 3 4").endswith("Input: 1 2 3 4\nPossible next steps:\n")
     assert p.cot_prompt("1 2 3 4", steps="1 + 2 = 3 (left: 3 3 4)\n").endswith("Steps:\n1 + 2 = 3 (left: 3 3 4)\n")
-    assert p.value_prompt("3 8").endswith("\n3 8\n")
+    assert p.value_prompt("3 8").endswith("\nInput: 3 8\n")
     assert p.value_last_step_prompt("1 2 3 4", "1 * 2 * 3 * 4 = 24").endswith("Answer: 1 * 2 * 3 * 4 = 24\nJudge:")
