@@ -57,7 +57,7 @@ def exact_text(value: Fraction) -> str:
         d //= 5
     if d == 1 and len(str(value.denominator)) <= 6:
         text = f"{value.numerator / value.denominator}"
-        if Fraction(text) == value:
+        if "e" not in text and Fraction(text) == value:  # 1/65536 is "1.52587890625e-05": no list reads it
             return text
     return f"{value.numerator}/{value.denominator}"
 
