@@ -6,7 +6,7 @@ import pytest
 
 from reasoning import ConfigurationError, Engine, GenerationRequest, ResponseCache, ScriptedModel
 from reasoning.errors import InterfaceError
-from reasoning.evaluators import Cascade, Heuristic, LLMValue, LLMVote, word_values
+from reasoning.evaluators import Cascade, Heuristic, LLMValue, LLMVote, Shortcut, word_values
 from reasoning.tree import Node, SearchContext
 
 
@@ -109,6 +109,12 @@ BAD_FUNCTIONS = {
     "cascade-async": (Cascade(Heuristic(lambda n: 1.0), Heuristic(lambda n: 2.0), unsure=always),
                       r"Cascade's unsure function always must return True or False; got coroutine \(an async "
                       r"function where a plain one is needed\)"),
+    "shortcut-word": (Shortcut(lambda n: "high", Heuristic(lambda n: 1.0)), r"Shortcut's rule function .*<lambda> at "
+                      r"test_evaluators\.py:\d+ must return a number or None; got str 'high'$"),
+    "shortcut-async": (Shortcut(high, Heuristic(lambda n: 1.0)), r"Shortcut's rule function high must return a "
+                       r"number or None; got coroutine \(an async function where a plain one is needed\)"),
+    "shortcut-inner": (Shortcut(lambda n: None, Heuristic(lambda n: "high")), r"Heuristic's scoring function .* must "
+                       r"return a number; got str 'high'"),
 }  # fmt: skip
 
 
@@ -137,3 +143,46 @@ async def test_numpy_numbers_and_bools_count() -> None:
     assert await vote.evaluate(nodes, ctx_for(ScriptedModel(["x", "y"]))) == [0.0, 2.0]
     cascade = Cascade(Heuristic(lambda n: 1.0), Heuristic(lambda n: 2.0), unsure=lambda n: np.bool_(n.state == "b"))
     assert await cascade.evaluate(nodes, ctx_for(ScriptedModel([]))) == [1.0, 2.0]
+
+
+class Batches:
+    """An evaluator that notes each batch it is given and values a node by its state's length."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    async def evaluate(self, nodes, ctx):
+        self.batches.append([node.state for node in nodes])
+        for node in nodes:
+            node.value = float(len(node.state))
+        return [node.value for node in nodes]
+
+
+async def test_shortcut_values_what_its_rule_decides_and_sends_the_rest_in_one_batch():
+    inner = Batches()
+    decided = {"a": 60.0, "ccc": 0.0}  # 0 is a decision too, not "undecided"
+    shortcut = Shortcut(lambda node: decided.get(node.state), inner)
+    nodes = [Node(state=s) for s in ("a", "bb", "ccc", "dddd")]
+    assert await shortcut.evaluate(nodes, ctx_for(ScriptedModel([]))) == [60.0, 2.0, 0.0, 4.0]
+    assert inner.batches == [["bb", "dddd"]]
+    assert [n.value for n in nodes] == [60.0, 2.0, 0.0, 4.0]
+    assert [n.info.get("evaluated_by") for n in nodes] == ["rule", None, "rule", None]
+    assert nodes[0].values == () and nodes[2].values == ()
+
+
+async def test_shortcut_asks_nothing_when_the_rule_decides_every_node():
+    inner = Batches()
+    nodes = [Node(state="a"), Node(state="b")]
+    assert await Shortcut(lambda node: 1, inner).evaluate(nodes, ctx_for(ScriptedModel([]))) == [1.0, 1.0]
+    assert inner.batches == []
+
+
+async def test_shortcut_before_an_llm_value_makes_one_call_per_undecided_prompt():
+    model = ScriptedModel(lambda request, i: "sure")
+    value = LLMValue(lambda node: GenerationRequest(prompt=f"value {node.state}"),
+                     parse=word_values({"sure": 20}), n=2)  # fmt: skip
+    shortcut = Shortcut(lambda node: 0.0 if node.state == "done" else None, value)
+    nodes = [Node(state="done"), Node(state="x"), Node(state="y")]
+    assert await shortcut.evaluate(nodes, ctx_for(model)) == [0.0, 40.0, 40.0]
+    assert sorted(r.prompt for r in model.calls) == ["value x", "value y"]
+    assert nodes[1].values == (20.0, 20.0)

@@ -166,3 +166,30 @@ async def test_best_first_width_expands_a_batch_concurrently():
 def test_heuristic_node_value():
     node = Node(state="x")
     assert node.path() == [node]
+
+
+def lines(node, text):
+    return [node.child(s, s) for s in text.split("\n") if s]
+
+
+async def test_propose_with_n_samples_asks_one_request_and_merges_children_by_key():
+    model = ScriptedModel(["a\nb", "B\nc", "C\nd"])
+    ctx = SearchContext(Engine(model), tag="t")
+    propose = Propose(lambda node: GenerationRequest(prompt="expand", temperature=0.7), lines, n=3,
+                      key=lambda node: node.state.lower())  # fmt: skip
+    children = await propose(Node(state=""), ctx)
+    assert [c.state for c in children] == ["a", "b", "c", "d"]  # the first of each key, in order
+    assert len(model.calls) == 1 and model.calls[0].n == 3 and ctx.requests == {"expand": 1}
+    # The call's cost, all three samples' tokens, shared among the children (in whole tokens, rounded down).
+    assert ctx.spend.completion_tokens == 6 and all(c.spend.completion_tokens == 6 // 4 for c in children)
+
+
+async def test_propose_merges_samples_by_state_by_default_and_one_sample_keeps_every_child():
+    model = ScriptedModel(["x\ny", "y\nX"])
+    merged = await Propose(lambda node: GenerationRequest(prompt="e"), lines, n=2)(Node(state=""),
+                                                                                   context(model))  # fmt: skip
+    assert [c.state for c in merged] == ["x", "y", "X"]
+    one = ScriptedModel(["x\nx"])
+    children = await Propose(lambda node: GenerationRequest(prompt="e"), lines, key=len)(Node(state=""), context(one))
+    assert [c.state for c in children] == ["x", "x"]  # parse's children as they are: the search dedupes by key
+    assert one.calls[0].n == 1
