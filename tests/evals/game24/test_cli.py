@@ -172,6 +172,42 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     assert out.stderr.strip().splitlines()[-1].startswith("reasoning: error:")
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--answer", "program", "--thoughts", "paper"], "--answer program writes the answer from lenient thoughts; "
+                                                         "add --thoughts lenient or use --answer model"),
+        # The replay's thoughts are the paper's (auto): a program answer needs them lenient.
+        (["--backend", "replay", "--answer", "program"], "--answer program writes the answer from lenient thoughts"),
+        (["--propose-samples", "0"], "--propose-samples must be at least 1"),
+        (["--propose-samples", "-2"], "--propose-samples must be at least 1"),
+    ],
+)  # fmt: skip
+def test_thoughts_and_answers_that_cannot_work_together_are_refused_in_one_line(tmp_path, args, message):
+    out = cli("game24", "run", "--out", str(tmp_path / "run"), "--range", "900", *args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(f"reasoning: error: {message}") and len(out.stderr.splitlines()) == 1, out.stderr
+    assert not (tmp_path / "run" / "results.jsonl").exists()
+
+
+def test_the_whole_replay_in_paper_mode_still_solves_69_of_100_62_first(tmp_path):
+    # The published run, through the command a user types (README): --backend replay picks the paper's thoughts
+    # and model-written answers (auto), so the lenient defaults of other backends change nothing here.
+    out = tmp_path / "run"
+    run = cli("game24", "run", "--backend", "replay", "--range", "900-999", "--paper-values", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.rsplit(None, 1) for line in run.stdout.splitlines() if line.startswith(("solved", "puzzles")))
+    assert lines == {"puzzles": "100", "solved (any output)": "69", "solved (first output)": "62"}, run.stdout
+    done = records(out)
+    assert len(done) == 100 and sum(r["any_correct"] for r in done) == 69
+    assert sum(r["first_correct"] for r in done) == 62
+    config = json.loads((out / "run.json").read_text())["config"]
+    assert (config["thoughts"], config["answer"], config["propose_samples"]) == ("paper", "model", 1)
+    # The records' run key is the one this command wrote before these options existed (the same command run on
+    # commit 435e6bf, in a `git worktree` of it, wrote records with run "965ca7a57530"): old folders resume.
+    assert {r["run"] for r in done} == {"965ca7a57530"}
+
+
 def test_unknown_method_is_a_usage_error(tmp_path):
     out = cli("game24", "run", "--method", "magic")
     assert out.returncode == 2 and "invalid choice" in out.stderr
