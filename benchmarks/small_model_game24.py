@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import reasoning.cli
-from evals.files import write_atomic
+from evals.files import has_records, write_atomic
 from evals.game24.compare import Row, Run, common_puzzles, comparison_html, load_run, make_row
 from evals.game24.data import parse_range
 from evals.harness import escape, page
@@ -159,6 +159,9 @@ def read_results(methods: Sequence[Method], out: Path, rows: range) -> list[Resu
         folder = out / method.name
         if not (folder / "run.json").is_file():
             results.append(Result(method, missing="not run yet"))
+            continue
+        if not has_records(folder / "results.jsonl"):  # started, no puzzle finished
+            results.append(Result(method, missing="no puzzle finished yet"))
             continue
         try:
             run = load_run(folder)

@@ -121,6 +121,8 @@ async def test_report_only_compares_what_the_folders_hold_each_on_its_own_puzzle
     puzzles = [Puzzle(900 + i, numbers) for i, numbers in enumerate(NUMBERS)]  # rows 900-909
     await make_run(out / "io", "io", set(NUMBERS[:3]), puzzles=[*puzzles, Puzzle(950, "4 5 6 10")])
     await make_run(out / "cot", "cot", set(NUMBERS[:4]), puzzles=puzzles[:6])  # partial: 6 of 10, 4 solved
+    started = await make_run(out / "tot-llm", "io", set())  # a run killed before its first puzzle finished
+    (started / "results.jsonl").write_text("")
 
     def no_model(argv: Sequence[str]) -> int:
         raise AssertionError(f"--report-only ran {argv}")
@@ -140,7 +142,8 @@ async def test_report_only_compares_what_the_folders_hold_each_on_its_own_puzzle
     methods = {m["name"]: m for m in data["methods"]}
     assert methods["io"]["complete"] and methods["io"]["row"]["solved"] == 3
     assert not methods["cot"]["complete"] and methods["cot"]["row"]["puzzles"] == 6
-    assert methods["tot-llm"]["row"] is None and methods["tot-llm"]["missing"] == "not run yet"
+    assert methods["tot-llm"]["row"] is None and methods["tot-llm"]["missing"] == "no puzzle finished yet"
+    assert methods["tot-paper"]["row"] is None and methods["tot-paper"]["missing"] == "not run yet"
     # On the 6 puzzles both finished: io solved 3 of them, cot 4.
     assert [(r["name"], r["puzzles"], r["solved"]) for r in data["common"]["rows"]] == [("io", 6, 3), ("cot", 6, 4)]
     html = (out / "compare.html").read_text()
