@@ -19,14 +19,21 @@ $(BIN)/python:
 venv: $(BIN)/python
 
 install-demo: venv
-	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[llamacpp]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[llamacpp,plugins]'
 
 install-dev: venv
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
 	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[local,dev]'
 
+# The demo: IO, CoT and tree-of-thought BFS (breadth 5, the trained plug-in evaluator, three proposal samples merged)
+# on the same puzzles with the embedded model, then the three side by side (runs/demo/compare.html).
+DEMO_PUZZLES ?= --range 900-902
+DEMO_TOT ?= --method tot-bfs --breadth 5 --evaluator plugin --propose-samples 3 --max-tokens 128
 demo: install-demo
-	$(BIN)/reasoning game24 run --method tot-bfs --breadth 1 --check-steps --range 900-904 --out runs/demo
+	$(BIN)/reasoning game24 run --method io $(DEMO_PUZZLES) --out runs/demo/io
+	$(BIN)/reasoning game24 run --method cot $(DEMO_PUZZLES) --out runs/demo/cot
+	$(BIN)/reasoning game24 run $(DEMO_TOT) --plugin-file runs/demo/game24-plugin.pkl $(DEMO_PUZZLES) --out runs/demo/tot
+	$(BIN)/reasoning game24 compare runs/demo/io runs/demo/cot runs/demo/tot --html runs/demo/compare.html
 
 # lint-imports: the import contracts of pyproject.toml ([tool.importlinter]: layers one way, no cycles, the evals
 # independent of each other).

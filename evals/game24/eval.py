@@ -18,6 +18,7 @@ from typing import IO, Any
 from pydantic import BaseModel, ConfigDict
 
 from reasoning.engine import Engine
+from reasoning.errors import ConfigurationError
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
+# How thoughts are read and answers written: resolved from `auto` by backend, so checked on the config itself.
+_READING = ("thoughts", "answer", "propose_samples")
 
 
 class RunInfo(BaseModel):
@@ -129,6 +132,18 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
 
     # -- the run and its outputs -------------------------------------------------------------------------------------
     def info(self, model: str, identity: dict[str, Any], previous: RunInfo | None) -> RunInfo:
+        """This run's `RunInfo`. `ConfigurationError` when the folder's results were made with other `--thoughts`,
+        `--answer` or `--propose-samples` than this run resolves to (the identity holds the options as typed, and
+        `auto` resolves by backend; a folder written before these options existed holds the paper's)."""
+        if previous is not None and previous.config is not None:
+            differ = [f"--{name.replace('_', '-')} {getattr(previous.config, name)} there, "
+                      f"{getattr(self.config, name)} now" for name in _READING
+                      if getattr(previous.config, name) != getattr(self.config, name)]  # fmt: skip
+            if differ:
+                raise ConfigurationError(
+                    f"the run folder holds results made with other options ({'; '.join(differ)}); rerun with the "
+                    "same options to resume, or use another --out"
+                )
         self.model = model  # the records' "model"
         return RunInfo(identity=identity, model=model, config=self.config)
 

@@ -61,6 +61,9 @@ class MethodConfig:
     answer: str = "model"  # or "program" (with lenient thoughts)
     propose_samples: int = 1
 
+    def __post_init__(self) -> None:
+        self.task_config()  # a ValueError for thoughts / answer / propose_samples the task does not take, at once
+
     def key(self) -> str:
         """12 hex digits of the SHA-256 of the fields (the plug-in's only with `evaluator="plugin"`; `thoughts`,
         `answer` and `propose_samples` only when not the paper's, so runs made before they existed keep their

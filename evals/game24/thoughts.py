@@ -103,7 +103,7 @@ def read_step(numbers: Sequence[Fraction], line: str) -> Step | None:
     before the step and anything after c (the model's "(left: ...)", a remark) are ignored; the numbers left are
     computed here. Refused: an operand not in `numbers` (e.g. the prompt example's 12), wrong arithmetic, division
     by zero, more than one operation on the left of "=", and an answer line."""
-    text = _MARKER.sub("", line.strip(), count=1)
+    text = _MARKER.sub("", line.replace("**", "").replace("`", "").strip(), count=1)  # markdown emphasis is no step
     lhs, eq, rhs = text.partition("=")
     if not eq:
         return None

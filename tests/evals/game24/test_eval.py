@@ -108,3 +108,22 @@ def test_report_of_a_folder_with_no_run_is_one_line(capsys, tmp_path: Path) -> N
     (tmp_path / "run.json").write_text('{"identity": [1]}\n')
     with pytest.raises(ConfigurationError, match="is not a game-24 run file"):
         open_folder(Game24Eval, tmp_path).info()
+
+
+async def test_a_folder_made_with_another_reading_of_thoughts_is_refused_not_redone(tmp_path: Path) -> None:
+    # `--thoughts auto` and `--answer auto` are the same flags whatever they resolve to (by backend), and a folder
+    # written before they existed holds the paper's reading: the config itself is compared, and a rerun that would
+    # make other records (another run key, every puzzle redone beside the old ones) is refused in one line.
+    paper = MethodConfig(method="tot-bfs", breadth=1, n_value=1)
+    lenient = MethodConfig(method="tot-bfs", breadth=1, n_value=1, thoughts="lenient", answer="program")
+    async with Engine(ScriptedModel(reply, name="s"), cache=ResponseCache()) as engine:
+        await run_eval(Game24Eval(paper, PUZZLES[:1]), tmp_path, engine, model="s", identity={"--thoughts": "auto"})
+        with pytest.raises(ConfigurationError, match="--thoughts paper there, lenient now; --answer model there, "
+                           "program now"):  # fmt: skip
+            await run_eval(Game24Eval(lenient, PUZZLES), tmp_path, engine, model="s", identity={"--thoughts": "auto"})
+        lines = (tmp_path / "results.jsonl").read_text().splitlines()
+        assert len(lines) == 1  # nothing written
+        # The same reading resumes.
+        records, _ = await run_eval(Game24Eval(paper, PUZZLES), tmp_path, engine, model="s",
+                                    identity={"--thoughts": "auto"})  # fmt: skip
+    assert [r["idx"] for r in records] == [0, 1]

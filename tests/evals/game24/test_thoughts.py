@@ -217,3 +217,10 @@ def test_every_path_to_24_gives_a_correct_answer_and_no_other_path_any(puzzle: s
         else:
             assert line is None, (state, line)
     assert reached > 0
+
+
+def test_markdown_emphasis_around_a_step_is_read():
+    # A chat model's "**4 + 5 = 9**" or "`4 * 6 = 24`" is the step it bolds, not something else.
+    numbers = parse_numbers("4 5 6 10")
+    assert step_line(read_step(numbers, "**4 + 5 = 9**")) == "4 + 5 = 9 (left: 6 9 10)"
+    assert step_line(read_step(numbers, "* `4 * 6 = 24` (left: 5 10 24)")) == "4 * 6 = 24 (left: 5 10 24)"
