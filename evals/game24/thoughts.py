@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .arith import MAX_NUMBER_CHARS, ExpressionError, parse_numbers
+from .arith import MAX_EXPRESSION_CHARS, MAX_NUMBER_CHARS, ExpressionError, check_answer, parse_numbers
 
 __all__ = ["Step", "answer_from_steps", "exact_text", "left_text", "read_step", "step_line"]
 
@@ -28,7 +28,9 @@ __all__ = ["Step", "answer_from_steps", "exact_text", "left_text", "read_step", 
 # The regex backtracks, so "12/3" is also read as 12 / 3 when no operator follows the fraction.
 _OPERAND = r"-?[0-9]+(?:/[0-9]+|\.[0-9]+)?"
 _LEFT_SIDE = re.compile(rf"^\(?\s*({_OPERAND})\s*([-+*/×÷−–xX])\s*({_OPERAND})\s*\)?$")
-_RESULT = re.compile(rf"^\s*({_OPERAND})(?![0-9]|[./][0-9])")
+# The result ends where the number ends: not read from the first digits of "9e9", "9^2", "9²", "9,000", "9,5", "9%" or
+# a digit of another script ("9٥").
+_RESULT = re.compile(rf"^\s*({_OPERAND})(?!\d|[./,]\d|[eE][-+]?\d|\s*\^|%|[\u00b2\u00b3\u00b9\u2070-\u2079])")
 # What a model puts before a step: "1.", "2)", "-", "*", "Step 1:".
 _MARKER = re.compile(r"^\s*(?:(?:step\s*)?[0-9]+\s*[.):]\s+|[-*•]\s+|step\s*[0-9]+\s*[.):]?\s*)", re.IGNORECASE)
 _OPS = {"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-", "–": "-"}
@@ -55,7 +57,8 @@ def exact_text(value: Fraction) -> str:
         d //= 2
     while d % 5 == 0:
         d //= 5
-    if d == 1 and len(str(value.denominator)) <= 6:
+    # A float holds the decimal exactly only when the numerator has at most 53 bits (and then never overflows).
+    if d == 1 and len(str(value.denominator)) <= 6 and abs(value.numerator) < 2**53:
         text = f"{value.numerator / value.denominator}"
         if "e" not in text and Fraction(text) == value:  # 1/65536 is "1.52587890625e-05": no list reads it
             return text
@@ -85,14 +88,17 @@ def _same(written: Fraction, text: str, exact: Fraction) -> bool:
 
 
 def _take(pool: list[Fraction], text: str) -> Fraction | None:
-    """Remove from `pool` the number `text` names (exactly, or as a rounded decimal) and return it."""
+    """Remove from `pool` the number `text` names and return it: the number it is exactly, else the one number it
+    is a rounded decimal of (None when it rounds two different numbers of `pool`: which one is meant is unknown)."""
     written = _number(text)
     if written is None:
         return None
-    for i, value in enumerate(pool):
-        if _same(written, text, value):
-            return pool.pop(i)
-    return None
+    if written in pool:
+        return pool.pop(pool.index(written))
+    rounded = {value for value in pool if _same(written, text, value)}
+    if len(rounded) != 1:
+        return None
+    return pool.pop(pool.index(rounded.pop()))
 
 
 def read_step(numbers: Sequence[Fraction], line: str) -> Step | None:
@@ -146,7 +152,12 @@ def _operand(expr: tuple[str, int], op: str, right: bool) -> str:
 def answer_from_steps(puzzle: str, state: str) -> str | None:
     """The answer line "Answer: <expression> = 24" that the steps of `state` (lines written by `step_line`) spell
     out, when they use the puzzle's numbers and end at 24 alone; else None. The expression is rebuilt from the
-    steps themselves (each number's expression carried along), so it is as exact as the steps."""
+    steps themselves (each number's expression carried along), so it is as exact as the steps; and the line is
+    returned only when `check_answer` takes it (a puzzle number written "1/3" or "-2" is one number in the puzzle but
+    not in an expression, and the checker reads at most `MAX_EXPRESSION_CHARS`: a longer puzzle is refused at once).
+    """
+    if len(puzzle) > MAX_EXPRESSION_CHARS:
+        return None
     try:
         items: list[tuple[Fraction, tuple[str, int]]] = [(x, (exact_text(x), 3)) for x in parse_numbers(puzzle)]
     except ExpressionError:
@@ -174,4 +185,5 @@ def answer_from_steps(puzzle: str, state: str) -> str | None:
         items = [item for i, item in enumerate(items) if i not in taken] + [(c, expr)]
     if len(items) != 1 or items[0][0] != 24:
         return None
-    return f"Answer: {items[0][1][0]} = 24"
+    line = f"Answer: {items[0][1][0]} = 24"
+    return line if check_answer(puzzle, line).correct else None

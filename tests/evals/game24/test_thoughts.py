@@ -224,3 +224,53 @@ def test_markdown_emphasis_around_a_step_is_read():
     numbers = parse_numbers("4 5 6 10")
     assert step_line(read_step(numbers, "**4 + 5 = 9**")) == "4 + 5 = 9 (left: 6 9 10)"
     assert step_line(read_step(numbers, "* `4 * 6 = 24` (left: 5 10 24)")) == "4 * 6 = 24 (left: 5 10 24)"
+
+
+# -- hostile input: numbers continued past the result, ambiguous readings, huge values ------------------------------
+@pytest.mark.parametrize(
+    "line",
+    [
+        "4 + 5 = 9e9",  # an exponent: 9000000000, not 9
+        "4 + 5 = 9E+1",
+        "4 + 5 = 9^2",  # a power
+        "4 + 5 = 9 ^ 2",
+        "4 + 5 = 9²",  # a superscript
+        "4 + 5 = 9,000",  # a thousands separator
+        "4 + 5 = 9,5",  # a decimal comma
+        "4 + 5 = 9%",
+        "4 + 5 = 9٥",  # a digit of another script continues the number
+    ],
+)
+def test_a_result_the_model_writes_on_past_the_digits_is_not_read_as_its_first_digits(line: str) -> None:
+    assert read("4 5 6 10", line) is None
+    # What may follow a result: a blank, the model's list, a remark, punctuation that ends it.
+    assert read("4 5 6 10", "4 + 5 = 9, so 6 9 10 are left") == "4 + 5 = 9 (left: 6 9 10)"
+    assert read("4 5 6 10", "4 + 5 = 9.") == "4 + 5 = 9 (left: 6 9 10)"
+
+
+def test_an_operand_is_the_number_it_names_exactly_before_one_it_rounds_to() -> None:
+    # 2.67 is in the list exactly, and 8/3 rounds to it: "2.67" is 2.67, so 2.67 * 9 is 24.03, not 24.
+    assert read("8/3 2.67 9", "2.67 * 9 = 24") is None
+    assert read("8/3 2.67 9", "2.67 * 9 = 24.03") == "2.67 * 9 = 24.03 (left: 8/3 24.03)"
+    # Rounded, it still names the one number it can be; two different numbers it could be: refused.
+    assert read("8/3 9", "2.67 * 9 = 24") == "8/3 * 9 = 24 (left: 24)"
+    assert read("8/3 2.665 9", "2.67 * 9 = 24") is None
+
+
+@pytest.mark.parametrize(
+    "value", [Fraction(10**400 + 1, 2), Fraction(-(10**400) - 1, 2**10), Fraction(2**53 + 1, 2), Fraction(1, 2**19)]
+)
+def test_a_number_too_large_for_a_float_is_written_exactly(value: Fraction) -> None:
+    text = exact_text(value)
+    assert "/" in text and Fraction(text) == value
+
+
+def test_an_answer_is_written_only_when_the_checker_takes_it() -> None:
+    # Numbers the puzzle writes as "1/3" or "-2" are one number there but two tokens, or a sign, in an expression.
+    for puzzle, state in [
+        ("1/3 8 1 1", "8 / 1/3 = 24 (left: 1 1 24)\n1 * 1 = 1 (left: 1 24)\n24 * 1 = 24 (left: 24)\n"),
+        ("-2 -4 3 1", "-2 * -4 = 8 (left: 1 3 8)\n8 * 3 = 24 (left: 1 24)\n24 * 1 = 24 (left: 24)\n"),
+    ]:
+        assert answer_from_steps(puzzle, state) is None, puzzle
+    # A puzzle too long for the checker to read its answer (500 characters) is refused at once, not searched.
+    assert answer_from_steps("4 5 6 10 " * 30000, "10 - 6 = 4 (left: 4 4 5)\n" * 30000) is None
