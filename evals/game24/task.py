@@ -269,9 +269,10 @@ def read_verdict(text: str) -> float | None:
 
 
 def is_answer(state: str) -> bool:
-    """Whether the state's last line is a final answer (not a step, which has "left: ")."""
+    """Whether the state's last line is a final answer: it begins "Answer" (with lenient thoughts every step line is
+    ours and begins with a number; a model's answer may end with a "(left: 24)" of its own)."""
     last = state.strip().split("\n")[-1] if state.strip() else ""
-    return bool(last) and "left: " not in last
+    return last.strip().lower().startswith("answer")
 
 
 def node_depth(state: str) -> int:

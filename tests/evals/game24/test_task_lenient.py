@@ -111,6 +111,16 @@ async def test_with_answers_by_the_model_the_answer_line_is_kept_as_written() ->
     assert len(model.calls) == 1 and text_of(model.calls[0]).startswith(prompts.cot_prompt("4 5 6 10"))
 
 
+async def test_a_model_answer_that_ends_with_a_left_list_is_an_answer_checked_not_a_state_with_24_left() -> None:
+    # "(left: 24)" after a wrong answer made it look like a step leaving 24: valued sure, and its numbers its key.
+    model = ScriptedModel(["Answer: 1 + 1 = 24 (left: 24)\nAnswer: (10 - 6) + 4 * 5 = 24 (left: 24)"])
+    task = Game24Task("4 5 6 10", Game24Config(thoughts="lenient", answer="model"))
+    node = state("10 - 6 = 4 (left: 4 4 5)", "4 * 5 = 20 (left: 4 20)", "4 + 20 = 24 (left: 24)")
+    wrong, right = await task.expand(node, context(model))
+    assert [task.decided_value(wrong), task.decided_value(right)] == [0.0, 60.0]
+    assert task.key(wrong) == wrong.state and task.key(right) == right.state
+
+
 async def test_propose_samples_ask_one_request_with_n_samples_and_merge_their_steps() -> None:
     replies = ["4 + 5 = 9\n10 - 6 = 4", "5 + 4 = 9 (left: 1)\n6 * 4 = 24", "10 - 6 = 4\n4 + 5 = 9\n10 / 4 = 2.5"]
     model = ScriptedModel(replies)
