@@ -21,7 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from ._words import counted
 from .checks import check_defined, describe, function_name, shown
 from .errors import InterfaceError
-from .tree import Node, SearchContext, gather_all
+from .tree import Node, SearchContext, check_samples, gather_all
 from .types import GenerationRequest
 
 __all__ = [
@@ -157,6 +157,9 @@ class LLMValue(Generic[S]):
     shortcut: Callable[[Node[S]], float | None] | None = None
     aggregate: Callable[[list[float]], float] = math.fsum  # order-independent: equal multisets tie exactly
 
+    def __post_init__(self) -> None:
+        check_samples(self.n, "LLMValue")
+
     async def _one(self, node: Node[S], ctx: SearchContext) -> float:
         if self.shortcut is not None:
             quick = _maybe_number(self.shortcut(node), "LLMValue", "shortcut", self.shortcut)
@@ -184,6 +187,9 @@ class LLMVote(Generic[S]):
     prompt: Callable[[Sequence[Node[S]]], GenerationRequest]
     parse: Callable[[str, int], int | None]
     n: int = 5
+
+    def __post_init__(self) -> None:
+        check_samples(self.n, "LLMVote")
 
     async def evaluate(self, nodes: Sequence[Node[S]], ctx: SearchContext) -> list[float]:
         if not nodes:

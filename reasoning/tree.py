@@ -16,10 +16,10 @@ from typing import Any, Generic, Protocol, TypeVar
 import networkx as nx
 
 from .engine import Engine, Spend
-from .errors import SearchBudgetReached
+from .errors import ConfigurationError, SearchBudgetReached
 from .search_budget import SearchBudget
 from .session import Session
-from .types import GenerationRequest
+from .types import MAX_SAMPLES, GenerationRequest
 
 __all__ = [
     "Node",
@@ -30,6 +30,7 @@ __all__ = [
     "SearchContext",
     "SearchTree",
     "Task",
+    "check_samples",
     "gather_all",
 ]
 
@@ -138,6 +139,14 @@ async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
     return results  # type: ignore[return-value]
 
 
+def check_samples(n: object, owner: str) -> None:
+    """`ConfigurationError` naming `owner` unless `n` is a whole number of samples one request may ask for, 1 to
+    `MAX_SAMPLES`. Generators and evaluators copy their request with `n` (`model_copy`, which does not validate), so
+    they check it when they are made: 0 would ask for nothing, and too many would reach the backend."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SAMPLES:
+        raise ConfigurationError(f"{owner}'s n must be a whole number of samples from 1 to {MAX_SAMPLES}; got {n!r}")
+
+
 @dataclass(frozen=True)
 class Propose(Generic[S]):
     """Propose thoughts in one call: the model lists several next steps, `parse` turns its text into children.
@@ -149,6 +158,9 @@ class Propose(Generic[S]):
     parse: Callable[[Node[S], str], list[Node[S]]]
     n: int = 1
     key: Callable[[Node[S]], Hashable] | None = None
+
+    def __post_init__(self) -> None:
+        check_samples(self.n, "Propose")
 
     async def __call__(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]:
         request = self.prompt(node)
@@ -174,6 +186,9 @@ class Sample(Generic[S]):
     prompt: Callable[[Node[S]], GenerationRequest]
     parse: Callable[[Node[S], str], Node[S] | None]
     n: int = 5
+
+    def __post_init__(self) -> None:
+        check_samples(self.n, "Sample")
 
     async def __call__(self, node: Node[S], ctx: SearchContext) -> list[Node[S]]:
         request = self.prompt(node).model_copy(update={"n": self.n})

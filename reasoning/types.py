@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "MAX_SAMPLES",
     "Completion",
     "DecodingConfig",
     "DecodingMode",
@@ -24,6 +25,7 @@ __all__ = [
 ]
 
 FinishReason = Literal["stop", "length", "error", "unknown"]
+MAX_SAMPLES = 1024  # the most samples one request may ask for (`GenerationRequest.n`)
 DecodingMode = Literal["greedy", "jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"]
 
 
@@ -68,7 +70,7 @@ class GenerationRequest(BaseModel):
 
     prompt: str | None = None
     messages: tuple[Message, ...] | None = None
-    n: int = Field(default=1, ge=1, le=1024)
+    n: int = Field(default=1, ge=1, le=MAX_SAMPLES)
     temperature: float = Field(default=1.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     max_tokens: int = Field(default=256, ge=1)

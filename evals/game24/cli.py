@@ -19,6 +19,7 @@ from reasoning.cli import Subparsers
 from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
+from reasoning.types import MAX_SAMPLES
 
 from ..files import missing_shared_data
 from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
@@ -160,14 +161,21 @@ def _solve(args: argparse.Namespace) -> int:
 
 # Each at least 1.
 COUNTS = ("breadth", "samples", "n_value", "max_steps", "max_tokens", "value_max_tokens", "propose_samples")
+# Each the `n` of one request: at most `MAX_SAMPLES`.
+SAMPLE_COUNTS = ("samples", "n_value", "propose_samples")
 
 
 def method_config(args: argparse.Namespace) -> MethodConfig:
     """The run's options as its one config (the only place they are read for it). `ConfigurationError` for a count
-    below 1; with `--evaluator plugin` the plug-in is trained into its file first if it is missing."""
+    below 1 or a sample count above `MAX_SAMPLES`; with `--evaluator plugin` the plug-in is trained into its file
+    first if it is missing."""
     for name in COUNTS:
         if getattr(args, name) < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in SAMPLE_COUNTS:
+        if getattr(args, name) > MAX_SAMPLES:
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be at most {MAX_SAMPLES} (the samples of one "
+                                     "request)")  # fmt: skip
     # The options named as the config's fields, then those that are not.
     same = {f.name: getattr(args, f.name) for f in dataclasses.fields(MethodConfig) if hasattr(args, f.name)}
     replay = args.backend == "replay"

@@ -186,3 +186,12 @@ async def test_shortcut_before_an_llm_value_makes_one_call_per_undecided_prompt(
     assert await shortcut.evaluate(nodes, ctx_for(model)) == [0.0, 40.0, 40.0]
     assert sorted(r.prompt for r in model.calls) == ["value x", "value y"]
     assert nodes[1].values == (20.0, 20.0)
+
+
+@pytest.mark.parametrize("n", [0, -2, 1025, True, 1.5])
+def test_value_and_vote_refuse_a_sample_count_no_request_can_ask_for(n):
+    # n=0 asked for no sample and valued every node 0 without a word; 5000 went to the backend unchecked.
+    with pytest.raises(ConfigurationError, match=r"LLMValue's n must be a whole number of samples from 1 to 1024; got"):
+        LLMValue(lambda node: GenerationRequest(prompt="v"), parse=float, n=n)
+    with pytest.raises(ConfigurationError, match=r"LLMVote's n must be a whole number of samples from 1 to 1024; got"):
+        LLMVote(lambda nodes: GenerationRequest(prompt="pick"), parse=lambda t, k: 0, n=n)

@@ -3,9 +3,10 @@ import random
 
 import pytest
 
-from reasoning import Engine, GenerationRequest, ScriptedModel
+from reasoning import ConfigurationError, Engine, GenerationRequest, ScriptedModel
 from reasoning.evaluators import Heuristic, LLMValue
-from reasoning.tree import Node, Propose, SearchBudget, SearchContext
+from reasoning.tree import Node, Propose, Sample, SearchBudget, SearchContext
+from reasoning.types import MAX_SAMPLES
 from search import astar, best_first, bfs, dfs
 from tests.search.toy import ToyTask, context, toy_model
 
@@ -193,3 +194,14 @@ async def test_propose_merges_samples_by_state_by_default_and_one_sample_keeps_e
     children = await Propose(lambda node: GenerationRequest(prompt="e"), lines, key=len)(Node(state=""), context(one))
     assert [c.state for c in children] == ["x", "x"]  # parse's children as they are: the search dedupes by key
     assert one.calls[0].n == 1
+
+
+@pytest.mark.parametrize("n", [0, -1, 1025, 10**6, True, 2.0, "3"])
+def test_propose_and_sample_refuse_a_sample_count_no_request_can_ask_for(n):
+    # The request is copied with `n` (a copy pydantic does not validate): 0 asked for nothing and returned no child,
+    # 10**6 reached the backend and the cache ("too many SQL variables") after the run had started.
+    for generator in (Propose, Sample):
+        with pytest.raises(ConfigurationError, match=rf"{generator.__name__}'s n must be a whole number of samples "
+                                                     rf"from 1 to {MAX_SAMPLES}"):  # fmt: skip
+            generator(lambda node: GenerationRequest(prompt="e"), lines, n=n)
+    assert Propose(lambda node: GenerationRequest(prompt="e"), lines, n=MAX_SAMPLES).n == MAX_SAMPLES

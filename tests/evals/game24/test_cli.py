@@ -190,6 +190,23 @@ def test_thoughts_and_answers_that_cannot_work_together_are_refused_in_one_line(
     assert not (tmp_path / "run" / "results.jsonl").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Each is the `n` of one request, at most 1024: 10**6 proposals started the run and failed at the first call
+        # with the cache's "too many SQL variables"; --n-value 2000 reached the backend unchecked.
+        (["--propose-samples", "1000000"], "--propose-samples must be at most 1024"),
+        (["--n-value", "2000"], "--n-value must be at most 1024"),
+        (["--method", "io", "--samples", "1025"], "--samples must be at most 1024"),
+    ],
+)  # fmt: skip
+def test_a_sample_count_no_request_can_ask_for_is_refused_in_one_line(tmp_path, args, message):
+    out = cli("game24", "run", "--out", str(tmp_path / "run"), "--range", "900", "--backend", "replay", *args)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(f"reasoning: error: {message} ") and len(out.stderr.splitlines()) == 1, out.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_the_whole_replay_in_paper_mode_still_solves_69_of_100_62_first(tmp_path):
     # The published run, through the command a user types (README): --backend replay picks the paper's thoughts
     # and model-written answers (auto), so the lenient defaults of other backends change nothing here.

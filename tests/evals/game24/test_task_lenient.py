@@ -289,6 +289,9 @@ async def test_in_paper_mode_the_same_model_solves_nothing() -> None:
         ({"answer": "plugin", "thoughts": "lenient"}, "answer must be"),
         ({"propose_samples": 0}, "propose_samples must be"),
         ({"propose_samples": 1.5}, "propose_samples must be"),
+        ({"propose_samples": 1025}, "propose_samples must be a whole number from 1 to 1024"),
+        ({"n_value": 0}, "n_value must be a whole number from 1 to 1024"),
+        ({"n_value": 5000}, "n_value must be"),
     ],
 )
 def test_a_config_that_cannot_work_is_refused(options: dict[str, object], message: str) -> None:
