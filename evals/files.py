@@ -89,8 +89,18 @@ def write_atomic(path: str | Path, text: str) -> Path:
     The temporary file has a name of its own (two writers never share one), is on disk (fsync) before the rename,
     keeps the mode of the file it replaces, and is removed if anything fails before the rename. Only a process
     killed between the write and the rename leaves one behind: `.NAME.PID.RANDOM.tmp`, hidden and never read.
+
+    A pipe or a device (`/dev/stdout`, `/dev/null`) is written into, not replaced: a rename would put a regular file
+    in its place. An error (`/dev/full`: ENOSPC) is an `OSError` naming `path`.
     """
     target = Path(path)
+    if target.exists() and not target.is_file() and not target.is_dir():
+        try:
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:

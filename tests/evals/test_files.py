@@ -107,6 +107,30 @@ def test_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_pipe_or_device_is_written_into_not_replaced(tmp_path: Path) -> None:
+    # `--html /dev/stdout`, or /dev/full: renaming over it replaced the device with a regular file (as root, for
+    # every other process too), and a full device's error went unsaid.
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert write_atomic(pipe, "a page\n") == pipe
+        assert stat.S_ISFIFO(pipe.stat().st_mode) and not leftovers(tmp_path)
+        assert os.read(reader, 100) == b"a page\n"
+    finally:
+        os.close(reader)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_a_full_device_is_an_os_error_naming_it() -> None:
+    if not stat.S_ISCHR(os.stat("/dev/full").st_mode):
+        pytest.skip("/dev/full is not a device here")
+    with pytest.raises(OSError, match=r"No space left on device.*/dev/full") as caught:
+        write_atomic("/dev/full", "a page\n")
+    assert caught.value.errno == errno.ENOSPC and stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
 def test_readers_racing_two_writers_see_whole_files(tmp_path: Path) -> None:
     target = tmp_path / "summary.json"
     texts = ("A" * 300_000, "B" * 200_000)
