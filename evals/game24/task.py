@@ -11,7 +11,7 @@ from typing import Literal
 from prompts import game24 as prompts
 from reasoning.evaluators import Evaluator, Heuristic, LLMValue, Shortcut
 from reasoning.tree import Node, Propose, SearchContext
-from reasoning.types import MAX_SAMPLES, GenerationRequest
+from reasoning.types import GenerationRequest
 
 from .arith import ExpressionError, check_answer, check_step, parse_numbers, solve
 from .thoughts import answer_from_steps, left_text, read_step, step_line
@@ -82,10 +82,10 @@ class Game24Config:
             raise ValueError(f"answer must be 'model' or 'program', not {self.answer!r}")
         if self.answer == "program" and self.thoughts != "lenient":
             raise ValueError("a program-written answer needs lenient thoughts (the lines the program writes)")
-        for name in ("propose_samples", "n_value"):  # each the `n` of one request
-            count = getattr(self, name)
-            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_SAMPLES:
-                raise ValueError(f"{name} must be a whole number from 1 to {MAX_SAMPLES}, not {count!r}")
+        # Not bounded above here: a run folder made before the bound must still read back (its report). The request's
+        # bound is checked where a count becomes a request's `n` (`reasoning.tree.check_samples`), and by the CLI.
+        if not isinstance(self.propose_samples, int) or self.propose_samples < 1:
+            raise ValueError(f"propose_samples must be a whole number of at least 1, not {self.propose_samples!r}")
 
 
 class Game24Task:
