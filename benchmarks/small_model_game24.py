@@ -177,11 +177,19 @@ def read_results(methods: Sequence[Method], out: Path, rows: range) -> list[Resu
 
 
 def machines(out: Path) -> list[str]:
-    """The distinct machines the runs under `out` were started on (from `out/machines.jsonl`), in order."""
+    """The distinct machines the runs under `out` were started on (from `out/machines.jsonl`), in order; a line that
+    is not one (cut short by a process killed while writing it) is skipped."""
     path = out / MACHINES
     if not path.is_file():
         return []
-    seen = [json.loads(line)["machine"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    seen = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("machine"), str):
+            seen.append(entry["machine"])
     return list(dict.fromkeys(seen))
 
 
@@ -296,7 +304,7 @@ def _html(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(prog=Path(__file__).name, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--range", default="900-999", help="0-based rows of tot/24.csv (default: 900-999)")
     parser.add_argument("--methods", default=",".join(BY_NAME), help=f"comma-separated, of {', '.join(BY_NAME)}")
     parser.add_argument("--out", default="runs/bench/small_model_game24", help="a run folder per method in it")
@@ -321,6 +329,14 @@ def main(argv: Sequence[str] | None = None, *, cli: Cli = reasoning.cli.main) ->
     if unknown or not names:
         parser.error(f"--methods: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(BY_NAME)}")
     methods = [BY_NAME[name] for name in dict.fromkeys(names)]
+    try:
+        return _main(args, methods, rows, k, n, cli)
+    except OSError as exc:  # --out a file, a folder we may not write: one line, not a traceback
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace, methods: Sequence[Method], rows: range, k: int, n: int, cli: Cli) -> int:
     out = Path(args.out)
     code = 0
     if not args.report_only:

@@ -149,3 +149,22 @@ async def test_report_only_compares_what_the_folders_hold_each_on_its_own_puzzle
     html = (out / "compare.html").read_text()
     assert html.startswith("<!doctype html>") and '<table id="compare">' in html and '<table id="common">' in html
     assert "cot: 6 of 10" in html and "<script" not in html
+
+
+def test_a_machines_line_cut_short_and_an_out_that_is_a_file_are_not_a_traceback(
+    bench: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A process killed while it wrote its machines line (or a disk that filled) left it cut short: the report
+    # failed on it with a JSONDecodeError, every time after.
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "machines.jsonl").write_text('{"method": "io", "machine": "box A"}\n{"method": "cot", "mach\n[1]\n')
+    assert bench.machines(out) == ["box A"]
+    assert bench.main(["--range", "900-901", "--out", str(out), "--report-only"]) == 0
+    assert "machine: box A\n" in capsys.readouterr().out
+    # --out naming a file: one line saying so, exit 2 (was a FileExistsError traceback).
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert bench.main(["--range", "900-901", "--out", str(afile), "--report-only"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("small_model_game24.py: error: ") and str(afile) in err and len(err.splitlines()) == 1
