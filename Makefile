@@ -25,10 +25,11 @@ install-dev: venv
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
 	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[local,dev]'
 
-# The demo: IO, CoT and tree-of-thought BFS (breadth 5, the trained plug-in evaluator, three proposal samples merged)
-# on the same puzzles with the embedded model, then the three side by side (runs/demo/compare.html).
+# The demo: IO, CoT and tree-of-thought BFS (breadth 5, the trained plug-in valuing every state, three proposal
+# samples merged) on the paper's first three test puzzles with the embedded model, then the three side by side
+# (runs/demo/compare.html). BENCHMARKS.md has the same methods on more puzzles.
 DEMO_PUZZLES ?= --range 900-902
-DEMO_TOT ?= --method tot-bfs --breadth 5 --evaluator plugin --propose-samples 3 --max-tokens 128
+DEMO_TOT ?= --method tot-bfs --breadth 5 --evaluator plugin --plugin-threshold 0.5 --propose-samples 3 --max-tokens 128
 demo: install-demo
 	$(BIN)/reasoning game24 run --method io $(DEMO_PUZZLES) --out runs/demo/io
 	$(BIN)/reasoning game24 run --method cot $(DEMO_PUZZLES) --out runs/demo/cot

@@ -59,8 +59,10 @@ class Method:
 METHODS = (
     Method("io", ("--method", "io", "--samples", "1"), "one answer, few-shot", "IO 7.3%"),
     Method("cot", ("--method", "cot", "--samples", "1"), "one chain of thought, few-shot", "CoT 4.0%"),
-    Method("tot-plugin", (*TOT, "--evaluator", "plugin"),
-           "ToT BFS, the trained plug-in values states (the model where it is unsure)", "ToT (b=5) 74%"),
+    Method("tot-plugin", (*TOT, "--evaluator", "plugin", "--plugin-threshold", "0.5"),
+           "ToT BFS, the trained plug-in values every state (threshold 0.5: never unsure)", "ToT (b=5) 74%"),
+    Method("tot-cascade", (*TOT, "--evaluator", "plugin"),
+           "ToT BFS, the plug-in where it is sure (>= 0.9), the model's values elsewhere", "ToT (b=5) 74%"),
     Method("tot-llm", (*TOT, "--evaluator", "llm"), "ToT BFS, the model's own values", "ToT (b=5) 74%"),
     Method("tot-solver", (*TOT, "--evaluator", "solver"),
            "ToT BFS, the exact solver values states: the proposer's ceiling, not a result", None),

@@ -53,7 +53,8 @@ def test_the_method_table_is_these_cli_options(bench: ModuleType, tmp_path: Path
     expected = {
         "io": ["--method", "io", "--samples", "1"],
         "cot": ["--method", "cot", "--samples", "1"],
-        "tot-plugin": [*tot, "--evaluator", "plugin", *plugin],
+        "tot-plugin": [*tot, "--evaluator", "plugin", "--plugin-threshold", "0.5", *plugin],
+        "tot-cascade": [*tot, "--evaluator", "plugin", *plugin],
         "tot-llm": [*tot, "--evaluator", "llm"],
         "tot-solver": [*tot, "--evaluator", "solver"],
         "tot-paper": ["--method", "tot-bfs", "--breadth", "5", "--evaluator", "plugin", "--thoughts", "paper",
@@ -71,13 +72,16 @@ def test_the_method_table_is_these_cli_options(bench: ModuleType, tmp_path: Path
     configs = {m.name: method_config(reasoning.cli.build_parser().parse(bench.cli_args(m, out, rows)))
                for m in bench.METHODS}  # fmt: skip
     assert (configs["io"].method, configs["io"].samples, configs["cot"].method) == ("io", 1, "cot")
-    for name, evaluator in (("tot-plugin", "plugin"), ("tot-llm", "llm"), ("tot-solver", "solver")):
+    for name, evaluator in (("tot-plugin", "plugin"), ("tot-cascade", "plugin"), ("tot-llm", "llm"),
+                            ("tot-solver", "solver")):  # fmt: skip
         config = configs[name]
         assert (config.method, config.breadth, config.evaluator, config.propose_samples) == ("tot-bfs", 5, evaluator, 3)
         assert (config.max_tokens, config.thoughts, config.answer) == (128, "lenient", "program")
     paper = configs["tot-paper"]
     assert (paper.evaluator, paper.thoughts, paper.answer, paper.propose_samples) == ("plugin", "paper", "model", 1)
     assert configs["tot-plugin"].plugin == paper.plugin == str(out / "game24-plugin.pkl")
+    # The plug-in alone (never unsure), and the cascade that asks the model below 0.9.
+    assert (configs["tot-plugin"].plugin_threshold, configs["tot-cascade"].plugin_threshold) == (0.5, 0.9)
     assert configs["tot-solver"].plugin is None and not configs["tot-paper"].chat  # raw completion, locally
 
 
