@@ -86,6 +86,9 @@ class Task(Protocol[S]):
     def key(self, node: Node[S]) -> Hashable: ...
 
 
+_NOTED = ("duplicate", "evaluated_by")  # node.info keys copied into the tree (JSON: a bool, a word)
+
+
 class SearchTree:
     """Every node a search created, as a `networkx.DiGraph` (node id -> attributes; edges parent -> child)."""
 
@@ -102,13 +105,17 @@ class SearchTree:
         return node
 
     def update(self, node: Node[Any], **attrs: Any) -> None:
-        """Copy the node's value, values and spend into the graph, plus any extra attributes."""
+        """Copy the node's value, values and spend into the graph, plus any extra attributes; and what the search
+        and the evaluators noted in `node.info` that a report shows: `duplicate` (a copy of a state seen before,
+        valued without being scored) and `evaluated_by` (which evaluator of a `Cascade` or `Shortcut` valued it)."""
         data = self.graph.nodes[node.id]
+        noted = {key: node.info[key] for key in _NOTED if key in node.info}
         data.update(
             value=node.value,
             values=list(node.values),
             tokens=node.spend.total_tokens,
             dollars=node.spend.dollars,
+            **noted,
             **attrs,
         )
 

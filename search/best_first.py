@@ -71,6 +71,9 @@ async def best_first(
         if refused or await score(evaluator, fresh, ctx, step):
             stopped = "budget"
             break
+        for child in children:
+            if child.info.get("duplicate"):  # in the tree as the copy it is, unscored
+                tree.update(child, step=step)
         for child in fresh:
             tree.update(child, step=step, priority=priority(child))
             if task.is_terminal(child):

@@ -53,8 +53,9 @@ ANY_OUTPUT = "any_correct"  # Row.interval_on when the interval is on puzzles so
 LEGEND = (
     "95% CI: exact (Clopper-Pearson) interval of solved / puzzles. CI on success: a puzzle is solved when its success "
     "is 1. CI on any output: success is a mean over samples (IO/CoT), so the interval is on puzzles solved by any "
-    "output instead. Calls and tokens as if nothing were cached; seconds measured in that run (wall time, not "
-    "reproducible)."
+    "output instead. Calls and tokens as if nothing were cached; seconds: each puzzle's own wall time as measured in "
+    "that run, not reproducible (puzzles run --parallel at once share the machine, so they overlap: the run took "
+    "less than puzzles x s/puzzle)."
 )
 
 

@@ -50,6 +50,9 @@ async def test_a_state_reached_by_five_paths_comes_back_once(search):
     assert sum(n.state == "Z" for n in ctx.tree.nodes) == 5
     assert sum(n.info.get("duplicate", False) for n in ctx.tree.nodes) == 4
     assert [r.prompt for r in model.calls].count("value: Z") == 1
+    # ... and marked in the tree a report reads (a copy shown with a value it was never scored for, unmarked, reads
+    # as a state the evaluator judged).
+    assert sum(bool(d.get("duplicate")) for d in ctx.tree.to_json()["nodes"]) == 4
 
 
 @pytest.mark.parametrize("search", list(SEARCHES))
