@@ -26,7 +26,7 @@ from typing import Any
 from reasoning.errors import ConfigurationError
 
 from ..files import write_atomic
-from ..harness import escape, open_folder, open_results, page
+from ..harness import escape, page, read_run
 from ..stats import clopper_pearson
 from .eval import Game24Eval, Record, RunInfo
 from .methods import MethodConfig
@@ -112,21 +112,8 @@ def load_run(path: str | Path) -> Run:
     """The game-24 run folder at `path`, read as `reasoning game24 report` reads one (nothing in it is changed but
     its `.lock`). `ConfigurationError` (one line) for a missing path, a file, a folder with no `run.json` or another
     eval's, a results file that is not game-24 records, or no records at all."""
-    folder = open_folder(Game24Eval, path)
-    what = Game24Eval.what_info().removesuffix(" file")  # "a game-24 run"
-    if not folder.path.exists():
-        raise ConfigurationError(f"no such folder: {folder.path}")
-    if not folder.path.is_dir():
-        raise ConfigurationError(f"{folder.path} is not a folder; give the --out folder of a game-24 run")
-    info = folder.info()
-    if info is None:
-        raise ConfigurationError(f"{folder.path} is not {what} folder (no run.json)")
-    with folder.lock():  # not while a run appends to it (its last line would look cut short)
-        ev = Game24Eval.for_report(info)
-        records = ev.select(open_results(ev, folder).load())
-    if not records:
-        raise ConfigurationError(f"{folder.results_path} holds no records")
-    return Run(folder.path, info, ev.model, records)
+    with read_run(Game24Eval, path) as (folder, info, ev, records):
+        return Run(folder.path, info, ev.model, records)
 
 
 def _puzzle(record: Record) -> tuple[int, str]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import math
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from reasoning._words import counted
 from reasoning.engine import Engine
@@ -27,11 +28,13 @@ from reasoning.errors import ConfigurationError
 
 from ..identity import identity, option_flags
 from .eval import Eval
+from .folder import RunFolder
 from .run import open_folder, open_results, run_eval, write_outputs
 
 __all__ = ["Engines", "add_eval_commands", "add_prompt_format", "default_engines", "uses_chat"]
 
 AnyEval = Eval[Any, Any, Any]
+EvalT = TypeVar("EvalT", bound=AnyEval)
 # The engine (or one per sample), the model's name, and every engine made (closed after the run).
 Engines = tuple[Engine | Callable[[Any], Engine], str, list[Engine]]
 
@@ -147,22 +150,32 @@ def _in_folder(args: argparse.Namespace, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def report_command(eval_type: type[AnyEval], path: str) -> int:
-    """`reasoning NAME report DIR`."""
+@contextlib.contextmanager
+def read_run(eval_type: type[EvalT], path: str | Path) -> Iterator[tuple[RunFolder[Any], Any, EvalT, list[Any]]]:
+    """The run folder at `path` read as `report DIR` reads one: its folder, `run.json`'s info, the eval made from it
+    (`for_report`) and the records it selects, held under the folder's lock (no run appends meanwhile) while the
+    block runs. `ConfigurationError` (one line) for a missing path, a file, a folder with no `run.json` or another
+    eval's, a results file that is not this eval's records, or no records at all."""
     folder = open_folder(eval_type, path)
+    what = eval_type.what_info().removesuffix(" file")  # "an audit run"
     if not folder.path.exists():
         raise ConfigurationError(f"no such folder: {folder.path}")
     if not folder.path.is_dir():
-        raise ConfigurationError(f"{folder.path} is not a folder; give the --out folder of a run")
+        raise ConfigurationError(f"{folder.path} is not a folder; give the --out folder of {what}")
     info = folder.info()
     if info is None:
-        what = eval_type.what_info().removesuffix(" file")  # "an audit run"
         raise ConfigurationError(f"{folder.path} is not {what} folder (no run.json)")
     with folder.lock():  # not while a run appends to it (its last line would look cut short)
-        ev = eval_type.for_report(info)
+        ev = cast(EvalT, eval_type.for_report(info))  # for_report makes the class it is called on
         records = ev.select(open_results(ev, folder).load())
         if not records:
             raise ConfigurationError(f"{folder.results_path} holds no records")
+        yield folder, info, ev, records
+
+
+def report_command(eval_type: type[AnyEval], path: str) -> int:
+    """`reasoning NAME report DIR`."""
+    with read_run(eval_type, path) as (folder, info, ev, records):
         summary = write_outputs(ev, folder, records, info)
     print(ev.format_summary(summary))
     print(f"report: {folder.path / 'report.html'}", file=sys.stderr)
