@@ -389,11 +389,15 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
     """While a command runs, SIGTERM (`timeout`, `docker stop`, a CI job cancelled) stops it as Ctrl-C does: it is
     passed on as SIGINT, which `asyncio.run` turns into cancelling the run (calls in flight cancelled, partial
     outputs written) and then `KeyboardInterrupt`. The list it yields holds True once SIGTERM came (the exit status
-    is then 143). Only the main thread can set signal handlers; elsewhere nothing changes."""
+    is then 143). A process started with SIGINT ignored (`nohup ... &`, a script's background job) keeps ignoring
+    Ctrl-C, but SIGTERM still stops it: SIGINT's handler is put back to Python's own just for that SIGTERM.
+    Only the main thread can set signal handlers; elsewhere nothing changes."""
     came: list[bool] = []
 
     def terminate(signum: int, frame: object) -> None:
         came.append(True)
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # else the SIGINT below would be ignored
         signal.raise_signal(signal.SIGINT)
 
     try:
@@ -401,10 +405,13 @@ def _sigterm_as_interrupt() -> Iterator[list[bool]]:
     except ValueError:  # not the main thread
         yield came
         return
+    interrupt = signal.getsignal(signal.SIGINT)
     try:
         yield came
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if interrupt is not None:
+            signal.signal(signal.SIGINT, interrupt)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
