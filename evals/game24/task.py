@@ -155,8 +155,9 @@ class Game24Task:
 
     def propose_request(self, node: Node[str]) -> GenerationRequest:
         numbers = self.current_numbers(node.state)
-        if numbers.strip() == "24":
-            return self.request(prompts.cot_prompt(self.puzzle, steps=node.state), self.config.propose_max_tokens)
+        if numbers.strip() == "24":  # the answer, written by the model; it stops before an example of its own
+            prompt = prompts.cot_prompt(self.puzzle, steps=node.state)
+            return self.request(prompt, self.config.propose_max_tokens, stop=("\nInput:",))
         prompt = prompts.propose_prompt(numbers, left=not self.lenient)
         return self.request(prompt, self.config.propose_max_tokens, stop=("\nInput:",))
 

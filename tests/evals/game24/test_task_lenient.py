@@ -190,6 +190,12 @@ async def test_a_raw_completion_value_request_stops_before_the_next_example_and_
     answer = state("10 - 6 = 4 (left: 4 4 5)", "4 * 5 = 20 (left: 4 20)", "4 + 20 = 24 (left: 24)",
                    "Answer: (10 - 6) + 4 * 5 = 24")  # fmt: skip
     assert Game24Task("4 5 6 10", Game24Config(chat=False)).value_request(answer).stop == ("\nInput:",)
+    # And the request for the answer itself, when the model writes it (it went on with examples of its own, whose
+    # "Answer:" lines became children).
+    at_24 = state("10 - 6 = 4 (left: 4 4 5)", "4 * 5 = 20 (left: 4 20)", "4 + 20 = 24 (left: 24)")
+    for thoughts in ("paper", "lenient"):
+        task = Game24Task("4 5 6 10", Game24Config(chat=False, thoughts=thoughts))
+        assert task.propose_request(at_24).stop == ("\nInput:",)
 
 
 @pytest.mark.parametrize(
