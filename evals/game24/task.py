@@ -197,9 +197,9 @@ class Game24Task:
                     children[line] = node.child(node.state + line + "\n", line)
                 continue
             step = read_step(left, raw)
-            if step is not None and left_text(step.left) not in children:
+            if step is not None and (numbers := left_text(step.left)) not in children:
                 line = step_line(step)
-                children[left_text(step.left)] = node.child(node.state + line + "\n", line)
+                children[numbers] = node.child(node.state + line + "\n", line)
         return list(children.values())
 
     def valid_thought(self, state: str, line: str) -> bool:
