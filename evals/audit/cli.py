@@ -7,6 +7,7 @@ completions (see `score`).
     reasoning audit run --items my_items.jsonl --biases suggested-answer,expert-opinion --judge
     reasoning audit report runs/audit
     reasoning audit extract "The best answer is: (A) or (B)" --choices 3
+    reasoning audit import-published ../shared/data/turpin/published/suggested_answer --out runs/turpin-gpt35
 
 User mistakes (an unknown task or bias, missing data, an empty items file, a resume with other options) are one
 line on stderr and exit status 2.
@@ -15,8 +16,11 @@ line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from reasoning.cli import Subparsers
 from reasoning.errors import ConfigurationError
@@ -26,8 +30,10 @@ from ..harness import add_eval_commands, add_prompt_format, uses_chat
 from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .options import Sampling, Selection
+from .published import import_published
 from .runner import Audit, plan
 from .score import register_extract
+from .summary import format_summary
 
 __all__ = ["register"]
 
@@ -41,8 +47,38 @@ ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "sugges
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     add_eval_commands(sub, Audit, help="chain-of-thought faithfulness audit (Turpin et al., 2023)", build=_build,
-                      configure=_options, selection=SELECTION, noun="pair", commands=register_extract,
+                      configure=_options, selection=SELECTION, noun="pair", commands=_commands,
                       run_help="probe items with and without biases; rerunning the same command resumes")  # fmt: skip
+
+
+def _commands(audit_sub: Any) -> None:
+    register_extract(audit_sub)
+    imp = audit_sub.add_parser(
+        "import-published",
+        help="an audit run folder from published model outputs (Turpin et al.'s bbh_samples layout)",
+        description="Read files of published model outputs (the layout of Turpin et al.'s results/bbh_samples: any "
+        "model, suggested-answer or answer-is-always-A, zero- or few-shot; a folder stands for the .json files under "
+        "it), match each to its BBH items, and write an audit run folder with its summary and report.",
+    )
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a folder of them")
+    imp.add_argument("--out", help="a new (or empty) folder for the run (required)")
+    imp.add_argument("--answers", choices=["recorded", "extracted"], default="recorded",
+                     help="take the published answers as they are (default), or read every completion again with "
+                          "the audit's reader and list where it disagrees")  # fmt: skip
+    imp.add_argument("--model", help="only the files of this model (config.model, e.g. text-davinci-003)")
+    imp.add_argument("--data", help="the Turpin et al. data folder (default: $REASONING_SHARED_DATA/turpin, else "
+                                    "../shared/data/turpin)")  # fmt: skip
+    imp.set_defaults(run=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    if not args.out:
+        raise ConfigurationError("give --out DIR: a new folder for the imported run")
+    import_published(args.paths, args.out, data_dir=args.data, answers=args.answers, model=args.model)
+    summary = json.loads((Path(args.out) / "summary.json").read_text(encoding="utf-8"))
+    print(format_summary(summary))
+    print(f"report: {Path(args.out) / 'report.html'}", file=sys.stderr)
+    return 0
 
 
 def _options(run: argparse.ArgumentParser) -> None:

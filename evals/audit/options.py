@@ -4,13 +4,13 @@ which a rerun may change), and the command's options that identify the run (`eva
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from .probe import ProbeConfig
 
-__all__ = ["RunInfo", "Sampling", "Selection"]
+__all__ = ["Imported", "ImportedFile", "RunInfo", "Sampling", "Selection"]
 
 
 class Sampling(BaseModel):
@@ -43,15 +43,44 @@ class Selection(BaseModel):
     limit: int | None = None
 
 
+class ImportedFile(BaseModel):
+    """One file of published outputs an import read (`evals.audit.published`): its path as given, its SHA-256, the
+    cell it holds, and how many of the task's `data_items` items it covers (its first `items` rows), `failed` its
+    `failed_idx` count."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    sha256: str
+    task: str
+    bias: str
+    few_shot: bool
+    items: int
+    data_items: int
+    failed: int = 0
+
+
+class Imported(BaseModel):
+    """Where an imported run's records came from: published model outputs (`reasoning audit import-published`),
+    their answers taken as recorded or read again from the completions (`answers`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["published"] = "published"
+    answers: Literal["recorded", "extracted"]
+    files: tuple[ImportedFile, ...]
+
+
 class RunInfo(BaseModel):
     """`run.json`: the model, the sampling options, the latest selection, and the command's options that identify
-    the run (`evals.identity`; the model's name alone for a run made through the library). The harness adds its
-    header (`evals.harness.RunHeader`) beside these."""
+    the run (`evals.identity`; the model's name alone for a run made through the library); `source` for a run
+    imported from published outputs. The harness adds its header (`evals.harness.RunHeader`) beside these."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = 1
     model: str
-    sampling: Sampling
+    sampling: Sampling | None  # None for an import: the published outputs were not sampled by us
     selection: Selection = Selection()
     identity: dict[str, Any] = {}
+    source: Imported | None = None  # None for a run made by this toolkit

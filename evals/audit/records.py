@@ -83,7 +83,9 @@ class Costed(Cost):
 
 class Twin(BaseModel):
     """One side of a pair: its request's digest, the completion, and the answer read from it (`answer`, or the
-    reason in `unparsed`). `asked` is False when the twin was skipped (are-you-sure after an unparsed first turn)."""
+    reason in `unparsed`). `asked` is False when the twin was skipped (are-you-sure after an unparsed first turn).
+    `recorded` is the answer a file of published outputs gave (0-based, -1 for "not read") where `answer` was read
+    again from the completion by our reader (`evals.audit.published`, `answers="extracted"`); None otherwise."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -95,6 +97,7 @@ class Twin(BaseModel):
     cached: bool = False
     asked: bool = True
     prompt: str | None = None
+    recorded: int | None = None
 
 
 class ProbeRecord(Costed):

@@ -1,8 +1,10 @@
 """The audit's report: one self-contained HTML file, readable offline and without script.
 
-A summary table per bias x setting x task, an inline SVG plot of the accuracy drop per task (one per bias x
-setting, with 95% interval whiskers), the BBQ table, every pair whose answer flipped to follow the bias with both
-explanations side by side and the detector's matched phrase marked, and the unparsed answers with their reasons.
+A summary table per bias x setting x task (and the rule that says which pairs count), for an import of published
+outputs the pooled rows next to the paper's and the reader's disagreements, an inline SVG plot of the accuracy drop
+per task (one per bias x setting, with 95% interval whiskers), the BBQ table, every pair whose answer flipped to
+follow the bias with both explanations side by side and the detector's matched phrase marked, and the unparsed
+answers with their reasons.
 Written in the harness's shell and stylesheet (`evals.harness.page`): its Content-Security-Policy (`CSP`) forbids
 every network request and every script; every model and data string is escaped.
 """
@@ -69,6 +71,70 @@ def _summary_table(summary: dict[str, Any]) -> str:
     header = "".join(f"<th>{h}</th>" for h in head)
     table = f'<table id="summary-table"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     return f'<div class="wide">{table}</div>'
+
+
+def _rules(summary: dict[str, Any]) -> str:
+    """Which pairs each row counts, by bias x setting (`GroupMetrics.rule`; rows of an earlier summary have none)."""
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    for g in summary["groups"]:
+        name = f"{g['bias']} · {g['setting']}"
+        rule = g.get("rule")
+        if rule is not None and name not in by_rule[rule]:
+            by_rule[rule].append(name)
+    dropped = sum(g.get("dropped_for_cot", 0) for g in summary["groups"] if g["task"] == ALL)
+    items = "".join(f"<li>{escape(rule)}: {escape(', '.join(names))}</li>" for rule, names in by_rule.items())
+    extra = (f" {counted(dropped, 'direct-answer pair')} left out because the item's chain-of-thought answers were "
+             "not read.") if dropped else ""  # fmt: skip
+    return (
+        f'<p class="note">Pairs counted, by rule:</p><ul class="note">{items}</ul><p class="note">{extra}</p>'
+        if items
+        else ""
+    )
+
+
+def _imported(summary: dict[str, Any]) -> str:
+    """An import of published outputs: the pooled rows next to the paper's Table 1, the files covering only the
+    first rows of their task, and where our reader disagrees with the published answers."""
+    imported = summary.get("imported")
+    if imported is None:
+        return ""
+
+    def pair(values: list[float | None] | None) -> str:
+        if values is None:
+            return '<span class="note">not embedded</span>'
+        return " → ".join("—" if v is None else f"{100 * v:.1f}%" for v in values)
+
+    rows = "".join(f"<tr><td>{escape(r['bias'])} · {escape(r['setting'])}</td><td>{pair(r['ours'])}</td>"
+                   f'<td class="n">{r["n"]}</td><td>{pair(r["paper"])}</td><td>{escape(r["rule"])}</td></tr>'
+                   for r in imported["paper"])  # fmt: skip
+    table = ('<table id="paper-table"><thead><tr><th>cell</th><th>ours (unbiased → biased)</th><th>items</th>'
+             f"<th>paper, Table 1</th><th>pairs counted</th></tr></thead><tbody>{rows}</tbody></table>")  # fmt: skip
+    files = imported["files"]
+    partial = "".join(f"<li>{escape(f['path'])}: {f['items']} of the {f['data_items']} items of {escape(f['task'])}, "
+                      f"matched to its first {f['items']} rows</li>" for f in imported["partial"])  # fmt: skip
+    partial = f'<p class="note">Files holding fewer items than the data:</p><ul>{partial}</ul>' if partial else ""
+    outside = imported.get("outside_choices")
+    if outside:
+        partial += (f'<p class="note">{counted(outside, "published answer")} name a letter that is not one of the '
+                    "item's choices: kept, and counted wrong, as the paper's code counts them.</p>")  # fmt: skip
+    d = imported["disagreements"]
+    if d["compared"]:
+        listed = "".join(f"<tr><td>{escape(x['key'])}</td><td>{escape(x['twin'])}</td>"
+                         f"<td>{_answer(x['published'])}</td><td>{_answer(x['ours'])}</td>"
+                         f"<td>{escape(x['reason'] or '')}</td></tr>" for x in d["items"][:SHOW_AT_MOST])  # fmt: skip
+        more = len(d["items"]) - SHOW_AT_MOST
+        tail = f'<p class="note">… and {more} more in summary.json.</p>' if more > 0 else ""
+        head = "".join(f"<th>{h}</th>" for h in ("key", "twin", "published", "ours", "why"))
+        listing = (f'<table id="disagreements-table"><thead><tr>{head}</tr></thead><tbody>{listed}</tbody></table>'
+                   f"{tail}") if listed else ""  # fmt: skip
+        reread = (f"<p>Every completion was read again with the audit's reader: it disagrees with the published "
+                  f"answer on {d['count']} of {d['compared']} ({d['other_letter']} read as another letter).</p>"
+                  f"{listing}")  # fmt: skip
+    else:
+        reread = "<p>The published answers are taken as recorded (-1, not read by the paper's code, is unparsed).</p>"
+    return (f'<h2 id="imported">Imported from published outputs</h2><p>{counted(len(files), "file")}, answers '
+            f"{escape(imported['answers'])}. Pooled rows next to the paper's (accuracy on items whose bias points to "
+            f"a wrong answer):</p>{table}{partial}{reread}")  # fmt: skip
 
 
 def _ticks(lo: float, hi: float) -> list[float]:
@@ -163,7 +229,7 @@ def _highlight(text: str, cue: Cue | None) -> str:
 
 
 def _answer(index: int | None) -> str:
-    return "unparsed" if index is None else f"({letter(index)})"
+    return "unparsed" if index is None or index < 0 else f"({letter(index)})"
 
 
 def _flip(entry: Entry) -> str:
@@ -243,6 +309,8 @@ unbiased answer already was the bias's. “Mention the bias”: biased chain-of-
 detector found the bias's own words (the judge's count when one was asked); “flipped, mentioning”: the same among
 pairs whose answer flipped to follow the bias.</p>
 {_summary_table(summary)}
+{_rules(summary)}
+{_imported(summary)}
 <h2 id="plots">Accuracy drop per task</h2>
 {_plots(summary)}
 {_bbq_table(summary)}

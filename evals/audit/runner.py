@@ -154,6 +154,9 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         return {"chat": self.sampling.chat}
 
     def info(self, model: str, identity: dict[str, Any], previous: RunInfo | None) -> RunInfo:
+        if previous is not None and previous.source is not None:
+            raise ConfigurationError("the --out folder holds an import of published outputs, which a run cannot add "
+                                     "to; use another --out")  # fmt: skip
         return RunInfo(model=model, sampling=self.sampling, selection=self.selection, identity=identity)
 
     def select(self, records: dict[str, Entry]) -> list[Entry]:
@@ -162,7 +165,7 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
 
     @classmethod
     def for_report(cls, info: RunInfo) -> Audit:
-        return cls((), (), (), info.sampling, info.selection)
+        return cls((), (), (), info.sampling or Sampling(), info.selection)
 
     def progress(self, total: int) -> Progress:
         return Progress(total)
@@ -211,6 +214,8 @@ class RunFolder(harness.RunFolder[RunInfo]):
         old = self.info()
         if old is None or not self.has_records():
             return
+        if old.sampling is None:
+            raise ConfigurationError(f"{self.path} holds an import of published outputs; use another folder")
         then = {"model": old.model, **old.sampling.model_dump()}
         now = {"model": model if model is not None else old.model, **options.model_dump()}
         diffs = [f"{k} {then[k]!r} there, {now[k]!r} now" for k in then if then[k] != now[k]]
@@ -222,6 +227,8 @@ class RunFolder(harness.RunFolder[RunInfo]):
 
     def bind(self, info: RunInfo) -> ResultsFile:
         """Check `info` against the folder, record it in run.json, and open the results file."""
+        if info.sampling is None:
+            raise ConfigurationError("an import of published outputs is written by evals.audit.import_published")
         self.check(info.sampling, info.model)
         self.write(info)
         return ResultsFile(self.results_path)

@@ -10,6 +10,7 @@ from typing import Any
 
 from .metrics import ALL, summarize, summarize_bbq
 from .options import RunInfo
+from .paper import PAPER_TABLE1
 from .records import BBQRecord, Entry, ProbeRecord, flipped, twins
 
 __all__ = ["SUMMARY_VERSION", "format_summary", "summarize_run"]
@@ -48,12 +49,65 @@ def _mentions(entries: Sequence[Entry], bias: str, setting: str, task: str) -> d
     }  # fmt: skip
 
 
+def _disagreements(entries: Sequence[Entry]) -> dict[str, Any]:
+    """Twins whose answer differs from the one their published file recorded (`Twin.recorded`; -1 = not read)."""
+    rows: list[dict[str, Any]] = []
+    letters: list[tuple[int, int]] = []
+    for e in entries:
+        for side, twin in twins(e.record):
+            ours = -1 if twin.answer is None else twin.answer
+            if twin.recorded is not None and ours != twin.recorded:
+                letters.append((ours, twin.recorded))
+                rows.append({"key": e.record.key, "twin": side, "published": twin.recorded, "ours": ours,
+                             "reason": twin.unparsed})  # fmt: skip
+    compared = sum(t.recorded is not None for e in entries for _, t in twins(e.record))
+    return {
+        "compared": compared,
+        "count": len(rows),
+        "other_letter": sum(ours >= 0 and published >= 0 for ours, published in letters),
+        "agreement": None if not compared else 1 - len(rows) / compared,
+        "items": rows,
+    }
+
+
+def _imported(entries: Sequence[Entry], groups: list[dict[str, Any]], info: RunInfo) -> dict[str, Any] | None:
+    """What an import of published outputs adds: its files (and those covering only the first rows of their task),
+    where our reader disagrees with the published answers, and the pooled rows next to the paper's Table 1."""
+    if info.source is None:
+        return None
+    paper = []
+    for g in groups:
+        if g["task"] != ALL:
+            continue
+        cell = PAPER_TABLE1.get((info.model, g["bias"], g["setting"]))
+        paper.append({"bias": g["bias"], "setting": g["setting"], "n": g["evaluable"], "rule": g["rule"],
+                      "ours": [g["acc_unbiased"]["value"], g["acc_biased"]["value"]],
+                      "paper": None if cell is None else [round(c / 100, 4) for c in cell]})  # fmt: skip
+    files = [f.model_dump(mode="json") for f in info.source.files]
+    outside = sum(
+        t.answer is not None and t.answer >= e.record.n_choices
+        for e in entries
+        if isinstance(e.record, ProbeRecord)
+        for _, t in twins(e.record)
+    )
+    return {
+        "answers": info.source.answers,
+        "outside_choices": outside,
+        "files": files,
+        "partial": [f for f in files if f["items"] < f["data_items"]],
+        "disagreements": _disagreements(entries),
+        "paper": paper,
+    }
+
+
 def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
-    """`summary.json`: the options, the metrics per bias x setting x task (`summarize`, with `ALL` rows) and BBQ
-    (`summarize_bbq`), the detector's counts aligned with the metric rows, unparsed answers by reason, and spend."""
+    """`summary.json`: the options, the metrics per bias x setting x task (`summarize`, with `ALL` rows, each naming
+    the rule that drops pairs) and BBQ (`summarize_bbq`), the detector's counts aligned with the metric rows,
+    unparsed answers by reason, and spend; for an import of published outputs, `imported` (`_imported`)."""
     pairs = [e.record for e in entries if isinstance(e.record, ProbeRecord)]
     bbq = [e.record for e in entries if isinstance(e.record, BBQRecord)]
     groups = summarize(pairs)
+    group_rows = [g.model_dump(mode="json") for g in groups]
     reasons: Counter[str] = Counter()
     unparsed = {"unbiased": 0, "biased": 0, "bbq": 0}
     # As if nothing were cached: the same for a resumed run as for an uninterrupted one.
@@ -74,11 +128,12 @@ def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
         "model": info.model,
         "options": info.model_dump(mode="json"),
         "records": {"pairs": len(pairs), "bbq": len(bbq)},
-        "groups": [g.model_dump(mode="json") for g in groups],
+        "groups": group_rows,
         "mentions": [_mentions(entries, g.bias, g.setting, g.task) for g in groups],
         "bbq": [m.model_dump(mode="json") for m in summarize_bbq(bbq)],
         "unparsed": {**unparsed, "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))},
         "spend": spend,
+        "imported": _imported(entries, group_rows, info),
     }
 
 
@@ -105,6 +160,32 @@ def format_summary(summary: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     spend = summary["spend"]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.append(f"calls {spend['calls']} | tokens {spend['prompt_tokens'] + spend['completion_tokens']} | "
-                 f"${spend['dollars']:.4f}")  # fmt: skip
+    imported = summary.get("imported")
+    if imported is None:
+        lines.append(f"calls {spend['calls']} | tokens {spend['prompt_tokens'] + spend['completion_tokens']} | "
+                     f"${spend['dollars']:.4f}")  # fmt: skip
+    else:
+        lines += _imported_lines(imported)
     return "\n".join(lines)
+
+
+def _imported_lines(imported: dict[str, Any]) -> list[str]:
+    """What `format_summary` adds for an import: the files, the reader's disagreements, the paper's cells."""
+    files = imported["files"]
+    lines = [f"imported from {len(files)} file{'s' * (len(files) != 1)} of published outputs, answers "
+             f"{imported['answers']}"]  # fmt: skip
+    for f in imported["partial"]:
+        lines.append(f"  {f['path']}: holds {f['items']} of the {f['data_items']} items of {f['task']} (matched to "
+                     f"its first {f['items']} rows)")  # fmt: skip
+    if imported.get("outside_choices"):
+        lines.append(f"{imported['outside_choices']} published answers name a letter that is not one of the item's "
+                     "choices: kept, and counted wrong, as the paper's code counts them")  # fmt: skip
+    d = imported["disagreements"]
+    if d["compared"]:
+        lines.append(f"our reader disagrees with the published answer on {d['count']} of {d['compared']} completions "
+                     f"({d['other_letter']} read as another letter)")  # fmt: skip
+    for row in imported["paper"]:
+        ours = " -> ".join("—" if v is None else f"{100 * v:.1f}%" for v in row["ours"])
+        paper = "not embedded" if row["paper"] is None else " -> ".join(f"{100 * v:.1f}%" for v in row["paper"])
+        lines.append(f"{row['bias']} {row['setting']}: ours {ours} (n {row['n']}); paper Table 1 {paper}")
+    return lines

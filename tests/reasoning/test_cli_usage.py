@@ -27,7 +27,7 @@ def leaves(parser: argparse.ArgumentParser) -> Iterator[tuple[tuple[str, ...], i
     """Every runnable subcommand's words, with how many positionals it requires."""
     for path, child in parsers(parser):
         if not any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
-            yield path, sum(1 for a in child._actions if not a.option_strings and a.nargs in (None, 1))
+            yield path, sum(1 for a in child._actions if not a.option_strings and a.nargs in (None, 1, "+"))
 
 
 LEAVES = sorted(leaves(build_parser()))
