@@ -53,7 +53,8 @@ def _options(run: argparse.ArgumentParser) -> None:
                      help="io: the passage at once; cot: a plan, then the passage; tot-bfs: sample plans and vote, "
                      "then passages from the kept plan and vote (default)")  # fmt: skip
     where = run.add_argument_group("tasks")
-    where.add_argument("--range", default="0-99", help="0-based rows of the tasks file (default: 0-99)")
+    where.add_argument("--range", help="0-based rows of the tasks file, e.g. 0-9 (default: every row; the paper's "
+                       "file has 100)")  # fmt: skip
     where.add_argument("--tasks-file", help="one task (four sentences) a line (default: the paper's 100, "
                        "tot/text/data_100_random_text.txt in the shared data)")  # fmt: skip
     method = run.add_argument_group("method")
@@ -105,7 +106,7 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
 
 def _build(args: argparse.Namespace) -> TextEval:
     config = method_config(args)
-    tasks = load_tasks(file=args.tasks_file, rows=parse_range(args.range))
+    tasks = load_tasks(file=args.tasks_file, rows=parse_range(args.range) if args.range else None)
     if args.backend != "replay":
         return TextEval(config, tasks)
     return TextEval(config, tasks, replay=True, log=_replay_log(args, tasks))

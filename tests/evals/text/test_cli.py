@@ -97,3 +97,9 @@ async def test_every_method_is_judged_with_an_interval(tmp_path, method):
     else:
         assert len(record.outputs) == 2 and record.requests == {"answer": 1, "judge": 2}
     assert (tmp_path / "report.html").read_text().count('class="puzzle"') == 3
+
+
+def test_replay_of_tasks_not_in_the_log_is_refused(tmp_path):
+    (tmp_path / "mine.txt").write_text("A. B. C. D.\n")
+    out = cli("run", "--backend", "replay", "--tasks-file", str(tmp_path / "mine.txt"), "--out", str(tmp_path / "r"))
+    assert out.returncode == 2 and "replay rows of the paper's tasks file" in out.stderr, out.stderr
