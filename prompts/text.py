@@ -52,8 +52,11 @@ Instruction: {task}
 _SCORE = """Analyze the following passage for coherency: does it read as one piece, with each part leading to \
 the next? Then write as your last line "Thus the coherency score is N", where N is a whole number from 1 to 10.
 
+Passage:
 {passage}
 """
+# Where the analysis starts: a raw completion after the last choice, or the passage, would go on writing it.
+_ANALYSIS = "\nAnalysis:\n"
 
 _SCORE_LINE = re.compile(r"coherency\s+score\s+is\s*:?\s*\**\s*(\d{1,3})(?![\d.]\d)", re.IGNORECASE)
 
@@ -73,12 +76,12 @@ def vote_prompt(sentences: str, choices: Sequence[str]) -> str:
     """Ask which of `choices` (numbered from 1, each shown whole) best carries out the instruction for
     `sentences`. Unlike the paper's prompt, ours shows the instruction the choices are for."""
     shown = "".join(f"\nChoice {i}:\n{choice}\n" for i, choice in enumerate(choices, start=1))
-    return _VOTE.format(task=io_prompt(sentences).strip()) + shown
+    return _VOTE.format(task=io_prompt(sentences).strip()) + shown + _ANALYSIS
 
 
 def score_prompt(passage: str) -> str:
     """Ask the judge for the coherency of `passage` on the 1-10 scale."""
-    return _SCORE.format(passage=passage.strip())
+    return _SCORE.format(passage=passage.strip()) + _ANALYSIS
 
 
 def read_score(text: str) -> int | None:
