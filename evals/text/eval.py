@@ -98,6 +98,11 @@ class TextEval(Eval[Sentences, Record, RunInfo]):
     def key(self, sample: Sentences) -> str:
         return str(sample.idx)
 
+    def identity(self) -> dict[str, Any]:
+        """Whether prompts go as chat messages, which `--prompt-format auto` resolves by the backend and the server's
+        URL (a chat and a raw-text prompt make different records), as game 24, the audit and SuperICL record it."""
+        return {"chat": self.config.chat}
+
     def session(self, engine: Engine, tag: str) -> SearchContext:
         return SearchContext(engine, tag=tag)
 
