@@ -12,7 +12,7 @@ __all__ = ["SearchResult", "StepRecord", "StopReason"]
 
 S = TypeVar("S")
 
-StopReason = Literal["accepted", "max_outputs", "exhausted", "budget", "max_steps"]
+StopReason = Literal["accepted", "max_outputs", "exhausted", "budget", "max_steps", "max_visits"]
 
 
 @dataclass
@@ -40,7 +40,8 @@ class SearchResult(Generic[S]):
     - "exhausted": nothing was left to expand (every open node finished or pruned, the queue empty);
     - "budget": the search's `SearchBudget` had no room for another call; `outputs` are what the steps completed
       before it found (BFS: the last complete frontier);
-    - "max_steps": the step limit (`steps` for BFS, `max_steps` for the others) was reached with nodes still open.
+    - "max_steps": the step limit (`steps` for BFS, `max_steps` for the others) was reached with nodes still open;
+    - "max_visits": DFS scored `max_visits` states with more to score.
 
     When two hold at once the first in the order above wins.
     """
