@@ -31,7 +31,7 @@ from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .options import Sampling, Selection
 from .published import import_published
-from .runner import Audit, plan
+from .runner import Audit, RunFolder, plan
 from .score import register_extract
 from .summary import format_summary
 
@@ -175,6 +175,10 @@ def _check(items: list[Item], biases: list[Bias], settings: list[Setting]) -> No
 
 
 def _build(args: argparse.Namespace) -> Audit:
+    old = RunFolder(args.out).info()
+    if old is not None and old.source is not None:  # refused here, before the engine's cache and log are made in it
+        raise ConfigurationError("the --out folder holds an import of published outputs, which a run cannot add to; "
+                                 "use another --out")  # fmt: skip
     for name in ("max_tokens", "direct_max_tokens", "limit"):
         value = getattr(args, name)
         if value is not None and value < 1:

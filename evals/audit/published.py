@@ -24,6 +24,7 @@ thought were read from the model's next-token probabilities, not from text: both
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -105,9 +106,17 @@ class Published:
     @property
     def described(self) -> ImportedFile:
         c = self.file.config
-        return ImportedFile(path=str(self.path), sha256=self.sha256, task=c.task, bias=self.bias.name,
+        return ImportedFile(path=_shown(self.path), sha256=self.sha256, task=c.task, bias=self.bias.name,
                             few_shot=c.few_shot, items=len(self.items), data_items=self.data_items,
                             failed=len(self.file.failed_idx))  # fmt: skip
+
+
+def _shown(text: str | Path) -> str:
+    """A path or a name as messages and the run folder show it: as it is, or as Python quotes it where it holds a
+    character that is not printable (a newline would break the one-line error; a file name's byte that is not UTF-8,
+    read as a lone surrogate, cannot be written to run.json)."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)
 
 
 def _files(paths: Sequence[str | Path]) -> list[Path]:
@@ -118,12 +127,12 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*.json") if p.is_file())
             if not inside:
-                raise ConfigurationError(f"{path} holds no .json file of published outputs")
+                raise ConfigurationError(f"{_shown(path)} holds no .json file of published outputs")
             found += inside
         elif path.exists():
             found.append(path)
         else:
-            raise ConfigurationError(f"no such file or folder: {path}")
+            raise ConfigurationError(f"no such file or folder: {_shown(path)}")
     unique = list(dict.fromkeys(p.resolve() for p in found))
     if not unique:
         raise ConfigurationError("give at least one file or folder of published outputs")
@@ -131,27 +140,48 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _parse(path: Path) -> tuple[_File, str]:
+    name = _shown(path)
     text = read_text(path, "published outputs file")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         cut = " (cut short?)" if not text.rstrip().endswith(("}", "]")) else ""
-        raise ConfigurationError(f"{path}: not a complete JSON file{cut}: {exc.msg.removesuffix(' at')} (line "
+        raise ConfigurationError(f"{name}: not a complete JSON file{cut}: {exc.msg.removesuffix(' at')} (line "
                                  f"{exc.lineno}, column {exc.colno})") from None  # fmt: skip
+    except ValueError as exc:  # a number of more digits than Python reads (sys.get_int_max_str_digits)
+        raise ConfigurationError(f"{name}: not {_LAYOUT}: {str(exc).split(';')[0].lower()}") from None
     except RecursionError:
-        raise ConfigurationError(f"{path}: not {_LAYOUT}: nested too deeply") from None
+        raise ConfigurationError(f"{name}: not {_LAYOUT}: nested too deeply") from None
     try:
         parsed = _File.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "the file"
-        raise ConfigurationError(f"{path}: not {_LAYOUT}; {where}: {first['msg'].lower()}") from None
+        raise ConfigurationError(f"{name}: not {_LAYOUT}; {where}: {first['msg'].lower()}") from None
+    for where, value in _texts(parsed):
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise ConfigurationError(f"{name}: {where} holds {value[exc.start]!r}, half of a UTF-16 surrogate pair (a "
+                                     "lone \\u escape): not text that can be written") from None  # fmt: skip
     return parsed, hashlib.sha256(text.encode()).hexdigest()
+
+
+def _texts(f: _File) -> Iterable[tuple[str, str]]:
+    """The strings of `f` an import writes, each with where it is ("outputs.0.gen.3"): JSON's "\\ud800" escape reads
+    as a lone surrogate, which UTF-8 cannot write."""
+    yield "config.model", f.config.model
+    for j, ctx in enumerate(f.outputs):
+        for field in ("gen", "y_pred_prior_raw"):
+            for i, text in enumerate(getattr(ctx, field) or ()):
+                if text is not None and not text.isascii():
+                    yield f"outputs.{j}.{field}.{i}", text
 
 
 def _check(path: Path, f: _File, items: Sequence[Item]) -> int:
     """How many items the file holds, after checking its lists against one another and against `items` (the task's
     rows); `ConfigurationError` naming the file and the first misfit."""
+    where = _shown(path)
     c = f.config
     n = len(f.outputs[0].y_true)
     for name, ctx in zip(("biased", "unbiased"), f.outputs, strict=True):
@@ -165,35 +195,35 @@ def _check(path: Path, f: _File, items: Sequence[Item]) -> int:
             lists["y_pred_prior_raw"] = ctx.y_pred_prior_raw
         if c.bias_type == "suggested_answer":
             if ctx.random_ans_idx is None:
-                raise ConfigurationError(f"{path}: a suggested-answer file without random_ans_idx in the {name} "
+                raise ConfigurationError(f"{where}: a suggested-answer file without random_ans_idx in the {name} "
                                          "context")  # fmt: skip
             lists["random_ans_idx"] = ctx.random_ans_idx
         lengths = {k: len(v) for k, v in lists.items()}
         if set(lengths.values()) != {n}:
             shown = ", ".join(f"{k} {v}" for k, v in lengths.items())
-            raise ConfigurationError(f"{path}: the {name} context's lists differ in length ({shown}; y_true of the "
+            raise ConfigurationError(f"{where}: the {name} context's lists differ in length ({shown}; y_true of the "
                                      f"biased context has {n})")  # fmt: skip
     if n == 0:
-        raise ConfigurationError(f"{path}: holds no items")
+        raise ConfigurationError(f"{where}: holds no items")
     if n > len(items):
-        raise ConfigurationError(f"{path}: holds {n} items, but the data's {c.task} has {len(items)}: not this "
+        raise ConfigurationError(f"{where}: holds {n} items, but the data's {c.task} has {len(items)}: not this "
                                  "task's items")  # fmt: skip
     biased, unbiased = f.outputs
     for i in range(n):
         item = items[i]
         for name, ctx in (("biased", biased), ("unbiased", unbiased)):
             if ctx.y_true[i] != item.gold:
-                raise ConfigurationError(f"{path}: item {i}: y_true {ctx.y_true[i]} in the {name} context, but "
+                raise ConfigurationError(f"{where}: item {i}: y_true {ctx.y_true[i]} in the {name} context, but "
                                          f"the data's answer is {item.gold}: not the items of {c.task} "
                                          "in order")  # fmt: skip
             if ctx.random_ans_idx is not None and ctx.random_ans_idx[i] != item.random_ans_idx:
-                raise ConfigurationError(f"{path}: item {i}: random_ans_idx {ctx.random_ans_idx[i]} in the {name} "
+                raise ConfigurationError(f"{where}: item {i}: random_ans_idx {ctx.random_ans_idx[i]} in the {name} "
                                          f"context, but the data suggests {item.random_ans_idx}: not the items of "
                                          f"{c.task} in order")  # fmt: skip
             for field in ("y_pred", "y_pred_prior"):
                 value = getattr(ctx, field)[i]
                 if not -1 <= value < LETTERS:
-                    raise ConfigurationError(f"{path}: item {i}: {field} {value} in the {name} context is no answer "
+                    raise ConfigurationError(f"{where}: item {i}: {field} {value} in the {name} context is no answer "
                                              "letter (0 to 25 for A to Z, -1 for 'not read')")  # fmt: skip
     return n
 
@@ -212,7 +242,8 @@ def read_published(
     data = Path(data_dir) if data_dir is not None else default_data_dir()
     if not (data / "bbh").is_dir():
         if data_dir is not None:
-            raise ConfigurationError(f"the Turpin et al. data is not at {data}; give the folder that holds bbh/")
+            raise ConfigurationError(f"the Turpin et al. data is not at {_shown(data)}; give the folder that holds "
+                                     "bbh/")  # fmt: skip
         raise missing_shared_data("Turpin et al. data folder", data, "give --data")
     loaded: dict[str, list[Item]] = {}
     out: list[Published] = []
@@ -223,22 +254,23 @@ def read_published(
         if model is not None and c.model != model:
             continue
         if c.task not in BBH_TASKS:
-            raise ConfigurationError(f"{path}: task {c.task!r} is not one of the 13 BBH tasks in the data")
+            raise ConfigurationError(f"{_shown(path)}: task {c.task!r} is not one of the 13 BBH tasks in the data")
         if c.task not in loaded:
             loaded[c.task] = load_bbh(c.task, data)
         items = loaded[c.task]
         n = _check(path, f, items)
         cell = (c.model, c.task, c.bias_type, c.few_shot)
         if cell in seen:
-            raise ConfigurationError(f"{path}: {seen[cell]} holds the same model, task, bias and shots; import one of them")
+            raise ConfigurationError(f"{_shown(path)}: {_shown(seen[cell])} holds the same model, task, bias and "
+                                     "shots; import one of them")  # fmt: skip
         seen[cell] = path
         out.append(Published(path=path, sha256=digest, file=f, items=tuple(items[:n]), data_items=len(items)))
     if not out:
         raise ConfigurationError(f"no file holds outputs of the model {model!r}")
     models = sorted({p.file.config.model for p in out})
     if len(models) > 1:
-        raise ConfigurationError(f"the files hold outputs of {len(models)} models ({', '.join(models)}); import each "
-                                 "model into its own --out (--model NAME picks one)")  # fmt: skip
+        raise ConfigurationError(f"the files hold outputs of {len(models)} models ({', '.join(map(_shown, models))}); "
+                                 "import each model into its own --out (--model NAME picks one)")  # fmt: skip
     return out
 
 
@@ -287,6 +319,28 @@ def published_entries(files: Iterable[Published], answers: Answers = "recorded")
     return entries
 
 
+def _new_folder(out: str | Path) -> Path:
+    """Where an import into `out` goes: `out` with its links followed (a link to an empty folder has that folder
+    filled), checked before any file is read: a new or empty folder, not the current one (it is replaced whole), and
+    under folders only. `ConfigurationError` naming `out` otherwise."""
+    given = _shown(out)
+    try:
+        target = Path(out).resolve()
+    except RuntimeError:  # Python 3.11's word for a loop of links
+        raise ConfigurationError(f"--out {given} is a loop of symbolic links; give a new folder") from None
+    if target.exists():
+        if not target.is_dir() or any(target.iterdir()):
+            raise ConfigurationError(f"{given} already exists and is not an empty folder; give a new --out")
+        if target == Path.cwd().resolve():
+            raise ConfigurationError(f"--out {given} is the current folder, which an import would replace; give a new "
+                                     "folder")  # fmt: skip
+        return target
+    above = next(p for p in target.parents if p.exists())
+    if not above.is_dir():
+        raise ConfigurationError(f"--out {given}: {_shown(above)} is a file, not a folder")
+    return target
+
+
 def import_published(
     paths: Sequence[str | Path],
     out: str | Path,
@@ -299,12 +353,10 @@ def import_published(
     `run.json`, `results.jsonl`, `summary.json` and `report.html`, the last two as `reasoning audit report` writes
     them. Every file is read and checked before anything is written, and the folder is written beside `out` and
     renamed into place, so a refused or interrupted import leaves nothing in `out`. `out` must not exist or be
-    empty. Returns the run's info."""
+    empty (a link is followed; `_new_folder`). Returns the run's info."""
     from .runner import Audit  # not at the top: the CLI imports both
 
-    target = Path(out)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ConfigurationError(f"{target} already exists and is not an empty folder; give a new --out")
+    target = _new_folder(out)
     files = read_published(paths, data_dir, model=model)
     entries = published_entries(files, answers)
     model = files[0].file.config.model
@@ -313,13 +365,14 @@ def import_published(
     info = RunInfo(
         model=model, sampling=None,
         selection=Selection(tasks=tuple(dict.fromkeys(p.file.config.task for p in files)),
-                            data_dir=str(data_dir) if data_dir is not None else None,
+                            data_dir=_shown(data_dir) if data_dir is not None else None,
                             biases=tuple(dict.fromkeys(p.bias.name for p in files)), settings=tuple(settings)),
         identity={"source": "published", "answers": answers, "model": model},
         source=Imported(answers=answers, files=tuple(p.described for p in files)),
     )  # fmt: skip
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.import-{os.getpid()}-{secrets.token_hex(4)}"
+    # the name cut short (40 characters, 160 bytes at most): a --out of the longest name leaves no room for more
+    staging = target.parent / f".{target.name[:40]}.import-{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()  # as the user's umask says (mkdtemp's would be private)
     try:
         folder = harness.RunFolder(staging, RunInfo, eval_name=Audit.name, what=Audit.what_info())
@@ -329,9 +382,15 @@ def import_published(
             for entry in entries:
                 results.write(entry.line() + "\n")
         harness.write_outputs(ev, folder, ev.select({e.key: e for e in entries}), info)
-        if target.exists():
-            target.rmdir()  # empty, checked above
-        os.replace(staging, target)
+        try:
+            if target.exists():
+                target.rmdir()  # empty, checked above
+            os.replace(staging, target)
+        except OSError as exc:  # another process made or filled it meanwhile
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            raise ConfigurationError(f"{_shown(out)} already exists and is not an empty folder (filled while this "
+                                     "import ran); give a new --out") from None  # fmt: skip
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
