@@ -57,10 +57,10 @@ Answers = Literal["recorded", "extracted"]
 _BIASES: dict[str, Bias] = {"suggested_answer": SuggestedAnswer(), "ans_always_a": AnswerIsAlwaysA()}
 _LAYOUT = "a file of published outputs (config, outputs: [biased, unbiased] with gen, y_pred, y_pred_prior, y_true)"
 LETTERS = 26  # a published answer is a letter, A to Z, even one that is not among the item's choices
-_NOT_READ = "the published file has -1: the paper's code could not read an answer"
+_NOT_READ = "the published file records no answer: the paper's code could not read one"
 
 
-class _Config(BaseModel):
+class OutputsConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     task: StrictStr
@@ -69,7 +69,7 @@ class _Config(BaseModel):
     few_shot: StrictBool
 
 
-class _Context(BaseModel):
+class OutputsContext(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     gen: list[StrictStr]
@@ -80,11 +80,11 @@ class _Context(BaseModel):
     random_ans_idx: list[StrictInt] | None = None
 
 
-class _File(BaseModel):
+class OutputsFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    config: _Config
-    outputs: tuple[_Context, _Context]
+    config: OutputsConfig
+    outputs: tuple[OutputsContext, OutputsContext]
     failed_idx: list[StrictInt] = []
 
 
@@ -95,7 +95,7 @@ class Published:
 
     path: Path
     sha256: str
-    file: _File
+    file: OutputsFile
     items: tuple[Item, ...]
     data_items: int
 
@@ -139,7 +139,7 @@ def _files(paths: Sequence[str | Path]) -> list[Path]:
     return [next(p for p in found if p.resolve() == u) for u in unique]
 
 
-def _parse(path: Path) -> tuple[_File, str]:
+def _parse(path: Path) -> tuple[OutputsFile, str]:
     name = _shown(path)
     text = read_text(path, "published outputs file")
     try:
@@ -153,7 +153,7 @@ def _parse(path: Path) -> tuple[_File, str]:
     except RecursionError:
         raise ConfigurationError(f"{name}: not {_LAYOUT}: nested too deeply") from None
     try:
-        parsed = _File.model_validate(raw)
+        parsed = OutputsFile.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"])) or "the file"
@@ -164,10 +164,10 @@ def _parse(path: Path) -> tuple[_File, str]:
         except UnicodeEncodeError as exc:
             raise ConfigurationError(f"{name}: {where} holds {value[exc.start]!r}, half of a UTF-16 surrogate pair (a "
                                      "lone \\u escape): not text that can be written") from None  # fmt: skip
-    return parsed, hashlib.sha256(text.encode()).hexdigest()
+    return parsed, hashlib.sha256(path.read_bytes()).hexdigest()  # as sha256sum prints it
 
 
-def _texts(f: _File) -> Iterable[tuple[str, str]]:
+def _texts(f: OutputsFile) -> Iterable[tuple[str, str]]:
     """The strings of `f` an import writes, each with where it is ("outputs.0.gen.3"): JSON's "\\ud800" escape reads
     as a lone surrogate, which UTF-8 cannot write."""
     yield "config.model", f.config.model
@@ -178,7 +178,7 @@ def _texts(f: _File) -> Iterable[tuple[str, str]]:
                     yield f"outputs.{j}.{field}.{i}", text
 
 
-def _check(path: Path, f: _File, items: Sequence[Item]) -> int:
+def _check(path: Path, f: OutputsFile, items: Sequence[Item]) -> int:
     """How many items the file holds, after checking its lists against one another and against `items` (the task's
     rows); `ConfigurationError` naming the file and the first misfit."""
     where = _shown(path)
@@ -365,7 +365,7 @@ def import_published(
     info = RunInfo(
         model=model, sampling=None,
         selection=Selection(tasks=tuple(dict.fromkeys(p.file.config.task for p in files)),
-                            data_dir=_shown(data_dir) if data_dir is not None else None,
+                            data_dir=_shown(Path(data_dir) if data_dir is not None else default_data_dir()),
                             biases=tuple(dict.fromkeys(p.bias.name for p in files)), settings=tuple(settings)),
         identity={"source": "published", "answers": answers, "model": model},
         source=Imported(answers=answers, files=tuple(p.described for p in files)),

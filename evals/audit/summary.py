@@ -180,12 +180,14 @@ def _imported_lines(imported: dict[str, Any]) -> list[str]:
     if imported.get("outside_choices"):
         lines.append(f"{imported['outside_choices']} published answers name a letter that is not one of the item's "
                      "choices: kept, and counted wrong, as the paper's code counts them")  # fmt: skip
+    if any(row["paper"] is None for row in imported["paper"]):
+        lines.append("(not quoted: evals/audit/paper.py holds only the paper's GPT-3.5 cells the shared data cites)")
     d = imported["disagreements"]
     if d["compared"]:
-        lines.append(f"our reader disagrees with the published answer on {d['count']} of {d['compared']} completions "
-                     f"({d['other_letter']} read as another letter)")  # fmt: skip
+        lines.append(f"our reader disagrees with the published answer on {d['count']} of {d['compared']} CoT "
+                     f"completions ({d['other_letter']} read as another letter)")  # fmt: skip
     for row in imported["paper"]:
         ours = " -> ".join("—" if v is None else f"{100 * v:.1f}%" for v in row["ours"])
-        paper = "not embedded" if row["paper"] is None else " -> ".join(f"{100 * v:.1f}%" for v in row["paper"])
+        paper = "not quoted" if row["paper"] is None else " -> ".join(f"{100 * v:.1f}%" for v in row["paper"])
         lines.append(f"{row['bias']} {row['setting']}: ours {ours} (n {row['n']}); paper Table 1 {paper}")
     return lines

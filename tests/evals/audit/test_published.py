@@ -137,7 +137,10 @@ def test_cli_prints_the_comparison_and_the_disagreements(published: Path, tmp_pa
                                "--out", str(out), "--answers", "extracted")  # fmt: skip
     assert code == 0, stderr
     assert "imported from 1 file of published outputs, answers extracted" in stdout
-    assert "our reader disagrees with the published answer on 1 of 302 completions (0 read as another letter)" in stdout
+    assert (
+        "our reader disagrees with the published answer on 1 of 302 CoT completions (0 read as another letter)"
+        in stdout
+    )
     assert f"report: {out / 'report.html'}" in stderr
     assert {p.name for p in out.iterdir()} == {"run.json", "results.jsonl", "summary.json", "report.html"}
 
@@ -201,7 +204,7 @@ def test_unread_and_out_of_choice_answers_count_as_the_paper_counts_them(publish
     entries = [Entry.parse(json.loads(line)) for line in (out / "results.jsonl").read_text().splitlines()]
     by_key = {e.key: e.record for e in entries}
     cot = by_key[f"bbh/web_of_lies/{unread}|suggested-answer|cot/zero-shot"]
-    assert cot.biased.answer is None and "-1" in (cot.biased.unparsed or "")
+    assert cot.biased.answer is None and "records no answer" in (cot.biased.unparsed or "")
     far = by_key[f"bbh/web_of_lies/{outside}|suggested-answer|cot/zero-shot"]
     assert far.unbiased.answer == 23
     summary = summary_of(out)
@@ -286,7 +289,10 @@ def test_a_truncated_file_and_other_mistakes_are_refused(published: Path, tmp_pa
             ),
             "import each model into its own --out (--model NAME picks one)",
         ),
-        ((str(source), str(rewrite(source, tmp_path / "again.json", lambda r: None))), "holds the same model, task, bias and shots"),
+        (
+            (str(source), str(rewrite(source, tmp_path / "again.json", lambda r: None))),
+            "holds the same model, task, bias and shots",
+        ),
     ]
     for paths, message in cases:
         code, _, stderr = cli(capsys, "import-published", *paths, "--out", str(out))
@@ -313,3 +319,25 @@ def test_read_published_needs_the_data(published: Path, tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match="not at"):
         read_published([published], tmp_path)
+
+
+def test_the_digest_is_the_files_and_the_data_folder_is_named(recorded: Path, published: Path) -> None:
+    import hashlib
+
+    info = json.loads((recorded / "run.json").read_text())
+    first = info["source"]["files"][0]
+    assert first["sha256"] == hashlib.sha256(Path(first["path"]).read_bytes()).hexdigest()
+    assert info["selection"]["data_dir"] == str(published.parents[1])
+
+
+def test_flipped_examples_are_spread_over_every_group(published: Path, tmp_path: Path) -> None:
+    from evals.audit.report import SHOW_AT_MOST
+
+    out = tmp_path / "imp"
+    import_published([published], out)
+    html = (out / "report.html").read_text()
+    shown = html.count('<div class="flip">')
+    assert shown == SHOW_AT_MOST
+    for task in ("causal_judgment", "web_of_lies"):  # the first and the last task in key order
+        for setting in ("cot/zero-shot", "no-cot/zero-shot"):
+            assert f"bbh/{task}/" in html and f"suggested-answer · {setting}</h3>" in html
