@@ -3,10 +3,11 @@
 A state is a `Board`; a thought fills one word ("h2. motor"). Expanding a state asks the model for candidate fills
 with a confidence (`propose_samples` samples of one request), sums each candidate's confidence over the samples
 (certain 1, high 0.5, medium 0.2, low 0.1), and returns the children in order of that sum, highest first, ties in the
-order the candidates first appeared (as the paper's sort of a dict). A candidate that would change a letter already
-on the board, or go past `max_fills` fills, is dropped, as the paper's DFS skips it. The prune step asks, for each
-clue with at least 2 letters on the board, whether a word can still fill it (sure / maybe / impossible); a state
-with an impossible clue is valued 0, any other 1.
+order the candidates first appeared (as the paper's sort of a dict); the same board asked about twice is one request
+(the engine's cache answers the second, as the paper cached proposals by board). A candidate that would change a
+letter already on the board, or go past `max_fills` fills, is dropped, as the paper's DFS skips it. The prune step
+asks, for each clue with at least 2 letters on the board, whether a word can still fill it (sure / maybe /
+impossible); a state with an impossible clue is valued 0, any other 1.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ class CrosswordsTask:
         return self.config.request(prompt, n=self.config.propose_samples, max_tokens=self.config.propose_max_tokens)
 
     async def expand(self, node: Node[Board], ctx: SearchContext) -> list[Node[Board]]:
-        result = await ctx.generate(self.propose_request(node.state), kind="expand", distinct=True)
+        # Not `distinct`: the same board asked again is the same request, answered by the engine's cache with the same
+        # samples, as the paper's DFS cached its proposals by board rendering.
+        result = await ctx.generate(self.propose_request(node.state), kind="expand")
         scores = read_proposals(result.texts)
         children = []
         for fill in sorted(scores, key=scores.__getitem__, reverse=True):  # stable: ties keep first-seen order
