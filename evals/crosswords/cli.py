@@ -133,6 +133,9 @@ def _replay_engines(args: argparse.Namespace, ev: CrosswordsEval) -> Engines:
                                  "published log (use --method tot-dfs)")  # fmt: skip
     if args.games_file:
         raise ConfigurationError("--backend replay replays games of the paper's mini0505.json; drop --games-file")
+    if (config.breadth, config.max_visits) != (3, 100):
+        raise ConfigurationError("--backend replay replays the paper's search: --breadth 3 --max-visits 100 (the "
+                                 "log holds no other)")  # fmt: skip
     folder = Path(args.replay_dir) if args.replay_dir else crosswords_dir()
     log_path, cache_path = folder / (NO_PRUNE_LOG if args.no_prune else PRUNE_LOG), folder / CACHE
     for path in (log_path, cache_path):

@@ -125,6 +125,7 @@ def test_a_search_off_the_logged_path_is_a_miss():
         (["--games", "1"], "the published logs cover the 20 test games"),
         (["--games", "200"], "past the file's 156 games"),
         (["--games", "a-b"], "--games a-b: games are"),
+        (["--max-visits", "50"], "--breadth 3 --max-visits 100"),
     ],
 )
 def test_replay_refuses_what_it_cannot_replay(tmp_path, options, message):
