@@ -54,7 +54,7 @@ COMMANDS = "reasoning.commands"
 """The entry-point group of subcommands: `name = "module:register"`, `register(subparsers) -> None`."""
 # This distribution's commands come first, in this order (setuptools writes entry points sorted by name, so the
 # order pyproject.toml declares them in is lost). Names only: the core imports no eval.
-_FIRST = ("game24", "audit", "supericl")
+_FIRST = ("game24", "crosswords", "text", "audit", "supericl")
 _DISTRIBUTION = "reasoning-toolkit"  # pyproject.toml's `name`: its entry points register before any other's
 
 
@@ -285,8 +285,8 @@ def build_parser() -> Parser:
 def command_entry_points() -> list[importlib.metadata.EntryPoint]:
     """The installed entry points of the group `COMMANDS`, in a stable order: this distribution's own
     (`reasoning-toolkit`'s, by the distribution that declares them, not by their name or module) first, its evals in
-    the order of `_FIRST` (game24, audit, supericl, as the README presents them); then every other distribution's by
-    name (and, for one name given twice, by distribution name)."""
+    the order of `_FIRST` (game24, crosswords, text, audit, supericl, as the README presents them); then every other
+    distribution's by name (and, for one name given twice, by distribution name)."""
 
     def rank(point: importlib.metadata.EntryPoint) -> tuple[bool, int, str, str]:
         ours = _is_ours(point)
