@@ -1,7 +1,7 @@
 """The creative-writing report, in the one report shell (`evals.harness.page`: self-contained, no script, the shared
-stylesheet): the summary, the run's configuration, a row per task, and each task's sentences, search steps (every
-candidate with its votes, the kept one marked ★), output and the judge's scores. All model and data text is
-escaped."""
+stylesheet): the summary (readable labels, `LABELS`), the run's configuration, a row per task, and each task's
+sentences, search steps (every candidate with its votes, the kept one marked ★, a step whose votes tied at the cut
+marked "tie"), output and the judge's scores. All model and data text is escaped."""
 
 from __future__ import annotations
 
@@ -15,7 +15,37 @@ from ..harness import escape, page
 from .record import Record
 from .task import passage_of
 
-__all__ = ["render_report"]
+__all__ = ["LABELS", "render_report", "tie_of"]
+
+# The summary's keys as the report's table names them (a key not here is shown with its underscores as spaces).
+LABELS = {
+    "method": "method",
+    "model": "model",
+    "tasks": "tasks",
+    "coherency": "coherency (1-10), mean over the tasks scored",
+    "coherency_low": "coherency: 95% interval, low",
+    "coherency_high": "coherency: 95% interval, high",
+    "tasks_scored": "tasks scored",
+    "outputs_unscored": "outputs the judge could not score",
+    "paper_gpt4_coherency": "the paper's coherency (GPT-4 judging GPT-4)",
+    "replay_kept_as_logged": "replay: tasks whose output is the published run's",
+    "tasks_without_output": "tasks without output",
+    "calls_per_task": "model calls / task",
+    "prompt_tokens_per_task": "prompt tokens / task",
+    "completion_tokens_per_task": "completion tokens / task",
+    "dollars": "dollars (all tasks)",
+}
+# Each figure rounded as `reasoning text run` prints it (`evals.text.eval.format_summary`).
+_DIGITS = {
+    "coherency": 2,
+    "coherency_low": 2,
+    "coherency_high": 2,
+    "calls_per_task": 1,
+    "prompt_tokens_per_task": 0,
+    "completion_tokens_per_task": 0,
+    "dollars": 4,
+}
+TIE = "tie: the first is kept, as the paper's stable sort"
 
 
 def _shown(value: Any) -> str:
@@ -30,19 +60,43 @@ def _scores(scores: list[int | None]) -> str:
     return "[" + ", ".join("?" if s is None else str(s) for s in scores) + "]"
 
 
+def _label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def _figure(key: str, value: Any, tasks: Any) -> str:
+    if key in ("tasks_scored", "replay_kept_as_logged") and isinstance(value, int):
+        return f"{value} of {tasks}"
+    if key in _DIGITS and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.{_DIGITS[key]}f}"
+    return "-" if value is None else _shown(value)
+
+
+def tie_of(votes: Sequence[float], selected: Sequence[int]) -> list[int]:
+    """The candidates (indices) that were not kept though they had as many votes as the last one kept: a tie at the
+    cut, settled by candidate order (the paper's stable sort keeps the first). Empty when nothing tied."""
+    if not selected:
+        return []
+    cut = min(votes[i] for i in selected)
+    return [i for i, v in enumerate(votes) if v == cut and i not in selected]
+
+
 def _steps(record: Record) -> str:
     parts = []
     for k, step in enumerate(record.steps):
         kept = set(step.selected)
+        tied = set(tie_of(step.votes, step.selected))
         # A passage's candidates all continue the kept plan: show what each adds.
         previous = record.steps[k - 1] if k else None
         prefix = previous.candidates[previous.selected[0]] if previous and previous.selected else ""
         items = "".join(
             f'<li class="{"sel" if i in kept else ""}"><b>{"★ " if i in kept else ""}{_shown(votes)} '
-            f"{'vote' if votes == 1 else 'votes'}</b><pre>{escape(text.removeprefix(prefix).strip())}</pre></li>"
+            f"{'vote' if votes == 1 else 'votes'}{' (tied, not kept)' if i in tied else ''}</b>"
+            f"<pre>{escape(text.removeprefix(prefix).strip())}</pre></li>"
             for i, (text, votes) in enumerate(zip(step.candidates, step.votes, strict=True))
         )
-        parts.append(f"<h3>Step {k + 1}: {'plans' if k == 0 else 'passages'}</h3><ol>{items}</ol>")
+        tie = f' <span class="tie note">— {escape(TIE)}</span>' if tied else ""
+        parts.append(f"<h3>Step {k + 1}: {'plans' if k == 0 else 'passages'}{tie}</h3><ol>{items}</ol>")
     return "".join(parts)
 
 
@@ -75,7 +129,10 @@ def _judge_note(summary: dict[str, Any]) -> str:
 
 def render_report(records: Sequence[Record], summary: dict[str, Any], config: dict[str, Any]) -> str:
     """The whole report.html from the records, the summary (its table, in its order) and the method's config."""
-    summary_rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(_shown(v))}</td></tr>" for k, v in summary.items())
+    tasks = summary.get("tasks")
+    summary_rows = "".join(
+        f"<tr><th>{escape(_label(k))}</th><td>{escape(_figure(k, v, tasks))}</td></tr>" for k, v in summary.items()
+    )
     rows = "".join(
         f'<tr><td><a href="#t{escape(r.idx)}">{escape(r.idx)}</a></td><td>{escape(_short(r.sentences))}</td>'
         f'<td class="n">{escape(_shown(r.coherency) if r.coherency is not None else "-")}</td>'
