@@ -81,11 +81,15 @@ class Board:
 
     def fill(self, fill: Fill) -> Board:
         """The board after `fill`: its letters written (upper case), `steps` + 1, the filled clue's status 1, and
-        every other clue one of whose non-empty letters changed marked 2 (changed), as the paper's env.step."""
+        every other clue one of whose non-empty letters changed marked 2 (changed), as the paper's env.step.
+        `ConfigurationError` for a word that is not 5 letters once upper-cased ("ß" becomes "SS")."""
         cells = list(self.cells)
         k = clue_index(fill.clue)
         positions = range(k * SIZE, (k + 1) * SIZE) if k < SIZE else range(k - SIZE, 25, SIZE)
-        for pos, letter in zip(positions, fill.word.upper(), strict=True):
+        letters = fill.word.upper()
+        if len(letters) != SIZE:
+            raise ConfigurationError(f"a fill writes 5 letters; {str(fill)[:40]!r} writes {len(letters)}")
+        for pos, letter in zip(positions, letters, strict=True):
             cells[pos] = letter
         old, new = self.words, words_of(cells)
         status = [

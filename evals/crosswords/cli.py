@@ -21,7 +21,7 @@ from reasoning.types import MAX_SAMPLES
 
 from ..files import missing_shared_data
 from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
-from ..stdin import answer_lines, string_field
+from ..stdin import answer_lines, shown, string_field
 from .data import TEST_GAMES, Game, crosswords_dir, load_games, parse_games
 from .eval import CrosswordsEval
 from .methods import METHODS, MethodConfig
@@ -72,7 +72,7 @@ def _score_line(games: list[Game], item: dict[str, Any]) -> dict[str, Any]:
     """One stdin line's verdict; `ConfigurationError` saying what is wrong with the line."""
     idx = item["game"]
     if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < len(games):
-        raise ConfigurationError(f'"game" must be a game number from 0 to {len(games) - 1}; got {str(idx)[:40]}')
+        raise ConfigurationError(f'"game" must be a game number from 0 to {len(games) - 1}; got {shown(idx)}')
     scores = score_output(games[idx], string_field(item, "output", "Output:\nA G E N D\n..."))
     return {"letter": scores.letter, "word": scores.word, "game": scores.game}
 
@@ -133,9 +133,9 @@ def _replay_engines(args: argparse.Namespace, ev: CrosswordsEval) -> Engines:
                                  "published log (use --method tot-dfs)")  # fmt: skip
     if args.games_file:
         raise ConfigurationError("--backend replay replays games of the paper's mini0505.json; drop --games-file")
-    if (config.breadth, config.max_visits) != (3, 100):
-        raise ConfigurationError("--backend replay replays the paper's search: --breadth 3 --max-visits 100 (the "
-                                 "log holds no other)")  # fmt: skip
+    if (config.breadth, config.max_visits, config.propose_samples) != (3, 100, 8):
+        raise ConfigurationError("--backend replay replays the paper's search: --breadth 3 --max-visits 100 "
+                                 "--propose-samples 8 (the log holds no other)")  # fmt: skip
     folder = Path(args.replay_dir) if args.replay_dir else crosswords_dir()
     log_path, cache_path = folder / (NO_PRUNE_LOG if args.no_prune else PRUNE_LOG), folder / CACHE
     for path in (log_path, cache_path):
@@ -148,17 +148,24 @@ def _replay_engines(args: argparse.Namespace, ev: CrosswordsEval) -> Engines:
         raise ConfigurationError(f"the published logs cover the 20 test games (0, 5, ..., 95); not game {missing[0]}")
     try:
         log, proposals = load_log(log_path), load_cache(cache_path)
-    except (ValueError, OSError) as exc:
+    # ValueError: not UTF-8, not JSON, or another layout; RecursionError: "[[[[..." nested too deep to read.
+    except (ValueError, OSError, RecursionError) as exc:
         raise ConfigurationError(f"cannot read the replay files in {folder}: {exc}") from None
+    # The propose cache is the pruned run's; the ablation rebuilds its proposals from its log (see replay.py). Every
+    # game's model is made before the run starts, so a log that does not fit is refused before anything is written.
+    cached = proposals if config.prune else None
+    models = {}
+    for game in ev.games:
+        try:
+            models[game.idx] = ReplayModel(config.task(game), log[game.idx // 5], cached, prune=config.prune,
+                                           max_visits=config.max_visits)  # fmt: skip
+        except (ValueError, ConfigurationError) as exc:
+            raise ConfigurationError(f"cannot replay game {game.idx} from {folder}: {exc}") from None
     made: list[Engine] = []
 
     def engine_for(game: Game) -> Engine:
-        # No response cache: the replay answers each logged state's prune requests, so each must reach it. The
-        # propose cache is the pruned run's; the ablation rebuilds its proposals from its log (see replay.py).
-        cached = proposals if config.prune else None
-        model = ReplayModel(config.task(game), log[game.idx // 5], cached, prune=config.prune,
-                            max_visits=config.max_visits)  # fmt: skip
-        made.append(Engine(model))
+        # No response cache: the replay answers each logged state's prune requests, so each must reach it.
+        made.append(Engine(models[game.idx]))
         return made[-1]
 
     return engine_for, "gpt-4-replay", made

@@ -8,6 +8,7 @@ published logs number those 0..19 (log game i is game 5i here).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,14 +50,25 @@ def load_games(path: str | Path | None = None) -> list[Game]:
         raise missing_shared_data("crosswords file", file, "give --games-file")
     try:
         raw = json.loads(read_text(file, "crosswords file"))
-        games = [Game(i, tuple(clues), tuple(letter.upper() for letter in answer)) for i, (clues, answer) in
-                 enumerate(raw)]  # fmt: skip
-    except (ValueError, TypeError, AttributeError, RecursionError):
+        if not isinstance(raw, list):
+            raise TypeError("not a list")
+        pairs = [(clues, answer) for clues, answer in raw]
+    except (ValueError, TypeError, RecursionError):
         raise ConfigurationError(f"{file} is not a list of [10 clues, 25 letters] games (mini0505.json)") from None
-    for game in games:
-        if len(game.clues) != 10 or len(game.answer) != 25 or not all(isinstance(c, str) for c in game.clues):
-            raise ConfigurationError(f"{file}: game {game.idx} is not [10 clues, 25 letters]")
+    if not pairs:
+        raise ConfigurationError(f"{file} holds no games (mini0505.json is a list of [10 clues, 25 letters])")
+    games = []
+    for idx, (clues, answer) in enumerate(pairs):
+        # Lists both (a string is not 10 clues, nor 25 letters); each answer cell one letter A-Z.
+        letters = isinstance(answer, list) and len(answer) == 25 and all(map(_letter, answer))
+        if not (isinstance(clues, list) and len(clues) == 10 and all(isinstance(c, str) for c in clues) and letters):
+            raise ConfigurationError(f"{file}: game {idx} is not [10 clues, 25 letters A-Z]")
+        games.append(Game(idx, tuple(clues), tuple(a.upper() for a in answer)))
     return games
+
+
+def _letter(cell: object) -> bool:
+    return isinstance(cell, str) and len(cell) == 1 and cell.isascii() and cell.isalpha()
 
 
 def parse_games(text: str, count: int) -> list[int]:
@@ -64,9 +76,9 @@ def parse_games(text: str, count: int) -> list[int]:
     below `count`; `ConfigurationError` saying what is wrong otherwise."""
     form = 'games are "test", numbers "0,5,10", a range "0-9" or a stepped range "0-95:5"'
     if text.strip() == "test":
-        picked = list(TEST_GAMES)
+        spans: list[Sequence[int]] = [TEST_GAMES]
     else:
-        picked = []
+        spans = []
         try:
             for part in text.split(","):
                 span, _, step = part.strip().partition(":")
@@ -75,10 +87,11 @@ def parse_games(text: str, count: int) -> list[int]:
                 stride = int(step) if step else 1
                 if first < 0 or last < first or stride < 1:
                     raise ValueError
-                picked.extend(range(first, last + 1, stride))
+                spans.append(range(first, last + 1, stride))
         except ValueError:
             raise ConfigurationError(f"--games {text}: {form}") from None
-    over = [i for i in picked if i >= count]
+    # Checked before any span is listed: "0-99999999999" names a game past the file, not a list of 10^11 numbers.
+    over = [next(i for i in span if i >= count) for span in spans if span[-1] >= count]
     if over:
         raise ConfigurationError(f"--games {text}: game {over[0]} is past the file's {count} games (0-{count - 1})")
-    return list(dict.fromkeys(picked))
+    return list(dict.fromkeys(i for span in spans for i in span))

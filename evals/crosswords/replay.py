@@ -31,6 +31,7 @@ Serve it through an engine with no response cache: the replay counts the prune r
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -42,6 +43,7 @@ from reasoning.errors import BackendError
 from reasoning.types import Completion, GenerationRequest, GenerationResult
 
 from .board import Board, parse_fill
+from .data import TEST_GAMES
 from .task import CrosswordsTask, prune_items
 
 __all__ = ["LoggedState", "ReplayMissError", "ReplayModel", "confidence_words", "load_cache", "load_log"]
@@ -59,14 +61,40 @@ LoggedState = dict[str, Any]  # {"actions": ["h2. motor", ...], "count": {"sure"
 
 
 def load_log(path: str | Path) -> list[list[LoggedState]]:
-    """A published DFS log: for each of the 20 test games (log game i = mini0505 game 5i), its visited states."""
-    log: list[list[LoggedState]] = json.loads(Path(path).read_text())
+    """A published DFS log: for each of the 20 test games (log game i = mini0505 game 5i), its visited states.
+    `ValueError` saying what is wrong for a file of another layout (`OSError` for one that cannot be read)."""
+    log = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(log, list) or len(log) != len(TEST_GAMES):
+        raise ValueError(f"{path} is not a DFS log (a list of the {len(TEST_GAMES)} test games' states)")
+    for i, states in enumerate(log):
+        if not isinstance(states, list) or not all(_is_state(state) for state in states):
+            raise ValueError(f'{path}: log game {i} is not a list of states {{"actions": ["h1. agend", ...], '
+                             '"count": {"sure": 1, "maybe": 0, "impossible": 0}}')  # fmt: skip
     return log
 
 
+def _is_state(state: Any) -> bool:
+    return (isinstance(state, dict) and isinstance(state.get("actions"), list)
+            and all(isinstance(a, str) for a in state["actions"]) and isinstance(state.get("count"), dict)
+            and all(_count(state["count"].get(word)) for word in prompts.PRUNE_WORDS))  # fmt: skip
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _confidence(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def load_cache(path: str | Path) -> dict[str, dict[str, float]]:
-    """`env_cache.json`: board rendering -> {candidate fill: summed confidence}, in first-seen order."""
-    table: dict[str, dict[str, float]] = json.loads(Path(path).read_text())
+    """`env_cache.json`: board rendering -> {candidate fill: summed confidence}, in first-seen order. `ValueError`
+    saying what is wrong for a file of another layout (`OSError` for one that cannot be read)."""
+    table = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(table, dict) or not all(
+        isinstance(scores, dict) and all(map(_confidence, scores.values())) for scores in table.values()
+    ):
+        raise ValueError(f'{path} is not a propose cache (board rendering -> {{"h1. agend": confidence, ...}})')
     return table
 
 

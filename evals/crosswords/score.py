@@ -3,13 +3,16 @@
 The grid is read from the text after the last "Output:" line break: its last 5 lines (after stripping the text)
 are rows h1..h5, each split on spaces, its first 5 pieces joined (so "A B C D E" and "ABCDE" both read as ABCDE);
 a row shorter than 5 letters is padded with "_", and a row longer than 5 is not written (the paper's env refuses
-that fill). The scores: the fraction of the 25 cells right (letter), of the 10 words right (word), and whether the
-whole grid is right (game).
+that fill), nor one that case mapping makes longer ("ß" upper-cases to "SS"). The scores: the fraction of the 25
+cells right (letter), of the 10 words right (word), and whether the whole grid is right (game).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+
+from reasoning.errors import ConfigurationError
 
 from .board import EMPTY, Board, Fill
 from .data import Game
@@ -34,7 +37,8 @@ def read_grid(text: str) -> Board:
         word = "".join(line.split(" ")[:5])
         word = word + EMPTY * (5 - len(word))
         if len(word) == 5:
-            board = board.fill(Fill(f"h{i}", word.lower()))
+            with contextlib.suppress(ConfigurationError):  # a case mapping that changes the length
+                board = board.fill(Fill(f"h{i}", word.lower()))
     return board
 
 
