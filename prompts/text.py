@@ -58,7 +58,8 @@ Passage:
 # Where the analysis starts: a raw completion after the last choice, or the passage, would go on writing it.
 _ANALYSIS = "\nAnalysis:\n"
 
-_SCORE_LINE = re.compile(r"coherency\s+score\s+is\s*:?\s*\**\s*(\d{1,3})(?![\d.]\d)", re.IGNORECASE)
+# The number's digits are taken whole (possessive `{1,3}+`): "10.5" is off the scale, not "1" followed by "0.5".
+_SCORE_LINE = re.compile(r"coherency\s+score\s+is\s*:?\s*\**\s*(\d{1,3}+)(?![\d.]\d)", re.IGNORECASE)
 
 
 def io_prompt(sentences: str) -> str:

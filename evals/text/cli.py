@@ -106,7 +106,7 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
 
 def _build(args: argparse.Namespace) -> TextEval:
     config = method_config(args)
-    tasks = load_tasks(file=args.tasks_file, rows=parse_range(args.range) if args.range else None)
+    tasks = load_tasks(file=args.tasks_file, rows=parse_range(args.range) if args.range is not None else None)
     if args.backend != "replay":
         return TextEval(config, tasks)
     return TextEval(config, tasks, replay=True, log=_replay_log(args, tasks))
@@ -134,15 +134,18 @@ def _engines(args: argparse.Namespace, ev: Any) -> Engines:
 
 
 def _replay_engines(args: argparse.Namespace, ev: TextEval) -> Engines:
-    """One replay engine per task, from the log `_build` read (`ev.log`)."""
+    """One replay engine per task, from the log `_build` read (`ev.log`). Every task's model is made before the run
+    starts, so tasks that are not the log's are refused before anything is written."""
+    models = {}
+    for task in ev.tasks:
+        try:
+            models[task.idx] = ReplayModel(ev.log[task.idx], ev.config.task(task))
+        except ValueError as exc:  # the task's sentences are not the log's
+            raise ConfigurationError(f"replay: {exc} (replay rows of the paper's tasks file)") from None
     made: list[Engine] = []
 
     def engine_for(task: Sentences) -> Engine:
-        try:
-            model = ReplayModel(ev.log[task.idx], ev.config.task(task))
-        except ValueError as exc:  # the task's sentences are not the log's
-            raise ConfigurationError(f"replay: {exc} (replay rows of the paper's tasks file)") from None
-        made.append(Engine(model, cache=ResponseCache()))
+        made.append(Engine(models[task.idx], cache=ResponseCache()))
         return made[-1]
 
     return engine_for, "gpt-4-replay", made

@@ -58,7 +58,8 @@ def load_tasks(*, file: str | Path | None = None, rows: range | None = None) -> 
     if not any(line.strip() for line in lines):
         raise ConfigurationError(f"{path} holds no tasks (one line of sentences each)")
     wanted = rows if rows is not None else range(len(lines))
-    if wanted and wanted[-1] >= len(lines):
-        shown = f"{wanted[0]}-{wanted[-1]}" if len(wanted) > 1 else str(wanted[0])
+    # No len(wanted): a range of 10^20 rows is refused here, not an OverflowError.
+    if wanted.start < wanted.stop and wanted[-1] >= len(lines):
+        shown = f"{wanted[0]}-{wanted[-1]}" if wanted[-1] > wanted[0] else str(wanted[0])
         raise ConfigurationError(f"--range {shown}: {path} has rows 0-{len(lines) - 1} ({counted(len(lines), 'line')})")
     return [Sentences(idx, lines[idx].strip()) for idx in wanted if lines[idx].strip()]

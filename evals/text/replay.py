@@ -46,10 +46,13 @@ def load_log(path: str | Path) -> list[dict[str, Any]]:
             for step in record["steps"]:
                 if len(step["new_ys"]) != len(step["values"]) or not isinstance(step["x"], str):
                     raise ValueError("candidates and votes differ in number")
+                _check_step(step)
+            _check_record(record)
     except OSError as exc:
         raise ConfigurationError(f"replay log {path}: {exc.strerror or exc}") from None
-    # ValueError: not UTF-8, not JSON, or steps that do not fit; the others: not records of that shape.
-    except (ValueError, KeyError, TypeError) as exc:
+    # ValueError: not UTF-8, not JSON, or steps that do not fit; RecursionError: "[[[[..." nested too deep to read;
+    # the others: not records of that shape.
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
         raise ConfigurationError(
             f"{path} is not a replay log of the published creative-writing run ({reason})"
@@ -57,6 +60,23 @@ def load_log(path: str | Path) -> list[dict[str, Any]]:
     if not isinstance(records, list):
         raise ConfigurationError(f"{path} is not a replay log of the published creative-writing run (not a list)")
     return records
+
+
+def _check_step(step: dict[str, Any]) -> None:
+    """`ValueError` for a step whose states are not texts or whose votes are not counts of at most `VOTES` in all."""
+    if not all(isinstance(ys, list) and all(isinstance(y, str) for y in ys) for ys in (step["ys"], step["new_ys"])):
+        raise ValueError("states that are not lists of texts")
+    votes = step["values"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in votes) or sum(votes) > VOTES:
+        raise ValueError(f"votes that are not counts of at most {VOTES} votes in all")
+
+
+def _check_record(record: dict[str, Any]) -> None:
+    """`ValueError` for a record with no row number or no steps."""
+    if not isinstance(record["idx"], int) or isinstance(record["idx"], bool) or record["idx"] < 0:
+        raise ValueError(f"a task row that is not a number: {json.dumps(record['idx'])[:40]}")
+    if not record["steps"]:
+        raise ValueError(f"task {record['idx']} has no steps")
 
 
 def vote_outputs(votes: list[int], n: int) -> list[str]:
