@@ -54,7 +54,9 @@ def load_tasks(*, file: str | Path | None = None, rows: range | None = None) -> 
     path = Path(file) if file is not None else default_data_file()
     if file is None and not path.is_file():
         raise missing_shared_data("creative-writing tasks", path, "give --tasks-file")
-    lines = read_text(path, "tasks file").splitlines()
+    # Lines end at "\n" only (a "\r" before it is stripped with the task): str.splitlines would also cut at U+2028,
+    # a form feed and other separators, and rows would not be the file's lines.
+    lines = read_text(path, "tasks file").removesuffix("\n").split("\n")
     if not any(line.strip() for line in lines):
         raise ConfigurationError(f"{path} holds no tasks (one line of sentences each)")
     wanted = rows if rows is not None else range(len(lines))

@@ -121,3 +121,16 @@ def test_a_replay_of_other_sentences_is_refused_before_the_run_starts(tmp_path):
     out = tmp_path / "out"
     line = one_line(cli("run", "--backend", "replay", "--tasks-file", str(tasks), "--out", str(out)))
     assert "the log has" in line and not (out / "run.json").exists()
+
+
+def test_rows_are_the_files_lines_cut_at_line_breaks_only(tmp_path):
+    # str.splitlines would also cut at U+2028, form feed, U+0085...: row numbers would not be the file's lines.
+    tasks = tmp_path / "tasks.txt"
+    tasks.write_text("one\u2028two\r\nthree\x0cfour\x85five\n\nsix\n", encoding="utf-8", newline="")
+    assert [(t.idx, t.text) for t in load_tasks(file=tasks)] == [
+        (0, "one\u2028two"),
+        (1, "three\x0cfour\x85five"),
+        (3, "six"),
+    ]
+    with pytest.raises(ConfigurationError, match="has rows 0-3"):
+        load_tasks(file=tasks, rows=range(4, 5))
