@@ -131,16 +131,16 @@ def _replay_engines(args: argparse.Namespace, ev: CrosswordsEval) -> Engines:
     if config.method != "tot-dfs":
         raise ConfigurationError(f"--backend replay replays the published DFS runs; --method {config.method} has no "
                                  "published log (use --method tot-dfs)")  # fmt: skip
-    if args.games_file:
+    if args.games_file is not None:
         raise ConfigurationError("--backend replay replays games of the paper's mini0505.json; drop --games-file")
     if (config.breadth, config.max_visits, config.propose_samples) != (3, 100, 8):
         raise ConfigurationError("--backend replay replays the paper's search: --breadth 3 --max-visits 100 "
                                  "--propose-samples 8 (the log holds no other)")  # fmt: skip
-    folder = Path(args.replay_dir) if args.replay_dir else crosswords_dir()
+    folder = Path(args.replay_dir) if args.replay_dir is not None else crosswords_dir()
     log_path, cache_path = folder / (NO_PRUNE_LOG if args.no_prune else PRUNE_LOG), folder / CACHE
     for path in (log_path, cache_path):
         if not path.is_file():
-            if args.replay_dir:
+            if args.replay_dir is not None:
                 raise ConfigurationError(f"replay file not found: {path}")
             raise missing_shared_data("replay file", path, "give --replay-dir")
     missing = [g.idx for g in ev.games if g.idx not in TEST_GAMES]

@@ -114,9 +114,9 @@ def _build(args: argparse.Namespace) -> TextEval:
 
 def _replay_log(args: argparse.Namespace, tasks: list[Sentences]) -> dict[int, dict[str, Any]]:
     """The published run's records of `tasks`, by row; `ConfigurationError` for a missing log or rows it lacks."""
-    path = Path(args.replay_log) if args.replay_log else shared_data_dir() / "tot" / "text" / REPLAY_LOG
+    path = Path(args.replay_log) if args.replay_log is not None else shared_data_dir() / "tot" / "text" / REPLAY_LOG
     if not path.is_file():
-        if args.replay_log:
+        if args.replay_log is not None:
             raise ConfigurationError(f"replay log not found: {path}")
         raise missing_shared_data("replay log", path, "give --replay-log")
     log = {record.get("idx"): record for record in load_log(path) if isinstance(record, dict)}

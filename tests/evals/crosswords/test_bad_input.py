@@ -134,3 +134,10 @@ def test_replay_of_other_proposal_samples_than_the_papers_is_refused(tmp_path):
     # The logged proposals are the sums over the paper's 8 samples: the replay cannot say what 1 sample proposes.
     line = one_line(cli("run", "--backend", "replay", "--propose-samples", "1", "--out", str(tmp_path / "out")))
     assert "--propose-samples 8" in line
+
+
+@needs_data
+def test_an_empty_replay_dir_is_not_read_as_the_default(tmp_path):
+    out = tmp_path / "out"
+    line = one_line(cli("run", "--backend", "replay", "--games", "0", "--replay-dir", "", "--out", str(out)))
+    assert "replay file not found" in line and not (out / "run.json").exists()

@@ -134,3 +134,10 @@ def test_rows_are_the_files_lines_cut_at_line_breaks_only(tmp_path):
     ]
     with pytest.raises(ConfigurationError, match="has rows 0-3"):
         load_tasks(file=tasks, rows=range(4, 5))
+
+
+@needs_log
+def test_an_empty_replay_log_is_not_read_as_the_default(tmp_path):
+    out = tmp_path / "out"
+    line = one_line(cli("run", "--backend", "replay", "--range", "0", "--replay-log", "", "--out", str(out)))
+    assert "replay log" in line and not (out / "run.json").exists()
