@@ -28,6 +28,7 @@ __all__ = [
     "read_text",
     "repair_tail",
     "shared_data_dir",
+    "text_lines",
     "write_atomic",
 ]
 
@@ -171,6 +172,13 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
                 raise ConfigurationError(f"{path}:{number}: not UTF-8 text; fix or move the file") from None
             if line.strip():
                 yield number, line
+
+
+def text_lines(text: str) -> list[str]:
+    """A data file's text as its lines: cut at "\n" only, each line's "\r" dropped (a CRLF file), no empty line
+    after a final "\n". `str.splitlines` would also cut at U+2028, U+0085, a form feed and other separators, so the
+    line numbers and rows a user is told would not be the file's."""
+    return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")] if text else []
 
 
 def has_records(path: Path) -> bool:

@@ -110,8 +110,9 @@ def _imported(summary: dict[str, Any]) -> str:
     table = ('<table id="paper-table"><thead><tr><th>cell</th><th>ours (unbiased → biased)</th><th>items</th>'
              f"<th>paper, Table 1</th><th>pairs counted</th></tr></thead><tbody>{rows}</tbody></table>")  # fmt: skip
     if any(r["paper"] is None for r in imported["paper"]):
-        table += ('<p class="note">Not quoted: <code>evals/audit/paper.py</code> holds only the GPT-3.5 cells of '
-                  "the paper's Table 1 that the shared data's README cites; the others are not checked here.</p>")  # fmt: skip
+        table += ('<p class="note">Not quoted: <code>evals/audit/paper.py</code> holds only the GPT-3.5 cells '
+                  "of the paper's Table 1 that the shared data's README cites; the others are not checked "
+                  "here.</p>")  # fmt: skip
     files = imported["files"]
     partial = "".join(f"<li>{escape(f['path'])}: {f['items']} of the {f['data_items']} items of {escape(f['task'])}, "
                       f"matched to its first {f['items']} rows</li>" for f in imported["partial"])  # fmt: skip

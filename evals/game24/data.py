@@ -9,7 +9,7 @@ from pathlib import Path
 from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
-from ..files import missing_shared_data, read_text, shared_data_dir
+from ..files import missing_shared_data, read_text, shared_data_dir, text_lines
 from .arith import ExpressionError
 from .task import normalize_puzzle
 
@@ -49,7 +49,7 @@ def parse_range(text: str) -> range:
 
 def _rows(path: Path, text: str) -> list[tuple[int, str]]:
     # (line number, puzzle text) for each puzzle of the file, in order.
-    lines = text.splitlines()
+    lines = text_lines(text)
     if lines and "Puzzles" in (c.strip() for c in lines[0].split(",")):
         reader = csv.DictReader(lines)
         try:
@@ -77,12 +77,13 @@ def load_puzzles(
     if not raw:
         raise ConfigurationError(f"{path} holds no puzzles")
     wanted = rows if rows is not None else range(len(raw))
+    if wanted and wanted[-1] >= len(raw):  # before a row is read: a range of 10**20 rows has no len()
+        first, last = wanted[0], wanted[-1]
+        rows_text = f"{first}-{last}" if last != first else str(first)
+        count = counted(len(raw), "puzzle")
+        raise ConfigurationError(f"--range {rows_text}: {path} has rows 0-{len(raw) - 1} ({count})")
     out = []
     for idx in wanted:
-        if idx >= len(raw):
-            rows_text = f"{wanted[0]}-{wanted[-1]}" if len(wanted) > 1 else str(wanted[0])
-            count = counted(len(raw), "puzzle")
-            raise ConfigurationError(f"--range {rows_text}: {path} has rows 0-{len(raw) - 1} ({count})")
         line, text = raw[idx]
         try:
             out.append(Puzzle(idx, normalize_puzzle(text)))

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.files import read_text
+from evals.files import read_text, text_lines
 from evals.turpin import load_bbh
 from reasoning._words import counted
 from reasoning.errors import ConfigurationError
@@ -118,7 +118,7 @@ def load_tsv(
     """Examples from a GLUE-style TSV file (see the module docstring). An empty file, a missing column or a row
     with the wrong number of fields is a `ConfigurationError` naming the file (and line)."""
     file = Path(path)
-    lines = read_text(file, "data file").splitlines()
+    lines = text_lines(read_text(file, "data file"))
     reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
     try:
         rows = list(reader)

@@ -9,7 +9,7 @@ from pathlib import Path
 from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
-from ..files import missing_shared_data, read_text, shared_data_dir
+from ..files import missing_shared_data, read_text, shared_data_dir, text_lines
 
 __all__ = ["DATA_FILE", "Sentences", "default_data_file", "load_tasks", "parse_range"]
 
@@ -56,7 +56,7 @@ def load_tasks(*, file: str | Path | None = None, rows: range | None = None) -> 
         raise missing_shared_data("creative-writing tasks", path, "give --tasks-file")
     # Lines end at "\n" only (a "\r" before it is stripped with the task): str.splitlines would also cut at U+2028,
     # a form feed and other separators, and rows would not be the file's lines.
-    lines = read_text(path, "tasks file").removesuffix("\n").split("\n")
+    lines = text_lines(read_text(path, "tasks file"))
     if not any(line.strip() for line in lines):
         raise ConfigurationError(f"{path} holds no tasks (one line of sentences each)")
     wanted = rows if rows is not None else range(len(lines))
