@@ -20,7 +20,7 @@ from reasoning.tree import SearchContext
 from ..harness import Eval
 from .data import Game
 from .methods import MethodConfig, solve_game
-from .report import render_report
+from .report import figure, render_report
 
 __all__ = ["CrosswordsEval", "Record", "RunInfo", "summarize"]
 
@@ -103,6 +103,12 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
 
     def render(self, records: Sequence[Record], summary: dict[str, Any], info: RunInfo) -> str:
         return render_report(records, summary, info.model_dump(mode="json"))
+
+    def format_summary(self, summary: dict[str, Any]) -> str:
+        """The summary as lines of name and value, rounded as the report rounds them (`report.figure`: success
+        rates as percentages, like the paper's Table 3)."""
+        width = max(map(len, summary), default=0)
+        return "\n".join(f"{key:<{width}}  {figure(key, value)}" for key, value in summary.items())
 
 
 def summarize(records: Sequence[Record]) -> dict[str, Any]:

@@ -69,7 +69,8 @@ async def solve_game(game: Game, ctx: SearchContext, config: MethodConfig) -> di
     visited states and oracle pick, and the cost)."""
     task = config.task(game)
     answer = Board(cells=game.answer)
-    record: dict[str, Any] = {"idx": game.idx, "method": config.method, "answer": _grid(answer)}
+    record: dict[str, Any] = {"idx": game.idx, "method": config.method, "answer": _grid(answer),
+                              "clues": list(game.clues)}  # fmt: skip
     if config.method in ("io", "cot"):
         prompt = (prompts.io_prompt if config.method == "io" else prompts.cot_prompt)(game.clue_lines())
         request = task.config.request(prompt, n=1, max_tokens=config.max_tokens, stop=("\nInput:",))
