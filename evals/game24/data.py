@@ -10,6 +10,7 @@ from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data, read_text, shared_data_dir, text_lines
+from ..rows import parse_range as parse_rows
 from .arith import ExpressionError
 from .task import normalize_puzzle
 
@@ -28,23 +29,8 @@ def default_data_dir() -> Path:
 
 
 def parse_range(text: str) -> range:
-    """ "900-999" (inclusive) or "950"; a mistake is an error that says what is wrong with it."""
-    form = "a range is START-END of 0-based rows, e.g. 900-999, or one row"
-    start_text, dash, end_text = text.strip().partition("-")
-    if dash and not end_text:
-        raise ConfigurationError(f"--range {text}: no end after '-' ({form})")
-    if not start_text and end_text:
-        raise ConfigurationError(f"--range {text}: rows start at 0 ({form})")
-    try:
-        start = int(start_text)
-        end = int(end_text) if end_text else start
-    except ValueError:
-        raise ConfigurationError(f"--range {text}: {form}") from None
-    if end < 0:
-        raise ConfigurationError(f"--range {text}: rows start at 0 ({form})")
-    if end < start:
-        raise ConfigurationError(f"--range {text}: start {start} is after end {end}")
-    return range(start, end + 1)
+    """`evals.rows.parse_range` with the paper's test rows as its example."""
+    return parse_rows(text, example="900-999")
 
 
 def _rows(path: Path, text: str) -> list[tuple[int, str]]:

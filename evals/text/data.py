@@ -10,6 +10,7 @@ from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data, read_text, shared_data_dir, text_lines
+from ..rows import parse_range as parse_rows
 
 __all__ = ["DATA_FILE", "Sentences", "default_data_file", "load_tasks", "parse_range"]
 
@@ -30,21 +31,8 @@ def default_data_file() -> Path:
 
 
 def parse_range(text: str) -> range:
-    """ "0-99" (inclusive, 0-based rows) or "5"; a mistake is a `ConfigurationError` saying what is wrong."""
-    form = "a range is START-END of 0-based rows, e.g. 0-99, or one row"
-    start_text, dash, end_text = text.strip().partition("-")
-    if dash and not start_text.strip():
-        raise ConfigurationError(f"--range {text}: rows start at 0 ({form})")
-    try:
-        start = int(start_text)
-        end = int(end_text) if dash else start
-    except ValueError:
-        raise ConfigurationError(f"--range {text}: {form}") from None
-    if start < 0 or end < 0:
-        raise ConfigurationError(f"--range {text}: rows start at 0 ({form})")
-    if end < start:
-        raise ConfigurationError(f"--range {text}: start {start} is after end {end}")
-    return range(start, end + 1)
+    """`evals.rows.parse_range` with the paper's 100 rows as its example."""
+    return parse_rows(text, example="0-99")
 
 
 def load_tasks(*, file: str | Path | None = None, rows: range | None = None) -> list[Sentences]:
