@@ -63,13 +63,13 @@ def load_puzzles(
     if not raw:
         raise ConfigurationError(f"{path} holds no puzzles")
     wanted = rows if rows is not None else range(len(raw))
-    if wanted and wanted[-1] >= len(raw):  # before a row is read: a range of 10**20 rows has no len()
-        first, last = wanted[0], wanted[-1]
-        rows_text = f"{first}-{last}" if last != first else str(first)
-        count = counted(len(raw), "puzzle")
-        raise ConfigurationError(f"--range {rows_text}: {path} has rows 0-{len(raw) - 1} ({count})")
     out = []
-    for idx in wanted:
+    for idx in wanted:  # in order: a malformed puzzle before the range's end is named first
+        if idx >= len(raw):
+            first, last = wanted[0], wanted[-1]  # not len(wanted): a range of 10**20 rows has none
+            rows_text = f"{first}-{last}" if last != first else str(first)
+            count = counted(len(raw), "puzzle")
+            raise ConfigurationError(f"--range {rows_text}: {path} has rows 0-{len(raw) - 1} ({count})")
         line, text = raw[idx]
         try:
             out.append(Puzzle(idx, normalize_puzzle(text)))
