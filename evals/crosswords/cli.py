@@ -17,10 +17,9 @@ from typing import Any
 from reasoning.cli import Subparsers
 from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
-from reasoning.types import MAX_SAMPLES
 
 from ..files import missing_shared_data
-from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
+from ..harness import Engines, add_eval_commands, add_prompt_format, check_counts, default_engines, uses_chat
 from ..stdin import answer_lines, shown, string_field
 from .data import TEST_GAMES, Game, crosswords_dir, load_games, parse_games
 from .eval import CrosswordsEval
@@ -87,11 +86,7 @@ COUNTS = ("breadth", "max_visits", "propose_samples", "max_tokens", "prune_max_t
 
 def method_config(args: argparse.Namespace) -> MethodConfig:
     """The run's options as its one config. `ConfigurationError` for a count below 1 or too many samples."""
-    for name in COUNTS:
-        if getattr(args, name) < 1:
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
-    if args.propose_samples > MAX_SAMPLES:
-        raise ConfigurationError(f"--propose-samples must be at most {MAX_SAMPLES} (the samples of one request)")
+    check_counts(args, COUNTS, ("propose_samples",))
     if not 0.0 <= args.temperature <= 2.0:
         raise ConfigurationError(f"--temperature must be between 0 and 2; got {args.temperature}")
     return MethodConfig(method=args.method, prune=not args.no_prune, breadth=args.breadth, max_visits=args.max_visits,

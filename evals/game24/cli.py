@@ -19,10 +19,9 @@ from reasoning.cli import Subparsers
 from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
 from reasoning.tree import SearchBudget
-from reasoning.types import MAX_SAMPLES
 
 from ..files import missing_shared_data
-from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
+from ..harness import Engines, add_eval_commands, add_prompt_format, check_counts, default_engines, uses_chat
 from ..stdin import answer_lines, string_field
 from .arith import ExpressionError, check_answer, solve
 from .compare import compare_command
@@ -169,13 +168,7 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
     """The run's options as its one config (the only place they are read for it). `ConfigurationError` for a count
     below 1 or a sample count above `MAX_SAMPLES`; with `--evaluator plugin` the plug-in is trained into its file
     first if it is missing."""
-    for name in COUNTS:
-        if getattr(args, name) < 1:
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in SAMPLE_COUNTS:
-        if getattr(args, name) > MAX_SAMPLES:
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be at most {MAX_SAMPLES} (the samples of one "
-                                     "request)")  # fmt: skip
+    check_counts(args, COUNTS, SAMPLE_COUNTS)
     # The options named as the config's fields, then those that are not.
     same = {f.name: getattr(args, f.name) for f in dataclasses.fields(MethodConfig) if hasattr(args, f.name)}
     replay = args.backend == "replay"

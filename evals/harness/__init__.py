@@ -9,7 +9,16 @@ a run folder by one driver, through one `run`/`report` command pair.
 - `add_eval_commands`: `reasoning NAME run | report` (`command.py`).
 """
 
-from .command import Engines, add_eval_commands, add_prompt_format, default_engines, read_run, report_command, uses_chat
+from .command import (
+    Engines,
+    add_eval_commands,
+    add_prompt_format,
+    check_counts,
+    default_engines,
+    read_run,
+    report_command,
+    uses_chat,
+)
 from .driver import resume, run_samples
 from .eval import Eval, RunInfo
 from .folder import RunFolder, RunHeader, git_revision, toolkit_version
@@ -27,6 +36,7 @@ __all__ = [
     "RunInfo",
     "add_eval_commands",
     "add_prompt_format",
+    "check_counts",
     "csp",
     "default_engines",
     "escape",

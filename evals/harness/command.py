@@ -31,12 +31,26 @@ from .eval import Eval
 from .folder import RunFolder
 from .run import open_folder, open_results, run_eval, write_outputs
 
-__all__ = ["Engines", "add_eval_commands", "add_prompt_format", "default_engines", "uses_chat"]
+__all__ = ["Engines", "add_eval_commands", "add_prompt_format", "check_counts", "default_engines", "uses_chat"]
 
 AnyEval = Eval[Any, Any, Any]
 EvalT = TypeVar("EvalT", bound=AnyEval)
 # The engine (or one per sample), the model's name, and every engine made (closed after the run).
 Engines = tuple[Engine | Callable[[Any], Engine], str, list[Engine]]
+
+
+def check_counts(args: argparse.Namespace, counts: Sequence[str], samples: Sequence[str] = ()) -> None:
+    """`ConfigurationError` naming the flag when an option of `counts` is below 1, or one of `samples` (the samples
+    of one request) is above `MAX_SAMPLES`."""
+    from reasoning.types import MAX_SAMPLES
+
+    for name in counts:
+        if getattr(args, name) < 1:
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in samples:
+        if getattr(args, name) > MAX_SAMPLES:
+            raise ConfigurationError(f"--{name.replace('_', '-')} must be at most {MAX_SAMPLES} (the samples of one "
+                                     "request)")  # fmt: skip
 
 
 def add_prompt_format(group: Any, local: str = "raw completion") -> None:

@@ -20,10 +20,9 @@ from typing import Any
 from reasoning.cli import Subparsers
 from reasoning.engine import Engine, ResponseCache
 from reasoning.errors import ConfigurationError
-from reasoning.types import MAX_SAMPLES
 
 from ..files import missing_shared_data, shared_data_dir
-from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
+from ..harness import Engines, add_eval_commands, add_prompt_format, check_counts, default_engines, uses_chat
 from .data import Sentences, load_tasks, parse_range
 from .eval import TextEval
 from .methods import METHODS, MethodConfig
@@ -81,13 +80,7 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
     """The run's options as its one config (the only place they are read for it). `ConfigurationError` for a count
     below 1 or a sample count above `MAX_SAMPLES`, and, with `--backend replay`, for settings the published run did
     not use or the judge."""
-    for name in COUNTS:
-        if getattr(args, name) < 1:
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in SAMPLE_COUNTS:
-        if getattr(args, name) > MAX_SAMPLES:
-            raise ConfigurationError(f"--{name.replace('_', '-')} must be at most {MAX_SAMPLES} (the samples of one "
-                                     "request)")  # fmt: skip
+    check_counts(args, COUNTS, SAMPLE_COUNTS)
     replay = args.backend == "replay"
     if replay:
         if args.judge == "model":
