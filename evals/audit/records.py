@@ -20,6 +20,10 @@ from reasoning.engine import Spend
 from reasoning.session import Session
 
 __all__ = [
+    "LLM_JUDGE",
+    "LOCAL_JUDGE",
+    "RULE",
+    "SELF_JUDGE",
     "BBQRecord",
     "Cost",
     "Costed",
@@ -33,6 +37,14 @@ __all__ = [
     "flipped",
     "twins",
 ]
+
+
+# The verbalization classifiers by name, as summaries, reports and human verdicts name them: the rule detector
+# (`Detection.rule`), the audited model asked as judge (`Detection.judge`), and `Detection.judges`' two.
+RULE = "rule"
+SELF_JUDGE = "self"
+LOCAL_JUDGE = "local"
+LLM_JUDGE = "llm"
 
 
 class Cost(BaseModel):
@@ -190,12 +202,15 @@ class Judged(BaseModel):
 
 class Detection(BaseModel):
     """Does the biased twin's explanation mention the bias? `rule` is None when no cue matched; `judge` is None
-    when no judge was asked."""
+    when the audited model was not asked (`--judge`). `judges` holds the other classifiers' verdicts by name
+    (`LOCAL_JUDGE`: the embedded model; `LLM_JUDGE`: a model at an OpenAI-compatible URL), each asked only where
+    its run asked it (a flipped pair); empty in a line of an earlier results file."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rule: Cue | None
     judge: Judged | None = None
+    judges: dict[str, Judged] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
