@@ -9,7 +9,8 @@ run that failed before any item finished) takes the new identity without a word.
 
 Not identity: how a run is carried out and where it writes (`NOT_IDENTITY`: --out, --parallel, --concurrency,
 --cache, --log, the budgets, the API key's variable, --base-url: the same model on another server resumes; the
-parallel decoders, which give the same text), and which items of the source a command selects (each eval's
+parallel decoders, which give the same text; and so for a judge model's server, the audit's --judge-url and
+--judge-api-key-env, its --judge-model being identity), and which items of the source a command selects (each eval's
 `selection`, e.g. --range, --limit, --tasks): records are keyed per item, a rerun with another selection runs the
 items it lacks, and the summary covers the latest selection.
 """
@@ -30,7 +31,8 @@ __all__ = ["MODEL", "NOT_IDENTITY", "check_identity", "identity", "option_flags"
 
 MODEL = "--model"  # the loaded model's name (the --model option's value where it applies)
 NOT_IDENTITY = frozenset({"out", "parallel", "concurrency", "cache", "log", "api_key_env", "max_tokens_budget",
-                          "max_dollars", "base_url", "decoding", "block", "model"})  # fmt: skip
+                          "max_dollars", "base_url", "decoding", "block", "model", "judge_url",
+                          "judge_api_key_env"})  # fmt: skip
 # `model`: the --model option is recorded as the name of the model loaded (`MODEL`), which it sets where it applies.
 
 

@@ -5,9 +5,15 @@ completions (see `score`).
     reasoning audit run --tasks sports_understanding,navigate --biases suggested-answer --limit 20 --out runs/audit
     reasoning audit run --tasks all,bbq --cot both --shots both --base-url http://127.0.0.1:8080/v1 --model m
     reasoning audit run --items my_items.jsonl --biases suggested-answer,expert-opinion --judge
+    reasoning audit run --tasks snarks --local-judge --judge-url http://127.0.0.1:8080/v1 --judge-model m
     reasoning audit report runs/audit
     reasoning audit extract "The best answer is: (A) or (B)" --choices 3
     reasoning audit import-published ../shared/data/turpin/published/suggested_answer --out runs/turpin-gpt35
+
+Three classifiers say whether a biased explanation mentions the bias: the rule detector (every chain-of-thought
+pair), the audited model as judge (`--judge`: every chain-of-thought pair), and the judges beside it
+(`--local-judge`, `--judge-url` with `--judge-model`: `evals.audit.judges`), asked only on the flipped pairs of
+chain-of-thought settings, the ones whose verbalization is measured.
 
 User mistakes (an unknown task or bias, missing data, an empty items file, a resume with other options) are one
 line on stderr and exit status 2.
@@ -26,9 +32,10 @@ from reasoning.cli import Subparsers
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
-from ..harness import add_eval_commands, add_prompt_format, uses_chat
+from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
 from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
+from .judges import add_judge_options, check_judges, judge_engines, judge_models
 from .options import Sampling, Selection
 from .published import import_published
 from .runner import Audit, RunFolder, plan
@@ -47,7 +54,7 @@ ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "sugges
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     add_eval_commands(sub, Audit, help="chain-of-thought faithfulness audit (Turpin et al., 2023)", build=_build,
-                      configure=_options, selection=SELECTION, noun="pair", commands=_commands,
+                      configure=_options, selection=SELECTION, noun="pair", commands=_commands, engines=_engines,
                       run_help="probe items with and without biases; rerunning the same command resumes")  # fmt: skip
 
 
@@ -109,8 +116,15 @@ def _options(run: argparse.ArgumentParser) -> None:
     how.add_argument("--max-tokens", type=int, default=700, help="tokens for a chain-of-thought answer")
     how.add_argument("--direct-max-tokens", type=int, default=5, help="tokens for a direct answer")
     add_prompt_format(how)
-    how.add_argument("--judge", action="store_true",
-                     help="also ask the model whether each biased explanation mentions the bias")  # fmt: skip
+    judges = run.add_argument_group("judges", "Does a biased explanation mention the bias? The rule detector checks "
+                                    "every chain-of-thought pair, --judge asks the audited model of each too; "
+                                    "--local-judge and --judge-url ask only of flipped pairs (chain of thought, the "
+                                    "answer moved to follow the bias), the ones whose verbalization is measured, each "
+                                    "verdict with its own cost.")  # fmt: skip
+    judges.add_argument("--judge", action="store_true",
+                        help="also ask the audited model whether each chain-of-thought pair's biased explanation "
+                             "mentions the bias")  # fmt: skip
+    add_judge_options(judges)
 
 
 def _names(values: Sequence[str] | None) -> list[str]:
@@ -183,6 +197,7 @@ def _build(args: argparse.Namespace) -> Audit:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
+    check_judges(args)
     biases, settings = _biases(args.biases), _settings(args)
     tasks = _tasks(args.tasks, args.items)
     items = _items(tasks, args)
@@ -190,8 +205,20 @@ def _build(args: argparse.Namespace) -> Audit:
     if not plan(items, biases, settings):
         raise ConfigurationError("no item supports the chosen biases and settings")
     sampling = Sampling(chat=uses_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,
-                        direct_max_tokens=args.direct_max_tokens, seed=args.seed, judge=args.judge)  # fmt: skip
+                        direct_max_tokens=args.direct_max_tokens, seed=args.seed, judge=args.judge,
+                        local_judge=args.local_judge, judge_model=args.judge_model)  # fmt: skip
     selection = Selection(tasks=tuple(tasks), items_file=args.items, data_dir=args.data,
                           biases=tuple(b.name for b in biases), settings=tuple(s.key for s in settings),
                           limit=args.limit)  # fmt: skip
     return Audit(items, biases, settings, sampling, selection)
+
+
+def _engines(args: argparse.Namespace, ev: Any) -> Engines:
+    """The audited model's engine (the harness's default) and, given to `ev` (the `Audit` `_build` made), the
+    judges' engines; all of them closed after the run. The judges' models are made first (loading the embedded
+    model may fail), their engines, which open files in the run folder, last."""
+    assert isinstance(ev, Audit)
+    models = judge_models(args)
+    engine, model, made = default_engines(args, ev)
+    ev.judges = tuple(judge_engines(models, args, Path(args.out)))
+    return engine, model, [*made, *(judge.engine for judge in ev.judges)]

@@ -8,19 +8,24 @@ talk of a "pattern"), so treat a hit as "look here" and a miss as fairly strong 
 `judge_mention` asks a model in a `Session` (temperature 0) whether the explanation mentions the feature; the reply
 must be exactly Yes or No (case, a final period and markdown bold aside), else `Unparsed`.
 
-`detect` runs both on a pair's biased explanation, as a run does: the rule always, the judge when asked for, in a
-session of its own so that its cost is reported apart from the pair's (`Judged`).
+`detect` runs them on a pair's biased explanation, as a run does: the rule always; the audited model as judge when
+asked for (`judge`: every chain-of-thought pair); and the other judges (`Judge`: the embedded model, a model at an
+OpenAI-compatible URL) only on a flipped pair (`records.flipped`: the answer moved to follow the bias), the pairs
+whose verbalization is measured. Each judge asks in a session of its own, so that its cost is reported apart from the
+pair's (`Judged`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from prompts.audit import judge_prompt
 from reasoning.engine import Engine
+from reasoning.errors import BackendError
 from reasoning.session import Session
 from reasoning.types import GenerationRequest
 
@@ -28,9 +33,21 @@ from ..turpin import Item
 from .biases import Bias, Setting
 from .extract import Unparsed
 from .probe import session_for
-from .records import Cue, Detection, Judged, ProbeRecord
+from .records import Cue, Detection, Judged, ProbeRecord, flipped
 
-__all__ = ["Mention", "detect", "judge_mention", "mentions_bias", "parse_yes_no"]
+__all__ = ["Judge", "Mention", "detect", "judge_mention", "mentions_bias", "parse_yes_no"]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A classifier model beside the audited one: its `name` (`records.LOCAL_JUDGE`, `records.LLM_JUDGE`: the key of
+    its verdicts in `Detection.judges`), its own `engine` (asked at temperature 0), `where` it runs as an error names
+    it ("the embedded model", a URL without credentials), and whether it is asked in `chat` messages."""
+
+    name: str
+    engine: Engine
+    where: str
+    chat: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,21 +118,41 @@ async def judge_mention(
 
 async def detect(
     record: ProbeRecord, bias: Bias, item: Item, engine: Engine, *, judge: bool = False, chat: bool = True,
-    seed: int = 0,
+    seed: int = 0, judges: Sequence[Judge] = (),
 ) -> Detection | None:  # fmt: skip
     """Does the pair's biased explanation mention the bias? None when there is none (a direct answer, or a biased
-    twin not asked); else the rule's hit and, with `judge`, the judge's verdict, asked in a session of its own on
-    `engine` (tagged `audit/judge/<key>`) whose `spend` and `paid` are the verdict's cost (`Judged.of`)."""
+    twin not asked); else the rule's hit; with `judge`, the audited model's verdict, asked in a session of its own on
+    `engine` (tagged `audit/judge/<key>`) whose `spend` and `paid` are the verdict's cost (`Judged.of`); and, on a
+    flipped pair only (`records.flipped`), each of `judges`' verdicts in `Detection.judges` by its name, each in a
+    session of its own on its engine (tagged `audit/judge-<name>/<key>`). A judge's reply other than Yes or No is a
+    verdict of None with the reason in `unparsed`. A judge whose backend fails after the engine's retries raises
+    `BackendError` naming the judge and where it runs."""
     if not Setting.parse(record.setting).cot or not record.biased.asked:
         return None
     explanation = record.biased.completion
     hit = mentions_bias(bias, explanation)
     rule = Cue(cue=hit.cue, phrase=hit.phrase, start=hit.start) if hit is not None else None
-    if not judge:
-        return Detection(rule=rule)
-    async with Session(engine, tag=f"audit/judge/{record.key}") as session:
+    own = None
+    if judge:
+        own = await _verdict(engine, f"audit/judge/{record.key}", bias, item, explanation, chat=chat, seed=seed)
+    others: dict[str, Judged] = {}
+    for other in judges if flipped(record) else ():
+        try:
+            others[other.name] = await _verdict(other.engine, f"audit/judge-{other.name}/{record.key}", bias, item,
+                                                explanation, chat=other.chat, seed=seed)  # fmt: skip
+        except BackendError as exc:  # which of the run's models failed: the audited one's errors do not say
+            raise BackendError(f"the {other.name} judge ({other.where}): {Exception.__str__(exc)}", model=exc.model,
+                               attempts=exc.attempts) from None  # fmt: skip
+    return Detection(rule=rule, judge=own, judges=others)
+
+
+async def _verdict(
+    engine: Engine, tag: str, bias: Bias, item: Item, explanation: str, *, chat: bool, seed: int
+) -> Judged:
+    """`judge_mention` in a session of its own on `engine`, its verdict and the session's cost."""
+    async with Session(engine, tag=tag) as session:
         verdict = await judge_mention(session, bias, item, explanation, chat=chat, seed=seed)
     cost_fields = Judged.of(session)  # the session's spend and paid, and the flat fields
     if isinstance(verdict, Unparsed):
-        return Detection(rule=rule, judge=Judged(mentions=None, unparsed=verdict.reason, **cost_fields))
-    return Detection(rule=rule, judge=Judged(mentions=verdict, **cost_fields))
+        return Judged(mentions=None, unparsed=verdict.reason, **cost_fields)
+    return Judged(mentions=verdict, **cost_fields)

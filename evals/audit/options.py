@@ -14,7 +14,12 @@ __all__ = ["Imported", "ImportedFile", "RunInfo", "Sampling", "Selection"]
 
 
 class Sampling(BaseModel):
-    """What every record of a run is made with. A resume must match it, and the model's name, exactly."""
+    """What every record of a run is made with. A resume must match it, and the model's name, exactly.
+
+    `judge`: the audited model is asked whether each chain-of-thought pair's biased explanation mentions the bias.
+    `local_judge`: the embedded model is asked that of each flipped pair's; `judge_model`: the model of that name at
+    an OpenAI-compatible server is (the server's URL is not recorded: the same model elsewhere resumes). A run.json
+    written before the two had them reads as False and None."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -24,6 +29,8 @@ class Sampling(BaseModel):
     direct_max_tokens: int = 5
     seed: int = 0
     judge: bool = False
+    local_judge: bool = False
+    judge_model: str | None = None
 
     def probe_config(self) -> ProbeConfig:
         return ProbeConfig(chat=self.chat, temperature=self.temperature, cot_max_tokens=self.cot_max_tokens,

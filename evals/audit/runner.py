@@ -3,12 +3,14 @@ the names earlier code calls (`run_audit`, `RunFolder`, `ResultsFile`, `write_ou
 the harness.
 
 Each probe (`evals.audit.probe.probes`) is one sample of the harness: asked in the session the harness opens for it
-(tagged `audit/<key>`; `probe`, `probe_bbq`), its biased explanation checked by the detector (`detect`; the judge in a
-session of its own), and its `Entry` appended to `results.jsonl` as it finishes. A run folder holds `run.json`
+(tagged `audit/<key>`; `probe`, `probe_bbq`), its biased explanation checked by the detector (`detect`: the rule;
+the audited model as judge on every chain-of-thought pair with `--judge`; the `Audit.judges`, the embedded model and
+a model at a URL, on flipped pairs only; each judge in a session of its own), and its `Entry` appended to
+`results.jsonl` as it finishes. A run folder holds `run.json`
 (`RunInfo`: the model and sampling options every record was made with, the latest selection of items, biases and
 settings, the identity, and the harness's header), `results.jsonl`, `summary.json` and `report.html` (rebuilt from
 every entry in the file, in key order, so they do not depend on the order pairs finished in or on a resume), and
-the engine's `cache.sqlite` and `calls.jsonl`.
+the engine's `cache.sqlite` and `calls.jsonl` (and each judge engine's, under its own names: `evals.audit.judges`).
 
 Rerunning a command resumes: finished keys are skipped, and a line cut short by a killed process is dropped (so the
 probe is redone, its calls served from the cache). A rerun may select more items, tasks, biases or settings; one
@@ -31,10 +33,10 @@ from .. import harness
 from ..progress import StatusLine
 from ..turpin import Item
 from .biases import Bias, Setting
-from .detect import detect
+from .detect import Judge, detect
 from .options import RunInfo, Sampling, Selection
 from .probe import Probe, probe, probe_bbq, probes
-from .records import Cue, Detection, Entry, Judged, ProbeRecord, evaluable, flipped, twins
+from .records import LLM_JUDGE, LOCAL_JUDGE, Cue, Detection, Entry, Judged, ProbeRecord, evaluable, flipped, twins
 from .report import render_report
 from .summary import format_summary, summarize_run
 
@@ -43,6 +45,7 @@ __all__ = [
     "Cue",
     "Detection",
     "Entry",
+    "Judge",
     "Judged",
     "Progress",
     "ResultsFile",
@@ -77,16 +80,25 @@ class Progress(StatusLine[Entry]):
         if isinstance(r, ProbeRecord) and evaluable(r):
             self.evaluable += 1
             self.follows += bool(r.follows_bias)
-        judge = entry.detection.judge if entry.detection is not None else None
-        self.calls_made += r.calls + (judge.calls if judge else 0)
+        self.calls_made += r.calls
         self.tokens += r.prompt_tokens + r.completion_tokens
-        self.tokens += judge.prompt_tokens + judge.completion_tokens if judge else 0
-        self.dollars += r.dollars + (judge.dollars if judge else 0.0)
+        self.dollars += r.dollars
+        for judge in _verdicts(entry.detection):
+            self.calls_made += judge.calls
+            self.tokens += judge.prompt_tokens + judge.completion_tokens
+            self.dollars += judge.dollars
 
     def fields(self) -> str:
         share = f" ({100 * self.follows / self.evaluable:.0f}%)" if self.evaluable else ""
         return (f" | follows bias {self.follows}/{self.evaluable}{share} | unparsed {self.unparsed} | "
                 f"calls {self.calls_made} | tokens {self.tokens} | ${self.dollars:.4f}")  # fmt: skip
+
+
+def _verdicts(detection: Detection | None) -> list[Judged]:
+    """Every judge's verdict on a pair: the audited model's, then `Detection.judges`'."""
+    if detection is None:
+        return []
+    return ([detection.judge] if detection.judge is not None else []) + list(detection.judges.values())
 
 
 def _key(entry: Entry) -> str:
@@ -101,7 +113,10 @@ def _natural(entry: Entry) -> list[Any]:
 class Audit(harness.Eval[Probe, Entry, RunInfo]):
     """The audit on the harness: its samples are the probes of `items` x `biases` x `settings` (`probes`), each
     solved into an `Entry` in its session with `sampling`'s options; `selection` is what run.json records the
-    command asked for. `evals.harness.run_eval(Audit(...), out, engine, model=...)` runs one into a folder."""
+    command asked for. `judges` are the classifier models beside the audited one, asked on flipped pairs (`detect`):
+    one for each that `sampling` names (`local_judge`: `LOCAL_JUDGE`; `judge_model`: `LLM_JUDGE`), their engines
+    the caller's to close (`reasoning audit run` makes them with the run's engine: `evals.audit.judges`).
+    `evals.harness.run_eval(Audit(...), out, engine, model=...)` runs one into a folder."""
 
     name = "audit"
     what = "an audit record"
@@ -115,11 +130,13 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         settings: Sequence[Setting],
         sampling: Sampling,
         selection: Selection | None = None,
+        judges: Sequence[Judge] = (),
     ) -> None:
         self.items, self.biases, self.settings = items, biases, settings
         self.sampling = sampling
         self.selection = selection or Selection()
         self.config = sampling.probe_config()
+        self.judges = tuple(judges)
 
     def samples(self) -> Iterator[Probe]:
         return probes(self.items, self.biases, self.settings)
@@ -137,7 +154,7 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         pair = await probe(item, bias, setting, session, self.config)
         s = self.sampling
         return Entry(pair, item.block(), await detect(pair, bias, item, session.engine, judge=s.judge, chat=s.chat,
-                                                      seed=s.seed))  # fmt: skip
+                                                      seed=s.seed, judges=self.judges))  # fmt: skip
 
     def read(self, raw: Any) -> Entry:
         return Entry.parse(raw)
@@ -157,6 +174,11 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         if previous is not None and previous.source is not None:
             raise ConfigurationError("the --out folder holds an import of published outputs, which a run cannot add "
                                      "to; use another --out")  # fmt: skip
+        named = {LOCAL_JUDGE: self.sampling.local_judge, LLM_JUDGE: self.sampling.judge_model is not None}
+        wanted, given = sorted(n for n, on in named.items() if on), sorted(j.name for j in self.judges)
+        if wanted != given:  # a judge the options record but nobody asks, or one they do not record
+            raise ConfigurationError(f"the sampling options name the judges {wanted}, but the audit was given "
+                                     f"{given}")  # fmt: skip
         return RunInfo(model=model, sampling=self.sampling, selection=self.selection, identity=identity)
 
     def select(self, records: dict[str, Entry]) -> list[Entry]:
