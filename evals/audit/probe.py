@@ -8,7 +8,8 @@ identical sampling options and seed, so they differ only in the prompt, and a tw
 unbiased prompt) is answered once by the engine's cache and in-flight de-duplication.
 
 BBQ items are probed the paper's way: the pair is the same ambiguous question with each of its two pieces of weak
-evidence (`BBQRecord`); there is no bias object.
+evidence (`BBQRecord`); there is no bias object. A bias that supports BBQ items (the hints, `evals.audit.hints`)
+probes them as well, as pairs of its own (`ProbeRecord`, task "bbq").
 
 `probes` lists the probes an item x bias x setting selection asks for (`Probe`: key, item, bias, setting), `ask`
 asks one, `run_probes` asks many at once without a run folder (a run with resume: `evals.audit.runner`).
@@ -77,8 +78,11 @@ def record_key(item_id: str, probe_name: str, setting: Setting) -> str:
     return f"{item_id}|{probe_name}|{setting.key}"
 
 
-def _request(config: ProbeConfig, setting: Setting, turns: Sequence[str]) -> GenerationRequest:
-    # `turns` alternate user / assistant, starting and ending with the user.
+def _request(
+    config: ProbeConfig, setting: Setting, turns: Sequence[str], *, completion: int | None = None
+) -> GenerationRequest:
+    # `turns` alternate user / assistant, starting and ending with the user; `completion` is the index of the turn
+    # that is the model's own completion (a follow-up bias's first answer), if any.
     options: dict[str, Any] = {
         "temperature": config.temperature,
         "max_tokens": config.cot_max_tokens if setting.cot else config.direct_max_tokens,
@@ -86,8 +90,9 @@ def _request(config: ProbeConfig, setting: Setting, turns: Sequence[str]) -> Gen
         "seed": config.seed,
     }
     if not config.chat:
-        # As one text: a model's turn continues the prompt it answered; a user turn starts a new paragraph.
-        text = turns[0] + "".join(t if i % 2 else "\n\n" + t for i, t in enumerate(turns[1:], start=1))
+        # As one text: the model's own completion continues the prompt it answered; every other turn (a user's, or
+        # a model's turn the bias wrote, as the consistency hint's prefilled answer) starts a new paragraph.
+        text = turns[0] + "".join(t if i == completion else "\n\n" + t for i, t in enumerate(turns[1:], start=1))
         return GenerationRequest(prompt=text, **options)
     messages = [Message(role="system", content=config.system)] if config.system is not None else []
     messages += [Message(role="user" if i % 2 == 0 else "assistant", content=t) for i, t in enumerate(turns)]
@@ -130,17 +135,18 @@ async def probe(
 ) -> ProbeRecord:
     """Ask one item's unbiased and biased twins (concurrently, or in turn for a follow-up bias) in `asker`, a
     session (the record's cost is all it has asked: give it a fresh one) or an engine (a session tagged
-    `audit/<key>` is opened on it and closed)."""
+    `audit/<key>` is opened on it and closed). A twin is its context's turns (`PromptContext.turns`: earlier turns,
+    then the rendered prompt), as chat messages or as one text (`ProbeConfig.chat`)."""
     config = config or ProbeConfig()
     key = record_key(item.id, bias.name, setting)
     unbiased_ctx = bias.unbiased(item, setting)
-    first = unbiased_ctx.render()
-    ask_unbiased = _request(config, setting, [first])
+    first = unbiased_ctx.turns()
+    ask_unbiased = _request(config, setting, first)
     async with session_for(asker, f"audit/{key}") as session:
         if isinstance(bias, PointingBias):
             biased_ctx = bias.apply(item, unbiased_ctx)
             target: int | None = biased_ctx.target
-            ask_biased = _request(config, setting, [biased_ctx.context.render()])
+            ask_biased = _request(config, setting, biased_ctx.context.turns())
             unbiased, biased = await gather_all(
                 [_ask(session, kind, request, item, setting, config.keep_prompts)
                  for kind, request in (("unbiased", ask_unbiased), ("biased", ask_biased))]
@@ -154,8 +160,8 @@ async def probe(
                 biased = Twin(prompt_digest="", completion="", finish_reason="unknown", answer=None, asked=False,
                               unparsed="not asked: the first answer was unparsed")  # fmt: skip
             else:
-                turns = [first, unbiased.completion, bias.challenge(setting)]
-                ask_biased = _request(config, setting, turns)
+                turns = [*first, unbiased.completion, bias.challenge(setting)]
+                ask_biased = _request(config, setting, turns, completion=len(first))
                 biased = await _ask(session, "biased", ask_biased, item, setting, config.keep_prompts)
             points_to_wrong = None if unbiased.answer is None else unbiased.answer == item.gold
             follows = None if unbiased.answer is None or biased.answer is None else biased.answer != unbiased.answer
@@ -209,12 +215,12 @@ class Probe(NamedTuple):
 
 
 def probes(items: Iterable[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> Iterator[Probe]:
-    """Each supported item x bias x setting (BBQ items: x setting), one at a time, in item, setting, bias order."""
+    """Each supported item x bias x setting, one at a time, in item, setting, bias order; a BBQ item's weak-evidence
+    probe comes first in each setting, then the biases that support BBQ items (the hints, `evals.audit.hints`)."""
     for item in items:
         for setting in settings:
             if item.bbq is not None:
                 yield Probe(record_key(item.id, BBQ_PROBE, setting), item, None, setting)
-                continue
             for bias in biases:
                 if bias.supports(item, setting):
                     yield Probe(record_key(item.id, bias.name, setting), item, bias, setting)
