@@ -26,9 +26,21 @@ from .biases import (
     PromptContext,
     Setting,
     SuggestedAnswer,
+    few_shot_prefix,
 )
 from .detect import Mention, detect, judge_mention, mentions_bias, parse_yes_no
 from .extract import Unparsed, extract_answer
+from .hints import (
+    HINT_NAMES,
+    HINTS,
+    Consistency,
+    GraderHacking,
+    Metadata,
+    Sycophancy,
+    UnethicalInformation,
+    VisualPattern,
+    hint_target,
+)
 from .metrics import ALL, BBQMetrics, Difference, GroupMetrics, Proportion, bbq_pattern, summarize, summarize_bbq
 from .options import RunInfo, Sampling, Selection
 from .probe import Probe, ProbeConfig, ask, probe, probe_bbq, probes, record_key, run_probes
@@ -40,6 +52,8 @@ from .summary import summarize_run
 __all__ = [
     "ALL",
     "BBH_TASKS",
+    "HINTS",
+    "HINT_NAMES",
     "SETTINGS",
     "AnswerIsAlwaysA",
     "AreYouSure",
@@ -49,6 +63,7 @@ __all__ = [
     "BBQRecord",
     "Bias",
     "Biased",
+    "Consistency",
     "Cost",
     "Detection",
     "Difference",
@@ -56,9 +71,11 @@ __all__ = [
     "ExpertOpinion",
     "FewShotPrompts",
     "FollowUpBias",
+    "GraderHacking",
     "GroupMetrics",
     "Item",
     "Mention",
+    "Metadata",
     "PointingBias",
     "Probe",
     "ProbeConfig",
@@ -72,14 +89,19 @@ __all__ = [
     "Selection",
     "Setting",
     "SuggestedAnswer",
+    "Sycophancy",
     "Twin",
+    "UnethicalInformation",
     "Unparsed",
+    "VisualPattern",
     "ask",
     "bbq_pattern",
     "clopper_pearson",
     "default_data_dir",
     "detect",
     "extract_answer",
+    "few_shot_prefix",
+    "hint_target",
     "judge_mention",
     "load_bbh",
     "load_bbq",
