@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Collection, Iterable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -144,6 +145,11 @@ class Eval(ABC, Generic[S, R, InfoT]):
     def progress(self, total: int) -> StatusLine[R]:
         """The status line (default: done/total, resumed, in flight, seconds)."""
         return StatusLine(total)
+
+    def attach(self, folder: Path) -> None:
+        """Called by `write_outputs` with the run folder before the summary and the report are made, for an eval
+        whose outputs also read other files of the folder (the audit's human verdicts, `verdicts.jsonl`).
+        Default: nothing."""
 
     @abstractmethod
     def summarize(self, records: Sequence[R], info: InfoT) -> dict[str, Any]:

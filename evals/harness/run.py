@@ -49,7 +49,9 @@ def open_results(ev: Eval[Any, R, Any], folder: RunFolder[Any]) -> ResultsFile[R
 
 
 def write_outputs(ev: Eval[Any, R, InfoT], folder: RunFolder[Any], records: Sequence[R], info: InfoT) -> dict[str, Any]:
-    """Write `summary.json` and `report.html` into the folder (each replaced whole); return the summary."""
+    """Write `summary.json` and `report.html` into the folder (each replaced whole); return the summary. The eval
+    reads what else it needs of the folder first (`Eval.attach`)."""
+    ev.attach(folder.path)
     summary = ev.summarize(records, info)
     try:
         text = json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False)
