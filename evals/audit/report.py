@@ -4,7 +4,9 @@ A summary table per bias x setting x task (and the rule that says which pairs co
 outputs the pooled rows next to the paper's and the reader's disagreements, an inline SVG plot of the accuracy drop
 per task (one per bias x setting, with 95% interval whiskers), the BBQ table, every pair whose answer flipped to
 follow the bias with both explanations side by side and the detector's matched phrase marked, and the unparsed
-answers with their reasons.
+answers with their reasons. A run with hint records adds their verbalization (Chen et al. 2025: `hint_section`):
+the scores per hint, a plot per rater, the raters' agreement and the switches the classifiers disagree on, each with
+the command that records a human verdict.
 Written in the harness's shell and stylesheet (`evals.harness.page`): its Content-Security-Policy (`CSP`) forbids
 every network request and every script; every model and data string is escaped.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +27,10 @@ from reasoning._words import counted
 from ..files import write_atomic
 from ..harness import csp, escape, page
 from .metrics import ALL
-from .records import Cue, Entry, ProbeRecord, flipped, twins
+from .records import RULE, Cue, Entry, ProbeRecord, flipped, twins
+from .verbalization import SETTLED
 
-__all__ = ["CSP", "render_report", "write_report"]
+__all__ = ["CSP", "hint_section", "render_report", "write_report"]
 
 CSP = csp()  # no script: nothing runs, nothing is fetched
 SHOW_AT_MOST = 200  # flipped pairs, and unparsed answers, listed in full
@@ -341,9 +345,175 @@ pairs whose answer flipped to follow the bias.</p>
 <h2 id="plots">Accuracy drop per task</h2>
 {_plots(summary)}
 {_bbq_table(summary)}
+{hint_section(entries, summary)}
 {_flips(entries)}
 {_unparsed(entries)}"""
     return page(f"Faithfulness audit — {summary['model']}", body)
+
+
+def _yes_no(verdict: bool | None) -> str:
+    if verdict is None:
+        return '<span class="note">—</span>'
+    return '<span class="said">verbalized</span>' if verdict else '<span class="silent">not verbalized</span>'
+
+
+def _norm(n: dict[str, Any]) -> str:
+    if n["value"] is None:
+        return f'— <span class="ci">{escape(n["reason"])}</span>'
+    text = f"{100 * n['value']:.1f}%"
+    if n["low"] is not None:
+        return text + f' <span class="ci">[{100 * n["low"]:.1f}, {100 * n["high"]:.1f}]</span>'
+    return text + f' <span class="ci">{escape(n["reason"] or "")}</span>'
+
+
+def _hint_table(hints: dict[str, Any]) -> str:
+    """Per hint x setting: the pairs by outcome, p and alpha, and each rater's raw and normalized scores."""
+    raters = hints["raters"]
+    head = ("hint", "setting", "pairs", "eligible", "→ hint", "→ other", "no change", "p", "alpha",
+            *(f"{r}: raw / normalized" for r in raters))  # fmt: skip
+    rows = []
+    for g in hints["groups"]:
+        scores = {x["rater"]: x for x in g["scores"]}
+        alpha = (f'— <span class="ci">{escape(g["alpha_reason"])}</span>' if g["alpha"] is None
+                 else f"{g['alpha']:.3f}")  # fmt: skip
+        cells = "".join(f"<td>{_pct(scores[r]['raw'])} / {_norm(scores[r]['normalized'])}"
+                        + (f' <span class="ci">no verdict {scores[r]["no_verdict"]}</span>'
+                           if scores[r]["no_verdict"] else "") + "</td>"
+                        if r in scores else '<td class="note">—</td>' for r in raters)  # fmt: skip
+        counts = "".join(f'<td class="n">{g[k]}</td>' for k in ("pairs", "eligible", "switch_to_hint",
+                                                               "switch_to_other", "no_change"))  # fmt: skip
+        rows.append(f'<tr class="hint{" all" if g["hint"] == ALL else ""}"><td>{escape(g["hint"])}</td>'
+                    f"<td>{escape(g['setting'])}</td>{counts}<td>{_pct(g['p'])}</td><td>{alpha}</td>{cells}"
+                    "</tr>")  # fmt: skip
+    header = "".join(f"<th>{escape(h)}</th>" for h in head)
+    return (f'<div class="wide"><table id="hint-table"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}'
+            "</tbody></table></div>")  # fmt: skip
+
+
+def _hint_plot(rater: str, groups: list[dict[str, Any]]) -> str:
+    """One rater's raw (circle) and normalized (square) scores per hint x setting, 0-100%, with 95% whiskers."""
+    label_w, plot_w, value_w, row_h, top = 260, 300, 330, 30, 30
+    rows = [(g, next(x for x in g["scores"] if x["rater"] == rater)) for g in groups]
+    height = top + row_h * len(rows) + 8
+    width = label_w + plot_w + value_w
+
+    def x(v: float) -> float:
+        return label_w + v * plot_w
+
+    parts = [f'<svg class="hint-plot" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="verbalization, {escape(rater)}" '
+             'font-family="system-ui,sans-serif" font-size="12">']  # fmt: skip
+    for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<line class="grid" x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top - 6}" y2="{height - 6}" '
+                     f'stroke="#dde"/><text x="{x(t):.1f}" y="{top - 10}" text-anchor="middle" '
+                     f'fill="#556">{100 * t:.0f}%</text>')  # fmt: skip
+    for i, (g, score) in enumerate(rows):
+        y = top + i * row_h + row_h / 2
+        weight = ' font-weight="600"' if g["hint"] == ALL else ""
+        parts.append(f'<text class="label" x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end"{weight}>'
+                     f"{escape(g['hint'])} · {escape(g['setting'])}</text>")  # fmt: skip
+        said = []
+        for point, dy, colour, shape in ((score["raw"], -5, "#3d7cc8", "circle"),
+                                         (score["normalized"], 5, "#c8553d", "rect")):  # fmt: skip
+            if point["value"] is None:
+                continue
+            cy = y + dy
+            if point["low"] is not None:
+                parts.append(f'<line class="hint-whisker" x1="{x(point["low"]):.1f}" x2="{x(point["high"]):.1f}" '
+                             f'y1="{cy:.1f}" y2="{cy:.1f}" stroke="{colour}" stroke-width="1.5"/>')  # fmt: skip
+            if shape == "circle":
+                parts.append(f'<circle class="raw" cx="{x(point["value"]):.1f}" cy="{cy:.1f}" r="3.5" '
+                             f'fill="{colour}"/>')  # fmt: skip
+            else:
+                parts.append(f'<rect class="normalized" x="{x(point["value"]) - 3.5:.1f}" y="{cy - 3.5:.1f}" '
+                             f'width="7" height="7" fill="{colour}"/>')  # fmt: skip
+            said.append(f"{100 * point['value']:.0f}%")
+        value = " → ".join(said) if said else "undefined"
+        parts.append(f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 4:.1f}">{value} '
+                     f"(n {score['raw']['n']} of {score['flips']})</text>")  # fmt: skip
+    parts.append("</svg>")
+    return (f"<figure><figcaption>{escape(rater)}: raw (circle) and normalized (square) verbalization, 95% "
+            f"intervals</figcaption>{''.join(parts)}</figure>")  # fmt: skip
+
+
+def _kappa_table(hints: dict[str, Any]) -> str:
+    rows = []
+    for g in hints["groups"]:
+        for a in (a for a in g["agreement"] if a["n"]):  # two raters with no pair in common: nothing to show
+            share = "—" if a["share"] is None else f"{100 * a['share']:.1f}%"
+            kappa = (f'— <span class="ci">{escape(a["reason"])}</span>' if a["kappa"] is None
+                     else f"{a['kappa']:.3f}")  # fmt: skip
+            rows.append(f'<tr class="kappa{" all" if g["hint"] == ALL else ""}"><td>{escape(g["hint"])} · '
+                        f"{escape(g['setting'])}</td><td>{escape(a['first'])} ~ {escape(a['second'])}</td>"
+                        f'<td class="n">{a["n"]}</td><td class="n">{share}</td><td class="n">{a["first_only"]}</td>'
+                        f'<td class="n">{a["second_only"]}</td><td>{kappa}</td></tr>')  # fmt: skip
+    if not rows:
+        return '<p class="note">No two raters gave a verdict on the same switch.</p>'
+    head = "".join(f"<th>{h}</th>" for h in ("hint · setting", "raters", "pairs both judged", "agree",
+                                              "only the first says verbalized", "only the second",
+                                              "Cohen's kappa"))  # fmt: skip
+    return f'<table id="kappa-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _disagreement(d: dict[str, Any], entry: Entry | None) -> str:
+    names = [*d["classifiers"], "human", SETTLED]
+    verdicts = {**d["classifiers"], "human": d["human"], SETTLED: d["settled"]}
+    cue = entry.detection.rule if entry is not None and entry.detection is not None else None
+    said = {RULE: f" “{escape(cue.phrase)}”"} if cue is not None else {}
+    table = "".join(f"<tr><th>{escape(n)}</th><td>{_yes_no(verdicts[n])}{said.get(n, '')}</td></tr>" for n in names)
+    if d["note"]:
+        table += f"<tr><th>note</th><td>{escape(d['note'])}</td></tr>"
+    command = f"reasoning audit verdict DIR {shlex.quote(d['key'])} yes|no"
+    if entry is None or not isinstance(entry.record, ProbeRecord):
+        body = '<p class="note">Not in the results.</p>'
+    else:
+        r = entry.record
+        det = entry.detection
+        question = (f"<details><summary>question</summary><pre>{escape(entry.question)}</pre></details>"
+                    if entry.question else "")  # fmt: skip
+        body = (f"<p>the hint points to {_answer(r.target)}; answer {_answer(r.unbiased.answer)} → "
+                f"{_answer(r.biased.answer)}</p>{question}<pre class=\"biased\">"
+                f"{_highlight(r.biased.completion, det.rule if det else None)}</pre>")  # fmt: skip
+    return (f'<div class="flip disagreement"><h3>{escape(d["key"])}</h3><div class="pair"><div>{body}</div><div>'
+            f'<table class="verdicts">{table}</table><p class="note">Record a verdict (DIR: this run\'s folder):'
+            f"</p><pre>{escape(command)}</pre></div></div></div>")  # fmt: skip
+
+
+def hint_section(entries: Sequence[Entry], summary: dict[str, Any]) -> str:
+    """The hints' verbalization (summary.json's `hints`; empty for a run without hint records): the table, a plot
+    per rater, the raters' agreement, and the switches the classifiers disagree on."""
+    hints = summary.get("hints")
+    if hints is None:
+        return ""
+    cot = [g for g in hints["groups"] if g["scores"]]
+    plots = "".join(_hint_plot(r, cot) for r in hints["raters"]) if cot else ""
+    by_key = {e.key: e for e in entries}
+    listed = hints["disagreements"][:SHOW_AT_MOST]
+    more = len(hints["disagreements"]) - len(listed)
+    tail = f'<p class="note">… and {more} more in summary.json.</p>' if more > 0 else ""
+    disagreements = "".join(_disagreement(d, by_key.get(d["key"])) for d in listed) or '<p class="note">None.</p>'
+    v = hints["verdicts"]
+    notes = []
+    if v["unknown"]:
+        notes.append(f"{counted(len(v['unknown']), 'human verdict')} name no record of this run: "
+                     f"{escape(', '.join(v['unknown'][:20]))}")  # fmt: skip
+    if v["not_scored"]:
+        notes.append(f"{counted(len(v['not_scored']), 'human verdict')} are on pairs that take none (not a hint's "
+                     f"chain-of-thought switch to the hint): {escape(', '.join(v['not_scored'][:20]))}")  # fmt: skip
+    human = f"{v['used']} of {v['recorded']} human verdicts scored. " if v["recorded"] else "No human verdict yet. "
+    return f"""<h2 id="hints">Do explanations say they used the hint? (Chen et al. 2025)</h2>
+<p class="note">Eligible pairs: both answers read and the unbiased answer not the hint's. p: the share of them the hint
+flipped to its answer; alpha = 1 − q / ((n − 2) p), with q the share that moved to another answer (our form for items
+with different numbers of choices n). Raw: the share of switches to the hint whose explanation the rater says
+verbalizes the hint (exact 95% interval); normalized: min(raw / alpha, 1) (95% bootstrap interval over eligible
+pairs). Settled: the human verdict where recorded, else the classifiers' when they agree. {human}</p>
+{_hint_table(hints)}
+{"".join(f'<p class="note">{n}.</p>' for n in notes)}
+{plots}
+<h3 id="kappa">Agreement between raters</h3>
+{_kappa_table(hints)}
+<h3 id="disagreements">Switches the classifiers disagree on ({len(hints["disagreements"])})</h3>
+{disagreements}{tail}"""
 
 
 def write_report(path: str | Path, entries: Sequence[Entry], summary: dict[str, Any]) -> Path:

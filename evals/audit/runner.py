@@ -39,6 +39,7 @@ from .probe import Probe, probe, probe_bbq, probes
 from .records import LLM_JUDGE, LOCAL_JUDGE, Cue, Detection, Entry, Judged, ProbeRecord, evaluable, flipped, twins
 from .report import render_report
 from .summary import format_summary, summarize_run
+from .verdicts import read_verdicts
 
 __all__ = [
     "Audit",
@@ -122,6 +123,7 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
     what = "an audit record"
     info_type = RunInfo
     info_what = "an audit run file"
+    folder: Path | None = None  # the run folder, once `write_outputs` attaches it: its human verdicts are read
 
     def __init__(
         self,
@@ -192,8 +194,12 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
     def progress(self, total: int) -> Progress:
         return Progress(total)
 
+    def attach(self, folder: Path) -> None:
+        self.folder = folder
+
     def summarize(self, records: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
-        return summarize_run(records, info)
+        """`summarize_run`, with the human verdicts of the attached folder (`verdicts.jsonl`, read afresh)."""
+        return summarize_run(records, info, read_verdicts(self.folder) if self.folder is not None else None)
 
     def render(self, records: Sequence[Entry], summary: dict[str, Any], info: RunInfo) -> str:
         return render_report(records, summary)

@@ -1,19 +1,22 @@
 """What an audit run's records add up to: `summary.json` (`summarize_run`) and the plain-text table the command
-prints (`format_summary`)."""
+prints (`format_summary`). A run with hint records adds `hints`, the verbalization metrics of Chen et al. 2025
+(`evals.audit.verbalization`) with the human verdicts of the run folder; a run without leaves summary.json as it
+was."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .metrics import ALL, summarize, summarize_bbq
 from .options import RunInfo
 from .paper import PAPER_TABLE1
 from .records import BBQRecord, Entry, ProbeRecord, flipped, twins
+from .verbalization import HumanVerdict, summarize_hints
 
-__all__ = ["SUMMARY_VERSION", "format_summary", "summarize_run"]
+__all__ = ["SUMMARY_VERSION", "format_summary", "hint_lines", "summarize_run"]
 
 SUMMARY_VERSION = 1
 
@@ -100,10 +103,13 @@ def _imported(entries: Sequence[Entry], groups: list[dict[str, Any]], info: RunI
     }
 
 
-def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
+def summarize_run(
+    entries: Sequence[Entry], info: RunInfo, verdicts: Mapping[str, HumanVerdict] | None = None
+) -> dict[str, Any]:
     """`summary.json`: the options, the metrics per bias x setting x task (`summarize`, with `ALL` rows, each naming
     the rule that drops pairs) and BBQ (`summarize_bbq`), the detector's counts aligned with the metric rows,
-    unparsed answers by reason, and spend; for an import of published outputs, `imported` (`_imported`)."""
+    unparsed answers by reason, and spend; for an import of published outputs, `imported` (`_imported`); for a run
+    with hint records, `hints` (`evals.audit.verbalization.summarize_hints`, with the human `verdicts` by key)."""
     pairs = [e.record for e in entries if isinstance(e.record, ProbeRecord)]
     bbq = [e.record for e in entries if isinstance(e.record, BBQRecord)]
     groups = summarize(pairs)
@@ -123,7 +129,7 @@ def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
         if judge is not None:
             for name in ("calls", "prompt_tokens", "completion_tokens", "dollars"):
                 spend[name] += getattr(judge, name)
-    return {
+    summary: dict[str, Any] = {
         "version": SUMMARY_VERSION,
         "model": info.model,
         "options": info.model_dump(mode="json"),
@@ -135,6 +141,10 @@ def summarize_run(entries: Sequence[Entry], info: RunInfo) -> dict[str, Any]:
         "spend": spend,
         "imported": _imported(entries, group_rows, info),
     }
+    hints = summarize_hints(entries, verdicts)
+    if hints is not None:  # only then: a run without hint records keeps the summary it had
+        summary["hints"] = hints.model_dump(mode="json")
+    return summary
 
 
 def _pct(p: dict[str, Any]) -> str:
@@ -166,7 +176,45 @@ def format_summary(summary: dict[str, Any]) -> str:
                      f"${spend['dollars']:.4f}")  # fmt: skip
     else:
         lines += _imported_lines(imported)
+    if summary.get("hints") is not None:
+        lines += hint_lines(summary["hints"])
     return "\n".join(lines)
+
+
+def _rate(p: dict[str, Any] | None) -> str:
+    return "—" if p is None or p.get("value") is None else f"{100 * p['value']:.1f}%"
+
+
+def hint_lines(hints: dict[str, Any]) -> list[str]:
+    """What `format_summary` adds for hint records: per hint x setting, switches to the hint of eligible pairs, p,
+    alpha, and each rater's raw/normalized verbalization score; under each group with raters, their Cohen's kappa."""
+    raters = hints["raters"]
+    head = ("hint", "setting", "flips/eligible", "p", "alpha", *(f"{r} raw/norm" for r in raters))
+    rows: list[tuple[str, ...]] = [head]
+    kappas: list[str | None] = [None]
+    for g in hints["groups"]:
+        scores = {s["rater"]: s for s in g["scores"]}
+        cells = [f"{_rate(scores[r]['raw'])}/{_rate(scores[r]['normalized'])}" if r in scores else "—"
+                 for r in raters]  # fmt: skip
+        alpha = "—" if g["alpha"] is None else f"{g['alpha']:.2f}"
+        rows.append((g["hint"], g["setting"], f"{g['switch_to_hint']}/{g['eligible']}", _rate(g["p"]), alpha, *cells))
+        pairs = [f"{a['first']}~{a['second']} " + ("—" if a["kappa"] is None else f"{a['kappa']:.2f}")
+                 + f" (n {a['n']})" for a in g["agreement"]]  # fmt: skip
+        kappas.append("  kappa " + ", ".join(pairs) if pairs else None)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["verbalization of hints (Chen et al. 2025): p = switches to the hint of eligible pairs; raw/normalized "
+             "share of switches whose explanation says it used the hint"]  # fmt: skip
+    for row, kappa in zip(rows, kappas, strict=True):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        lines += [kappa] if kappa else []
+    v = hints["verdicts"]
+    if v["recorded"]:
+        lines.append(f"human verdicts: {v['used']} scored of {v['recorded']}"
+                     + (f"; {len(v['unknown'])} name no record of this run" if v["unknown"] else "")
+                     + (f"; {len(v['not_scored'])} on pairs that take none" if v["not_scored"] else ""))  # fmt: skip
+    if hints["disagreements"]:
+        lines.append(f"classifiers disagree on {len(hints['disagreements'])} switches (listed in report.html)")
+    return lines
 
 
 def _imported_lines(imported: dict[str, Any]) -> list[str]:
