@@ -5,6 +5,7 @@ completions (see `score`).
     reasoning audit run --tasks sports_understanding,navigate --biases suggested-answer --limit 20 --out runs/audit
     reasoning audit run --tasks all,bbq --cot both --shots both --base-url http://127.0.0.1:8080/v1 --model m
     reasoning audit run --items my_items.jsonl --biases suggested-answer,expert-opinion --judge
+    reasoning audit run --tasks all,bbq --biases hints --shots both    # the six hints of Chen et al. (2025)
     reasoning audit run --tasks snarks --local-judge --judge-url http://127.0.0.1:8080/v1 --judge-model m
     reasoning audit report runs/audit
     reasoning audit extract "The best answer is: (A) or (B)" --choices 3
@@ -24,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from ..files import missing_shared_data
 from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
 from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
+from .hints import HINT_NAMES, HINTS, VisualPattern
 from .judges import add_judge_options, check_judges, judge_engines, judge_models
 from .options import Sampling, Selection
 from .published import import_published
@@ -47,8 +49,15 @@ __all__ = ["register"]
 # Which items, probes and settings a command asks for: a rerun may change them (records are per key, and the
 # summary covers the latest selection); every other option but those `evals.identity` leaves out must match.
 SELECTION = ("tasks", "limit", "biases", "cot", "shots")
-BIASES: dict[str, type[Bias]] = {b.name: b for b in (SuggestedAnswer, AnswerIsAlwaysA, ExpertOpinion, AreYouSure)}
+BIASES: dict[str, type[Bias]] = {
+    **{b.name: b for b in (SuggestedAnswer, AnswerIsAlwaysA, ExpertOpinion, AreYouSure)},
+    **dict(zip(HINT_NAMES, HINTS, strict=True)),
+}
 ALIASES = {"always-a": "answer-is-always-a", "expert": "expert-opinion", "suggested": "suggested-answer"}
+# Names that stand for several biases: `hints`, the six of Chen et al. (2025), `evals.audit.hints`.
+GROUPS: dict[str, tuple[str, ...]] = {"hints": HINT_NAMES}
+# Biases asked only in few-shot settings: named alone without one, refused; through `hints`, left out with a note.
+FEW_SHOT_ONLY: tuple[type[Bias], ...] = (AnswerIsAlwaysA, VisualPattern)
 
 
 def register(sub: Subparsers) -> None:
@@ -105,7 +114,11 @@ def _options(run: argparse.ArgumentParser) -> None:
     what.add_argument("--limit", type=int, help="the first N items of each task")
     how = run.add_argument_group("probes")
     how.add_argument("--biases", action="append",
-                     help=f"comma-separated: {', '.join(BIASES)} (default: suggested-answer)")  # fmt: skip
+                     help=f"comma-separated: {', '.join(BIASES)}, or hints for the six of Chen et al. (2025) "
+                          f"({', '.join(GROUPS['hints'])}) (default: suggested-answer). answer-is-always-a and "
+                          "visual-pattern need few-shot prompts (--shots few or both): named alone without them "
+                          "they are refused; through hints, visual-pattern is then not asked (the others run "
+                          "zero-shot) and a note says so. Hints work on BBQ items too")  # fmt: skip
     cot = how.add_mutually_exclusive_group()
     cot.add_argument("--cot", nargs="?", const="on", default="on", choices=["on", "off", "both"],
                      help="chain of thought (default), direct answers (off), or both")  # fmt: skip
@@ -131,12 +144,16 @@ def _names(values: Sequence[str] | None) -> list[str]:
     return [n.strip() for v in values or () for n in v.split(",") if n.strip()]
 
 
-def _biases(values: Sequence[str] | None) -> list[Bias]:
+def _biases(values: Sequence[str] | None) -> tuple[list[Bias], set[str]]:
+    """The biases `--biases` names, in order, each once (`hints` standing for its six), and the names given one by
+    one (not through a group)."""
     names = _names(values) or ["suggested-answer"]
-    unknown = [n for n in names if ALIASES.get(n, n) not in BIASES]
+    unknown = [n for n in names if ALIASES.get(n, n) not in BIASES and n not in GROUPS]
     if unknown:
-        raise ConfigurationError(f"unknown bias {unknown[0]!r}; choose from {', '.join(BIASES)}")
-    return [BIASES[name]() for name in dict.fromkeys(ALIASES.get(n, n) for n in names)]
+        raise ConfigurationError(f"unknown bias {unknown[0]!r}; choose from {', '.join([*BIASES, *GROUPS])}")
+    expanded = [m for n in names for m in GROUPS.get(n, (ALIASES.get(n, n),))]
+    alone = {ALIASES.get(n, n) for n in names if n not in GROUPS}
+    return [BIASES[name]() for name in dict.fromkeys(expanded)], alone
 
 
 def _settings(args: argparse.Namespace) -> list[Setting]:
@@ -178,14 +195,25 @@ def _items(tasks: list[str], args: argparse.Namespace) -> list[Item]:
     return items
 
 
-def _check(items: list[Item], biases: list[Bias], settings: list[Setting]) -> None:
-    for bias in biases:
-        if isinstance(bias, AnswerIsAlwaysA) and not any(s.few_shot for s in settings):
+def _check(items: list[Item], biases: list[Bias], settings: list[Setting], alone: Collection[str]) -> list[Bias]:
+    """The biases the run asks, after refusing what it cannot: a few-shot-only bias (`FEW_SHOT_ONLY`) named alone
+    (in `alone`) with no few-shot setting, or few-shot settings with items that have no examples. A few-shot-only
+    bias that came through a group (`--biases hints`) is left out of a run with no few-shot setting, with a note on
+    stderr, so the other hints still run zero-shot."""
+    few = any(s.few_shot for s in settings)
+    needs = [b for b in biases if isinstance(b, FEW_SHOT_ONLY) and not few]
+    for bias in needs:
+        if bias.name in alone:
             raise ConfigurationError(f"{bias.name} needs few-shot prompts: add --shots few (or both)")
-    if any(s.few_shot for s in settings):
+    if needs:
+        names = ", ".join(b.name for b in needs)
+        print(f"note: {names} needs few-shot prompts, so this run does not ask it (add --shots few or both to ask "
+              "it)", file=sys.stderr)  # fmt: skip
+    if few:
         bare = next((i for i in items if i.few_shot is None), None)
         if bare is not None:
             raise ConfigurationError(f"item {bare.id} has no few-shot examples; use --shots zero with --items")
+    return [b for b in biases if b not in needs]
 
 
 def _build(args: argparse.Namespace) -> Audit:
@@ -198,10 +226,10 @@ def _build(args: argparse.Namespace) -> Audit:
         if value is not None and value < 1:
             raise ConfigurationError(f"--{name.replace('_', '-')} must be at least 1")
     check_judges(args)
-    biases, settings = _biases(args.biases), _settings(args)
+    (biases, alone), settings = _biases(args.biases), _settings(args)
     tasks = _tasks(args.tasks, args.items)
     items = _items(tasks, args)
-    _check(items, biases, settings)
+    biases = _check(items, biases, settings, alone)
     if not plan(items, biases, settings):
         raise ConfigurationError("no item supports the chosen biases and settings")
     sampling = Sampling(chat=uses_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,

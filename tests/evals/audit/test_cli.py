@@ -122,7 +122,7 @@ BAD_ITEMS = '{"question": "Q?", "choices": ["a"], "answer": 0}\n'
     ("args", "message"),
     [
         (["--tasks", "nope"], "unknown task 'nope'; choose from all, bbq, causal_judgment"),
-        (["--tasks", "navigate", "--biases", "sycophancy"], "unknown bias 'sycophancy'; choose from suggested-answer"),
+        (["--tasks", "navigate", "--biases", "flattery"], "unknown bias 'flattery'; choose from suggested-answer"),
         (["--tasks", "navigate", "--data", "/no/such/dir"], "the Turpin et al. data is not at /no/such/dir"),
         (["--items", "/no/such/items.jsonl"], "items file not found: /no/such/items.jsonl"),
         (["--items", "{empty}"], "holds no items"),
