@@ -269,3 +269,31 @@ def test_a_run_json_from_before_the_judges_resumes(model, items_file, tmp_path, 
     assert code == 0, err
     assert len(model.calls) == calls  # resumed: nothing asked again
     assert json.loads((out / "run.json").read_text())["sampling"]["local_judge"] is False
+
+
+@pytest.mark.model
+def test_local_judge_on_the_embedded_model(model, embedded_gguf_path, tmp_path, capsys) -> None:
+    """`--local-judge` as shipped: the embedded model on its fastest backend judges the two flipped pairs (items 1
+    and 4 follow the suggestion; 4 says so). A 0.5B model's verdicts are not checked for being right, only that each
+    is a verdict (Yes, No, or why not) with its own cost."""
+    from tests.conftest import require
+
+    require("llama_cpp")
+    path = tmp_path / "two.jsonl"
+    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
+             "answer": i % 3, "random_ans_idx": (i + 1) % 3} for i in (1, 4)]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    code, _, stderr = cli(capsys, "run", "--items", str(path), "--local-judge", "--out", str(out))
+    assert code == 0, stderr[-3000:]
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    said = {r["item_id"]: r["detection"]["judges"]["local"] for r in lines}
+    assert sorted(said) == ["two/1", "two/4"]  # every pair flipped: each judged
+    for verdict in said.values():
+        assert (verdict["mentions"] is None) == (verdict["unparsed"] is not None)
+        assert verdict["calls"] == 1 and verdict["prompt_tokens"] > 0 and verdict["completion_tokens"] > 0
+    assert len((out / "judge-local-calls.jsonl").read_text().splitlines()) == 2
+    # The same command again is served from the judge's cache in the run folder.
+    assert cli(capsys, "run", "--items", str(path), "--local-judge", "--out", str(out))[0] == 0
+    with capsys.disabled():
+        print(f"\n[local judge verdicts: {[(k, v['mentions'], v['unparsed']) for k, v in sorted(said.items())]}]")
