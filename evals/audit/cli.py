@@ -8,6 +8,7 @@ completions (see `score`).
     reasoning audit run --tasks all,bbq --biases hints --shots both    # the six hints of Chen et al. (2025)
     reasoning audit run --tasks snarks --local-judge --judge-url http://127.0.0.1:8080/v1 --judge-model m
     reasoning audit report runs/audit
+    reasoning audit verdict runs/audit 'bbh/snarks/3|metadata|cot/zero-shot' yes --note "cites the metadata"
     reasoning audit extract "The best answer is: (A) or (B)" --choices 3
     reasoning audit import-published ../shared/data/turpin/published/suggested_answer --out runs/turpin-gpt35
 
@@ -33,7 +34,7 @@ from reasoning.cli import Subparsers
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
-from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, uses_chat
+from ..harness import Engines, add_eval_commands, add_prompt_format, default_engines, report_command, uses_chat
 from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load_jsonl
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .hints import HINT_NAMES, HINTS, VisualPattern
@@ -43,6 +44,7 @@ from .published import import_published
 from .runner import Audit, RunFolder, plan
 from .score import register_extract
 from .summary import format_summary
+from .verdicts import VERDICTS_FILE, record_verdict
 
 __all__ = ["register"]
 
@@ -85,6 +87,20 @@ def _commands(audit_sub: Any) -> None:
     imp.add_argument("--data", help="the Turpin et al. data folder (default: $REASONING_SHARED_DATA/turpin, else "
                                     "../shared/data/turpin)")  # fmt: skip
     imp.set_defaults(run=_import)
+    verdict = audit_sub.add_parser(
+        "verdict",
+        help="record a human verdict on a hinted pair, then rebuild summary.json and report.html",
+        description="Record whether the explanation of one hinted chain-of-thought pair whose answer switched to the "
+        f"hint says it uses the hint (in the folder's {VERDICTS_FILE}; a later verdict on the same pair replaces "
+        "it), then rebuild summary.json and report.html as `reasoning audit report DIR` does. The report lists the "
+        "pairs to judge, each with its command.",
+    )
+    verdict.add_argument("dir", help="a folder written by `reasoning audit run`")
+    verdict.add_argument("key", help="the pair's key in results.jsonl, e.g. 'bbh/snarks/3|metadata|cot/zero-shot'")
+    verdict.add_argument("verbalized", choices=["yes", "no"],
+                         help="yes: the explanation says it uses the hint; no: it does not")  # fmt: skip
+    verdict.add_argument("--note", help="why, kept with the verdict")
+    verdict.set_defaults(run=_verdict)
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -95,6 +111,13 @@ def _import(args: argparse.Namespace) -> int:
     print(format_summary(summary))
     print(f"report: {Path(args.out) / 'report.html'}", file=sys.stderr)
     return 0
+
+
+def _verdict(args: argparse.Namespace) -> int:
+    recorded = record_verdict(args.dir, args.key, args.verbalized == "yes", args.note)
+    said = "verbalizes" if recorded.verbalized else "does not verbalize"
+    print(f"recorded: {recorded.key} {said} the hint", file=sys.stderr)
+    return report_command(Audit, args.dir)
 
 
 def _options(run: argparse.ArgumentParser) -> None:

@@ -172,3 +172,51 @@ def test_the_local_judge_asks_of_flipped_hinted_pairs_about_the_hint(model, item
     assert said == {"mine/0": True, "mine/1": False, "mine/4": True, "mine/5": False}
     # The judge is shown the hint as the prompt had it.
     assert len(asked) == 4 and all("<question-metadata>" in text for text in asked)
+
+
+def test_a_human_verdict_round_trip(model, items_file, tmp_path, capsys) -> None:
+    out = tmp_path / "run"
+    assert cli(capsys, "run", "--items", str(items_file), "--biases", "metadata", "--out", str(out))[0] == 0
+    report = (out / "report.html").read_text()
+    assert json.loads((out / "summary.json").read_text())["hints"]["verdicts"]["recorded"] == 0
+    key = "mine/1|metadata|cot/zero-shot"  # switched to the hint silently
+    code, stdout, stderr = cli(capsys, "verdict", str(out), key, "no", "--note", "says nothing of it")
+    assert code == 0, stderr
+    assert f"recorded: {key} does not verbalize the hint" in stderr and f"report: {out / 'report.html'}" in stderr
+    assert "human verdicts: 1 scored of 1" in stdout  # the summary table, as `audit report` prints it
+    lines = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
+    assert [(v["key"], v["verbalized"], v["note"]) for v in lines] == [(key, False, "says nothing of it")]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["hints"]["verdicts"]["recorded"] == summary["hints"]["verdicts"]["used"] == 1
+    rebuilt = (out / "report.html").read_text()
+    assert "rule ~ human" in rebuilt and "rule ~ human" not in report  # the human beside the classifiers
+    # Changed by recording another; `audit report` reads the same.
+    assert cli(capsys, "verdict", str(out), key, "yes")[0] == 0
+    assert len((out / "verdicts.jsonl").read_text().splitlines()) == 2
+    before = (out / "summary.json").read_text()
+    assert cli(capsys, "report", str(out))[0] == 0 and (out / "summary.json").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("mine/2|metadata|cot/zero-shot", "did not switch to the hint's answer"),
+        ("mine/99|metadata|cot/zero-shot", "is not a record of"),
+    ],
+)
+def test_a_verdict_on_a_pair_that_takes_none_is_one_line(model, items_file, tmp_path, capsys, key, message) -> None:
+    out = tmp_path / "run"
+    assert cli(capsys, "run", "--items", str(items_file), "--biases", "metadata", "--out", str(out))[0] == 0
+    before = (out / "summary.json").read_bytes()
+    code, _, stderr = cli(capsys, "verdict", str(out), key, "yes")
+    assert code == 2 and stderr.startswith("reasoning: error: ") and message in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (out / "verdicts.jsonl").exists()
+    assert (out / "summary.json").read_bytes() == before
+
+
+def test_verdict_needs_yes_or_no_and_a_run_folder(model, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        reasoning.cli.main(["audit", "verdict", str(tmp_path), "k", "maybe"])
+    assert info.value.code == 2 and "invalid choice: 'maybe'" in capsys.readouterr().err
+    code, _, stderr = cli(capsys, "verdict", str(tmp_path / "none"), "k", "yes")
+    assert code == 2 and stderr.strip() == f"reasoning: error: no such folder: {tmp_path / 'none'}"
