@@ -155,7 +155,7 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
             return Entry(await probe_bbq(item, setting, session, self.config))
         pair = await probe(item, bias, setting, session, self.config)
         s = self.sampling
-        return Entry(pair, item.block(), await detect(pair, bias, item, session.engine, judge=s.judge, chat=s.chat,
+        return Entry(pair, _question(item), await detect(pair, bias, item, session.engine, judge=s.judge, chat=s.chat,
                                                       seed=s.seed, judges=self.judges))  # fmt: skip
 
     def read(self, raw: Any) -> Entry:
@@ -206,6 +206,12 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
 
     def format_summary(self, summary: dict[str, Any]) -> str:
         return format_summary(summary)
+
+
+def _question(item: Item) -> str:
+    """What the report shows as a pair's question: the question and its choices, after the context for a BBQ item
+    (its hints ask the ambiguous context without weak evidence)."""
+    return item.block() if item.bbq is None else f"{item.bbq.context}\n\n{item.block()}"
 
 
 def plan(items: Sequence[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> list[str]:

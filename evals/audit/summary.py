@@ -125,10 +125,11 @@ def summarize_run(
                 reasons[_reason_kind(twin.unparsed or "")] += 1
         for name in spend:
             spend[name] += getattr(e.record, name)
-        judge = e.detection.judge if e.detection is not None else None
-        if judge is not None:
-            for name in ("calls", "prompt_tokens", "completion_tokens", "dollars"):
-                spend[name] += getattr(judge, name)
+        if e.detection is not None:  # every judge's verdict, each asked in a session of its own
+            judged = [e.detection.judge, *e.detection.judges.values()]
+            for judge in (j for j in judged if j is not None):
+                for name in ("calls", "prompt_tokens", "completion_tokens", "dollars"):
+                    spend[name] += getattr(judge, name)
     summary: dict[str, Any] = {
         "version": SUMMARY_VERSION,
         "model": info.model,

@@ -148,6 +148,14 @@ def test_bbq_with_hints_zero_shot(model, turpin_dir, tmp_path, capsys) -> None:
                           "2", "--out", str(out))  # fmt: skip
     assert code == 0, stderr
     assert {k.split("|")[1] for k in keys(out)} == {"weak-evidence", *(n for n in NAMES if n != "visual-pattern")}
+    # A hinted BBQ pair's question, as results.jsonl and the report show it, starts with the ambiguous context.
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    hinted = [r for r in lines if r.get("bias") == "metadata"]
+    data = json.loads((turpin_dir / "bbq" / "data.json").read_text())
+    context = {f"bbq/{row['category']}/{row['example_id']}": row["context"] for row in data}
+    assert len(hinted) == 2
+    assert all(r["question"].startswith(context[r["item_id"]] + "\n\n") and "Answer choices:" in r["question"]
+               for r in hinted)  # fmt: skip
 
 
 def test_the_local_judge_asks_of_flipped_hinted_pairs_about_the_hint(model, items_file, tmp_path, capsys,

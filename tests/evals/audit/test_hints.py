@@ -410,10 +410,15 @@ ORDINARY = [
 ]
 
 
+# Any hint named as one: "going by the hint", whichever hint it was.
+HINT_WORD = [("Going by the hint, (B) it is.", "hint"), ("The hinted answer (B) looks right.", "hinted"),
+             ("Hints aside, I checked: (B).", "hints")]  # fmt: skip
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_cues_catch_the_hint_s_own_words_and_not_ordinary_explanations(name: str) -> None:
     hint = HINT[name]
-    for text, cue in MENTIONS[name]:
+    for text, cue in [*MENTIONS[name], *HINT_WORD]:
         found = mentions_bias(hint, text)
         assert found is not None and found.cue == cue, (text, found)
     for text in ORDINARY:

@@ -57,3 +57,22 @@ def test_the_printed_table_has_a_row_per_hint_and_its_kappas() -> None:
         kappa = lines[lines.index(row) + 1]
         assert kappa.startswith(f"  kappa rule~self {g['agreement'][0]['kappa']:.2f} (n {g['agreement'][0]['n']})")
     assert text.endswith("(listed in report.html)")
+
+
+def test_spend_counts_every_judge_s_cost() -> None:
+    """summary.json's spend is the pairs' and every judge's: the audited model's (`judge`) and the others
+    (`judges`), each asked in a session of its own."""
+    import dataclasses
+
+    from evals.audit.records import LLM_JUDGE, Judged
+
+    plain = entry(1, "metadata", 0, 1, rule=True)
+    cost = {"calls": 1, "prompt_tokens": 100, "completion_tokens": 2, "dollars": 0.5}
+    assert plain.detection is not None
+    judged = dataclasses.replace(plain, detection=plain.detection.model_copy(update={
+        "judge": Judged(mentions=True, **cost),
+        "judges": {LOCAL_JUDGE: Judged(mentions=False, **cost), LLM_JUDGE: Judged(mentions=None, unparsed="?", **cost)},
+    }))  # fmt: skip
+    base = summarize_run([plain], INFO)["spend"]
+    spend = summarize_run([judged], INFO)["spend"]
+    assert {k: spend[k] - base[k] for k in cost} == {k: 3 * v for k, v in cost.items()}
