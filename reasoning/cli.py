@@ -384,20 +384,35 @@ def _stdout_closed() -> bool:
     return closed
 
 
+def _interrupt() -> None:
+    raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[list[bool]]:
     """While a command runs, SIGTERM (`timeout`, `docker stop`, a CI job cancelled) stops it as Ctrl-C does: it is
     passed on as SIGINT, which `asyncio.run` turns into cancelling the run (calls in flight cancelled, partial
     outputs written) and then `KeyboardInterrupt`. The list it yields holds True once SIGTERM came (the exit status
     is then 143). A process started with SIGINT ignored (`nohup ... &`, a script's background job) keeps ignoring
-    Ctrl-C, but SIGTERM still stops it: SIGINT's handler is put back to Python's own just for that SIGTERM.
+    Ctrl-C, but SIGTERM still stops it: in an event loop by a KeyboardInterrupt the loop raises between callbacks
+    (never inside a task, mid-write), elsewhere by SIGINT with Python's own handler put back just for that SIGTERM.
     Only the main thread can set signal handlers; elsewhere nothing changes."""
     came: list[bool] = []
 
     def terminate(signum: int, frame: object) -> None:
         came.append(True)
         if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # else the SIGINT below would be ignored
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop: the SIGINT below interrupts the command where it is
+                signal.signal(signal.SIGINT, signal.default_int_handler)  # else it would be ignored
+            else:
+                # `asyncio.run` put no handler of its own on an ignored SIGINT, so a SIGINT now would raise
+                # KeyboardInterrupt inside whichever task runs (mid-write, and the task group's traceback escapes).
+                # Raised by the loop between callbacks instead, it ends the loop; `asyncio.run` then cancels every
+                # task, which writes the partial outputs as on Ctrl-C.
+                loop.call_soon_threadsafe(_interrupt)
+                return
         signal.raise_signal(signal.SIGINT)
 
     try:
