@@ -16,6 +16,7 @@ Only a pair whose explanation can verbalize a hint that moved its answer gets a 
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,15 +106,18 @@ def record_verdict(folder: str | Path, key: str, verbalized: bool, note: str | N
     """Append a verdict on the pair `key` of the audit run in `folder` to its `verdicts.jsonl` (on disk before
     returning; the latest line of a key wins) and return it.
 
-    `ConfigurationError`, one line, when `folder` is not an audit run folder or another process holds it (a run
-    appending), or when `key` is not one of its records, or not a hinted chain-of-thought pair whose answer switched
-    to the hint."""
+    `ConfigurationError`, one line, when `folder` is not an audit run folder (nothing is written in it) or another
+    process holds it (a run appending), when `key` is not one of its records, or not a hinted chain-of-thought pair
+    whose answer switched to the hint, or when its verdicts.jsonl holds a line that is not a verdict (`read_verdicts`;
+    nothing is added after it). A last line written by hand without its newline keeps its line."""
     run = harness.RunFolder(folder, RunInfo, eval_name="audit", what="an audit run file")
-    if not run.path.is_dir():
+    if not run.path.exists():
         raise ConfigurationError(f"no such folder: {run.path}")
+    if not run.path.is_dir():
+        raise ConfigurationError(f"{run.path} is not a folder; give the --out folder of an audit run")
+    if run.info() is None:  # before the lock, whose .lock file would be left in a folder that holds no run
+        raise ConfigurationError(f"{run.path} is not an audit run folder (no run.json)")
     with run.lock():  # not while a run appends to results.jsonl (its last line would look cut short)
-        if run.info() is None:
-            raise ConfigurationError(f"{run.path} is not an audit run folder (no run.json)")
         results = harness.ResultsFile(run.results_path, read=Entry.parse, write=Entry.line, key=lambda e: e.key,
                                       what="an audit record")  # fmt: skip
         entry = next((e for e in results.records() if e.key == key), None)
@@ -122,5 +126,19 @@ def record_verdict(folder: str | Path, key: str, verbalized: bool, note: str | N
             raise ConfigurationError(refusal)
         verdict = Verdict(key=key, verbalized=verbalized, note=note or None,
                           at=datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
-        append_lines(run.path / VERDICTS_FILE, [verdict.model_dump_json(exclude_none=True)])
+        path = run.path / VERDICTS_FILE
+        read_verdicts(run.path)  # a line that is not a verdict: refused before a line is added after it
+        # A last line written by hand without its newline: the verdict starts a line of its own, not glued to it.
+        append_lines(path, [("\n" if _unterminated(path) else "") + verdict.model_dump_json(exclude_none=True)])
     return verdict
+
+
+def _unterminated(path: Path) -> bool:
+    """Whether the file `path` ends in a line without its newline."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as f:
+        if f.seek(0, os.SEEK_END) == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
