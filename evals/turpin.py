@@ -36,7 +36,7 @@ from prompts.audit import answer_block
 from reasoning._words import counted
 from reasoning.errors import ConfigurationError
 
-from .files import read_text, shared_data_dir
+from .files import read_text, shared_data_dir, text_lines
 
 __all__ = [
     "BBH_TASKS",
@@ -300,7 +300,7 @@ def load_jsonl(path: str | Path, *, task: str | None = None, few_shot: FewShotPr
     default_task = task or file.stem
     items: list[Item] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text_lines(text), start=1):  # at "\n" only: JSON may hold U+2028
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
