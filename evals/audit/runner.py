@@ -21,7 +21,7 @@ refused by the harness's identity rule (`RunFolder.check`), since its records co
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -147,7 +147,7 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         return sample.key
 
     def planned(self) -> Collection[str]:
-        return {job.key: None for job in self.samples()}.keys()  # in order, and `in` at once
+        return _keys(self.samples()).keys()  # in order, and `in` at once
 
     async def solve(self, sample: Probe, session: Session) -> Entry:
         item, bias, setting = sample.item, sample.bias, sample.setting
@@ -215,8 +215,21 @@ def _question(item: Item) -> str:
 
 
 def plan(items: Sequence[Item], biases: Sequence[Bias], settings: Sequence[Setting]) -> list[str]:
-    """The keys an audit of `items` x `biases` x `settings` asks for (`probes`)."""
-    return [job.key for job in probes(items, biases, settings)]
+    """The keys an audit of `items` x `biases` x `settings` asks for (`probes`); `ConfigurationError` when two items
+    share an id (`_keys`)."""
+    return list(_keys(probes(items, biases, settings)))
+
+
+def _keys(jobs: Iterable[Probe]) -> dict[str, None]:
+    """The probes' keys in order; `ConfigurationError` (one line) when two items share an id (an --items id that is
+    also one of the data's, "bbh/snarks/0"): each pair would be asked twice, both records written, one counted."""
+    keys: dict[str, None] = {}
+    for job in jobs:
+        if job.key in keys:
+            raise ConfigurationError(f"two items have the id {job.item.id!r}: each would be asked as the pair "
+                                     f"{job.key!r} and only one counted; give every item an id of its own")  # fmt: skip
+        keys[job.key] = None
+    return keys
 
 
 class ResultsFile(harness.ResultsFile[Entry]):
