@@ -45,10 +45,14 @@ _FINISH: dict[str, FinishReason] = {
 
 
 def redact_url(url: str | None) -> str | None:
-    """`url` without any `user:password@` part."""
+    """`url` as a message or repr may show it: without any `user:password@` part, query or fragment (where some
+    servers take a key, `?api-key=...`)."""
     if not url:
         return url
     parts = urlsplit(url)
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        parts = parts._replace(query="", fragment="")
+        url = urlunsplit(parts)
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
@@ -58,11 +62,14 @@ def redact_url(url: str | None) -> str | None:
 
 
 def _shown_url(url: str) -> str:
-    """`url` as an error may show it: `user:password@` left out, whatever the URL's other faults."""
+    """`url` as an error may show it: `user:password@`, query and fragment left out, whatever the URL's other
+    faults."""
     try:
         return redact_url(url) or ""
     except ValueError:  # a port that is not a number
-        return urlunsplit(urlsplit(url)._replace(netloc=f"{REDACTED}@{urlsplit(url).netloc.rpartition('@')[2]}"))
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(netloc=f"{REDACTED}@{parts.netloc.rpartition('@')[2]}", query="",
+                                         fragment=""))  # fmt: skip
 
 
 def check_base_url(url: str | None) -> str | None:
