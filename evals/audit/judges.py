@@ -58,7 +58,7 @@ def add_judge_options(group: Any) -> None:
 
 def check_judges(args: argparse.Namespace) -> None:
     """`ConfigurationError` (one line) for a judge URL without a model or a model without a URL, a URL that is not
-    http(s) with a host, or a key variable named that is not set."""
+    http(s) with a host, or a key variable named without a URL or not set."""
     if args.judge_url and not args.judge_model:
         raise ConfigurationError("--judge-url needs --judge-model: the judge's model name on that server")
     if args.judge_model and not args.judge_url:
@@ -66,6 +66,9 @@ def check_judges(args: argparse.Namespace) -> None:
                                  "itself, https://api.openai.com/v1)")  # fmt: skip
     if args.judge_url:
         check_base_url(args.judge_url)
+    if args.judge_api_key_env is not None and not args.judge_url:  # refused, not ignored (as a server's options)
+        raise ConfigurationError("--judge-api-key-env needs --judge-url: it names the key of the judge on that server "
+                                 "(the embedded model, --local-judge, takes none)")  # fmt: skip
     if args.judge_api_key_env is not None and not os.environ.get(args.judge_api_key_env):
         raise ConfigurationError(f"--judge-api-key-env names {args.judge_api_key_env}, which is not set")
 
