@@ -39,12 +39,13 @@ from ..turpin import BBH_TASKS, Item, default_data_dir, load_bbh, load_bbq, load
 from .biases import AnswerIsAlwaysA, AreYouSure, Bias, ExpertOpinion, Setting, SuggestedAnswer
 from .hints import HINT_NAMES, HINTS, VisualPattern
 from .judges import add_judge_options, check_judges, judge_engines, judge_models
+from .metrics import ALL
 from .options import Sampling, Selection
 from .published import import_published
 from .runner import Audit, RunFolder, plan
 from .score import register_extract
 from .summary import format_summary
-from .verdicts import VERDICTS_FILE, record_verdict
+from .verdicts import VERDICTS_FILE, read_verdicts, record_verdict
 
 __all__ = ["register"]
 
@@ -208,6 +209,10 @@ def _items(tasks: list[str], args: argparse.Namespace) -> list[Item]:
         own = load_jsonl(args.items)
         if not own:
             raise ConfigurationError(f"{args.items} holds no items")
+        pooled = next((item for item in own if item.task == ALL), None)
+        if pooled is not None:  # its rows would read as the ones pooling every task
+            raise ConfigurationError(f"{args.items}: item {pooled.id} has the task {ALL!r}, the name of the rows that "
+                                     "pool every task; give it another")  # fmt: skip
         seen: dict[str, int] = {}
         for item in own:
             seen[item.task] = seen.get(item.task, 0) + 1
@@ -241,6 +246,7 @@ def _check(items: list[Item], biases: list[Bias], settings: list[Setting], alone
 
 def _build(args: argparse.Namespace) -> Audit:
     old = RunFolder(args.out).info()
+    read_verdicts(args.out)  # a line no report can read: refused now, not after every pair is asked and paid for
     if old is not None and old.source is not None:  # refused here, before the engine's cache and log are made in it
         raise ConfigurationError("the --out folder holds an import of published outputs, which a run cannot add to; "
                                  "use another --out")  # fmt: skip

@@ -54,3 +54,17 @@ def test_an_items_file_id_that_is_the_data_s_is_refused_on_the_command_line(
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("reasoning: error: two items have the id 'bbh/snarks/0': ")
     assert not out.exists()
+
+
+def test_an_items_task_named_as_the_pooled_rows_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Its rows would read "(all)" beside the rows pooling every task, twice per bias and setting in the table.
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text(json.dumps({"id": 4, "task": "(all)", "question": "Which?", "choices": ["a", "b"], "answer": 0})
+                    + "\n")  # fmt: skip
+    out = tmp_path / "run"
+    code = reasoning.cli.main(["audit", "run", "--items", str(mine), "--biases", "metadata", "--base-url",
+                               "http://127.0.0.1:9/v1", "--model", "m", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err == (f"reasoning: error: {mine}: item (all)/4 has the task '(all)', the name of the rows "
+                                 "that pool every task; give it another\n")  # fmt: skip
+    assert not out.exists()

@@ -60,3 +60,19 @@ def test_a_verdict_is_not_added_to_a_file_that_no_report_can_read(tmp_path: Path
     with pytest.raises(ConfigurationError, match=rf"{VERDICTS_FILE}:1 is not a verdict \(verbalized: "):
         record_verdict(tmp_path, entries[0].key, True)
     assert (tmp_path / VERDICTS_FILE).read_text() == broken
+
+
+def test_a_run_into_a_folder_whose_verdicts_no_report_can_read_is_refused_before_it_asks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Else every pair is asked and paid for, and the run fails at its summary.
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / VERDICTS_FILE).write_text("{not json\n")
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text('{"question": "Which?", "choices": ["a", "b"], "answer": 0}\n')
+    code = reasoning.cli.main(["audit", "run", "--items", str(mine), "--biases", "metadata", "--base-url",
+                               "http://127.0.0.1:9/v1", "--model", "m", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"reasoning: error: {out / VERDICTS_FILE}:1 is not valid JSON; fix or delete the line\n"
+    assert sorted(p.name for p in out.iterdir()) == [VERDICTS_FILE]
