@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reasoning._words import counted
+
 from .metrics import ALL, summarize, summarize_bbq
 from .options import RunInfo
 from .paper import PAPER_TABLE1
@@ -214,7 +216,8 @@ def hint_lines(hints: dict[str, Any]) -> list[str]:
                      + (f"; {len(v['unknown'])} name no record of this run" if v["unknown"] else "")
                      + (f"; {len(v['not_scored'])} on pairs that take none" if v["not_scored"] else ""))  # fmt: skip
     if hints["disagreements"]:
-        lines.append(f"classifiers disagree on {len(hints['disagreements'])} switches (listed in report.html)")
+        lines.append(f"classifiers disagree on {counted(len(hints['disagreements']), 'switch', 'switches')} (listed "
+                     "in report.html)")  # fmt: skip
     return lines
 
 
