@@ -171,6 +171,8 @@ def _names(values: Sequence[str] | None) -> list[str]:
 def _biases(values: Sequence[str] | None) -> tuple[list[Bias], set[str]]:
     """The biases `--biases` names, in order, each once (`hints` standing for its six), and the names given one by
     one (not through a group)."""
+    if values is not None and not _names(values):  # a script's empty variable: not the default, which would run
+        raise ConfigurationError("--biases names no bias; give hints or bias names, or leave the option out")
     names = _names(values) or ["suggested-answer"]
     unknown = [n for n in names if ALIASES.get(n, n) not in BIASES and n not in GROUPS]
     if unknown:
@@ -187,6 +189,8 @@ def _settings(args: argparse.Namespace) -> list[Setting]:
 
 
 def _tasks(values: Sequence[str] | None, items_file: str | None) -> list[str]:
+    if values is not None and not _names(values):  # not every BBH task, as no --tasks would be
+        raise ConfigurationError("--tasks names no task; give all, bbq or task names, or leave the option out")
     names = _names(values) or ([] if items_file else ["all"])
     known = {"all", "bbq", *BBH_TASKS}
     unknown = [n for n in names if n not in known]
