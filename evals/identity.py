@@ -32,7 +32,7 @@ __all__ = ["MODEL", "NOT_IDENTITY", "check_identity", "identity", "option_flags"
 MODEL = "--model"  # the loaded model's name (the --model option's value where it applies)
 NOT_IDENTITY = frozenset({"out", "parallel", "concurrency", "cache", "log", "api_key_env", "max_tokens_budget",
                           "max_dollars", "base_url", "decoding", "block", "model", "judge_url",
-                          "judge_api_key_env"})  # fmt: skip
+                          "judge_api_key_env", "request_timeout"})  # fmt: skip
 # `model`: the --model option is recorded as the name of the model loaded (`MODEL`), which it sets where it applies.
 
 

@@ -135,6 +135,14 @@ def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str
         help="name of the environment variable holding the API key (the key itself is never "
         "taken on the command line, logged or written)",
     )
+    group.add_argument(
+        "--request-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long one request to a server may take before it is retried (default 60; raise it for a slow or "
+        "busy server, e.g. a CPU server that queues requests); a judge's server too",
+    )
     group.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="torch backend dtype")
     group.add_argument(
         "--decoding",
@@ -158,7 +166,8 @@ def make_model(args: argparse.Namespace) -> LanguageModel:
         extra = {"decoding": decoding.model_dump()} if decoding is not None else None
         key = os.environ.get(args.api_key_env)
         urls = args.base_url or [None]  # --backend openai without --base-url: OpenAI itself
-        models = [OpenAICompatibleModel(args.model, base_url=url, api_key=key, extra_body=extra) for url in urls]
+        models = [OpenAICompatibleModel(args.model, base_url=url, api_key=key, extra_body=extra,
+                                        timeout=args.request_timeout) for url in urls]  # fmt: skip
         return models[0] if len(models) == 1 else EndpointPool(models)
     # A server's options on a local backend would be ignored: the embedded model would answer under another name.
     given = [flag for flag, value in (("--model", args.model), ("--base-url", args.base_url)) if value]
@@ -358,6 +367,9 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise ConfigurationError(f"--{name} must be at least 1; got {value}")
+    timeout = getattr(args, "request_timeout", None)
+    if timeout is not None and not 0 < timeout < float("inf"):  # `not <` also refuses NaN
+        raise ConfigurationError(f"--request-timeout must be a number of seconds above 0; got {timeout:g}")
     for url in getattr(args, "base_url", None) or ():  # `127.0.0.1:8000/v1`: refused before any data is read
         check_base_url(url)
     for name in ("max_tokens_budget", "max_dollars"):

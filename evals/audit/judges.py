@@ -81,7 +81,8 @@ def judge_models(args: argparse.Namespace) -> list[JudgeModel]:
         models.append(JudgeModel(LOCAL_JUDGE, embedded_model(), "the embedded model"))
     if args.judge_url:
         key = os.environ.get(args.judge_api_key_env or DEFAULT_KEY_ENV) or None
-        model = OpenAICompatibleModel(args.judge_model, base_url=args.judge_url, api_key=key)
+        model = OpenAICompatibleModel(args.judge_model, base_url=args.judge_url, api_key=key,
+                                      timeout=args.request_timeout)  # fmt: skip
         models.append(JudgeModel(LLM_JUDGE, model, f"--judge-url {redact_url(args.judge_url)}"))
     return models
 

@@ -89,6 +89,9 @@ COMMANDS = [["generate", "hi"], ["game24", "run", "--puzzle", "4 5 6 10"], ["aud
         (["--max-dollars", "-1"], "--max-dollars must be 0 or more; got -1.0"),
         (["--max-dollars", "nan"], "--max-dollars must be 0 or more; got nan"),
         (["--max-tokens-budget", "-5"], "--max-tokens-budget must be 0 or more"),
+        (["--request-timeout", "0"], "--request-timeout must be a number of seconds above 0; got 0"),
+        (["--request-timeout", "-1"], "--request-timeout must be a number of seconds above 0; got -1"),
+        (["--request-timeout", "nan"], "--request-timeout must be a number of seconds above 0; got nan"),
     ],
 )
 def test_shared_model_options_are_checked_first(capsys, tmp_path, command, option, message):
