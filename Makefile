@@ -48,7 +48,7 @@ typecheck:
 
 # The vLLM tests run in their own venv (see install-vllm), after the rest, so the two never share the CPU.
 pytest:
-	$(BIN)/python -m pytest -ra -m "not vllm"
+	$(BIN)/python -m pytest -ra --durations=25 -m "not vllm"
 
 pytest-vllm:
 	.venv-vllm/bin/python -m pytest -ra -m vllm tests/reasoning/backends/test_vllm.py
