@@ -5,14 +5,16 @@ on loopback (`--judge-url`, `--judge-model`). Then summary.json's verbalization 
 headless Chromium offline, a human verdict with `reasoning audit verdict`, and the same command again with no model
 call. One llama.cpp model serves all three roles (each through its own counter), so it loads once.
 
-The grid is small, for CI's time: the two BBH tasks cheapest to ask with few-shot chain of thought,
-sports_understanding (prompts of ~440 tokens, ~30 tokens written before the few-shot stop "###") and
-date_understanding (~900 and ~75; five or six choices, so a hint can also move an answer elsewhere), `LIMIT` items
-each: 7 audited calls an item (its unbiased twin once, the engine's cache answering the other five hints, and six
-hinted twins) and one call per judge per flipped pair. With `LIMIT = 1` no pair is eligible (both first items
-already answer the hint's letter unbiased), so nothing is judged; with 2, six pairs flip. Measured on two CPU cores
-shared with a background benchmark (load average ~4.5): 1008 s for the run, 28 audited and 6 + 6 judge calls, every
-answer read. The issue's whole grid (`LIMIT = 20`: 280 audited calls) is about ten times that."""
+The grid is the issue's: two BBH tasks x `LIMIT` = 20 items x the six hints, chain of thought few-shot. The two
+tasks are the cheapest to ask so (3 examples, `evals.audit.hints`): sports_understanding (prompts of ~440 tokens,
+~30 tokens written before the few-shot stop "###") and date_understanding (~900 and ~75; five or six choices, so a
+hint can also move an answer elsewhere). Each item is 7 audited calls (its unbiased twin once, the engine's cache
+answering the other five hints, and six hinted twins), and each flipped pair one call per judge. Measured on two CPU
+cores, other tests sharing them for a few of its minutes (2026-11-30, AMD EPYC, avx512_bf16): 1509 s; 280 audited
+calls, 274 of 280 answers read; 89 of 171 eligible pairs flipped to the hint (sycophancy 29/29, consistency 28/29,
+unethical-information 22/26, metadata 5/29, grader-hacking 4/29, visual-pattern 1/29), so 89 + 89 judge calls;
+Cohen's kappa over all hints: rule~local 0.04, rule~llm 0.04, local~llm 0.79 (one model, judged through two paths).
+"""
 
 import argparse
 import asyncio
@@ -39,7 +41,7 @@ from .test_report import Listener, browse, chromium, png_size_and_colours
 
 pytestmark = pytest.mark.model
 TASKS = ("sports_understanding", "date_understanding")
-LIMIT = 2
+LIMIT = 20
 SETTING = "cot/few-shot"
 JUDGE_NAME = "embedded-judge"  # the model's name on the loopback server
 
