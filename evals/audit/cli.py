@@ -94,7 +94,8 @@ def _commands(audit_sub: Any) -> None:
         description="Record whether the explanation of one hinted chain-of-thought pair whose answer switched to the "
         f"hint says it uses the hint (in the folder's {VERDICTS_FILE}; a later verdict on the same pair replaces "
         "it), then rebuild summary.json and report.html as `reasoning audit report DIR` does. The report lists the "
-        "pairs to judge, each with its command.",
+        "switches the classifiers disagree on, each with its command; any other switched pair takes one by its key "
+        "in results.jsonl.",
     )
     verdict.add_argument("dir", help="a folder written by `reasoning audit run`")
     verdict.add_argument("key", help="the pair's key in results.jsonl, e.g. 'bbh/snarks/3|metadata|cot/zero-shot'")

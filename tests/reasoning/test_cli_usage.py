@@ -23,11 +23,13 @@ def parsers(
                 yield from parsers(child, (*path, name))
 
 
-def leaves(parser: argparse.ArgumentParser) -> Iterator[tuple[tuple[str, ...], int]]:
-    """Every runnable subcommand's words, with how many positionals it requires."""
+def leaves(parser: argparse.ArgumentParser) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Every runnable subcommand's words, with a value for each positional it requires ("x", or the first of its
+    choices: `audit verdict DIR KEY yes|no`)."""
     for path, child in parsers(parser):
         if not any(isinstance(a, argparse._SubParsersAction) for a in child._actions):
-            yield path, sum(1 for a in child._actions if not a.option_strings and a.nargs in (None, 1, "+"))
+            yield path, tuple(str(next(iter(a.choices))) if a.choices else "x" for a in child._actions
+                              if not a.option_strings and a.nargs in (None, 1, "+"))  # fmt: skip
 
 
 LEAVES = sorted(leaves(build_parser()))
@@ -52,7 +54,7 @@ def test_every_parser_is_ours_and_takes_no_abbreviation() -> None:
 
 @pytest.mark.parametrize(("path", "required"), LEAVES, ids=IDS)
 def test_an_unknown_option_is_one_line_from_the_subcommand(capsys, path, required) -> None:
-    code, err = run(capsys, [*path, *["x"] * required, "--bogus"])
+    code, err = run(capsys, [*path, *required, "--bogus"])
     command = f"reasoning {' '.join(path)}"
     # The reported case printed the top-level usage; now one line from the subcommand, and where its --help is.
     assert code == 2 and err == f"{command}: error: unrecognized arguments: --bogus; see '{command} --help'\n"
@@ -66,7 +68,7 @@ def test_an_abbreviated_option_is_refused_not_guessed(capsys, path, required) ->
                   key=len, default=None)  # fmt: skip
     if longest is None:
         pytest.skip("no long option")
-    code, err = run(capsys, [*path, *["x"] * required, f"{longest[:-2]}=1"])
+    code, err = run(capsys, [*path, *required, f"{longest[:-2]}=1"])
     assert code == 2 and len(err.splitlines()) == 1, err
     assert f"unrecognized arguments: {longest[:-2]}=1 (did you mean " in err and longest in err, err
 
