@@ -11,15 +11,16 @@ import pytest
 
 import reasoning.cli
 from evals.audit.judges import check_judges, judge_models
+from reasoning.cli import build_parser
 from reasoning.errors import ConfigurationError
 
 SECRET = "q-s3cret-key"
 
 
 def options(**given: object) -> argparse.Namespace:
-    base: dict[str, object] = {"local_judge": False, "judge_url": None, "judge_model": None,
-                               "judge_api_key_env": None}  # fmt: skip
-    return argparse.Namespace(**{**base, **given})
+    """The judge options as `reasoning audit run` parses them (its defaults, then `given`)."""
+    parsed = build_parser().parse_args(["audit", "run", "--items", "x.jsonl"])
+    return argparse.Namespace(**{**vars(parsed), **given})
 
 
 @pytest.mark.parametrize("local", [False, True])
