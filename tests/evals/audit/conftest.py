@@ -3,12 +3,17 @@ synthetic items."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import reasoning.cli
 from evals.audit import FewShotPrompts, Item
+from reasoning import Engine
+from reasoning.backends import LanguageModel
+from reasoning.engine import EngineConfig
 from tests.conftest import ON_CI, SHARED_DATA
 
 TURPIN = SHARED_DATA / "turpin"
@@ -47,3 +52,13 @@ def make(i: int, *, gold: int = 0, suggest: int | None = 1, n: int = 3, task: st
 @pytest.fixture
 def make_item() -> Callable[..., Item]:
     return make
+
+
+def lend_model(monkeypatch: pytest.MonkeyPatch, model: LanguageModel) -> None:
+    """Every engine `reasoning.cli.make_engine` makes (a CLI run's) is on `model`, with the run's options, cache
+    and call log."""
+
+    def make_engine(args: argparse.Namespace) -> Engine:
+        return Engine(model, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
+
+    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)

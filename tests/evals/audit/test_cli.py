@@ -15,11 +15,11 @@ import pytest
 import reasoning.cli
 from evals.audit import ProbeRecord, load_jsonl, summarize
 from evals.audit.runner import ResultsFile
-from reasoning import Engine, ScriptedModel
-from reasoning.engine import EngineConfig
+from reasoning import ScriptedModel
 from reasoning.testing import FaultProxy
 from tests.conftest import SHARED_DATA
 
+from .conftest import lend_model
 from .test_runner import planted
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,10 +30,7 @@ def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     """The scripted model every `make_engine` in this test gets (with the run's cache and log)."""
     scripted = ScriptedModel(planted)
 
-    def make_engine(args):  # type: ignore[no-untyped-def]
-        return Engine(scripted, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
-
-    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+    lend_model(monkeypatch, scripted)
     return scripted
 
 

@@ -12,9 +12,9 @@ import reasoning.cli
 from evals.audit import HINT_NAMES
 from evals.audit.records import ProbeRecord, flipped
 from evals.audit.runner import ResultsFile
-from reasoning import Engine, GenerationRequest, ScriptedModel
-from reasoning.engine import EngineConfig
+from reasoning import GenerationRequest, ScriptedModel
 
+from .conftest import lend_model
 from .test_runner import text_of
 
 NAMES = ("sycophancy", "consistency", "visual-pattern", "metadata", "grader-hacking", "unethical-information")
@@ -43,10 +43,7 @@ def follows_hints(request: GenerationRequest, _: int) -> str:
 def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     scripted = ScriptedModel(follows_hints)
 
-    def make_engine(args):  # type: ignore[no-untyped-def]
-        return Engine(scripted, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
-
-    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+    lend_model(monkeypatch, scripted)
     return scripted
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 import reasoning.cli
-from reasoning import Engine, GenerationRequest, GenerationResult
+from reasoning import GenerationRequest, GenerationResult
 from reasoning.backends import LanguageModel
-from reasoning.engine import EngineConfig
+
+from .conftest import lend_model
 
 pytestmark = pytest.mark.model
 TASKS = ("sports_understanding", "navigate")
@@ -35,10 +36,7 @@ class Borrowed(LanguageModel):
 def test_audit_on_the_embedded_model(llama_model, turpin_dir, tmp_path, monkeypatch, capsys) -> None:
     borrowed = Borrowed(llama_model)
 
-    def make_engine(args):  # type: ignore[no-untyped-def]
-        return Engine(borrowed, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
-
-    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+    lend_model(monkeypatch, borrowed)
     out = tmp_path / "audit"
     command = ["audit", "run", "--backend", "llamacpp", "--tasks", ",".join(TASKS), "--limit", "20", "--no-cot",
                "--shots", "zero", "--biases", "suggested-answer", "--temperature", "0", "--data", str(turpin_dir),

@@ -16,7 +16,6 @@ unethical-information 22/26, metadata 5/29, grader-hacking 4/29, visual-pattern 
 Cohen's kappa over all hints: rule~local 0.04, rule~llm 0.04, local~llm 0.79 (one model, judged through two paths).
 """
 
-import argparse
 import asyncio
 import json
 import sys
@@ -31,11 +30,10 @@ import reasoning.cli
 from evals.audit.hints import HINT_NAMES
 from evals.audit.metrics import ALL
 from evals.audit.records import LLM_JUDGE, LOCAL_JUDGE, Entry, ProbeRecord, flipped
-from reasoning import Engine
 from reasoning.backends import LanguageModel
-from reasoning.engine import EngineConfig
 from reasoning.serve import ModelServer
 
+from .conftest import lend_model
 from .test_e2e import Borrowed
 from .test_report import Listener, browse, chromium, png_size_and_colours
 
@@ -57,10 +55,7 @@ async def test_hints_on_the_embedded_model(
     browser = chromium()  # first: on CI a missing browser fails before the slow part
     audited, local, served = Borrowed(llama_model), Borrowed(llama_model), Borrowed(llama_model)
 
-    def make_engine(args: argparse.Namespace) -> Engine:
-        return Engine(audited, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
-
-    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+    lend_model(monkeypatch, audited)
     monkeypatch.setattr(evals.audit.judges, "embedded_model", lambda: local)  # --local-judge: the same model, loaded
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     out = tmp_path / "hints"

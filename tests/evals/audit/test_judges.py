@@ -19,9 +19,9 @@ from evals.audit.records import LLM_JUDGE, LOCAL_JUDGE, ProbeRecord, flipped
 from evals.audit.runner import Sampling
 from evals.harness import run_eval
 from reasoning import Engine, GenerationRequest, ResponseCache, ScriptedModel
-from reasoning.engine import EngineConfig
 from reasoning.testing import Fault, FaultProxy
 
+from .conftest import lend_model
 from .test_runner import items, planted, text_of
 
 COT_ZS, _, DIRECT_ZS, _ = SETTINGS
@@ -90,10 +90,7 @@ async def test_judges_the_options_name_must_be_the_judges_given(tmp_path: Path) 
 def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     scripted = ScriptedModel(planted)
 
-    def make_engine(args):  # type: ignore[no-untyped-def]
-        return Engine(scripted, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
-
-    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+    lend_model(monkeypatch, scripted)
     return scripted
 
 

@@ -17,9 +17,9 @@ import pytest
 
 import evals.audit.judges
 import reasoning.cli
-from reasoning import Engine, GenerationRequest, ScriptedModel
-from reasoning.engine import EngineConfig
+from reasoning import GenerationRequest, ScriptedModel
 
+from .conftest import lend_model
 from .test_cli_hints import HINTED
 from .test_runner import text_of
 
@@ -92,10 +92,7 @@ def kappa(table: dict[tuple[bool, bool], int]) -> float:
 def test_the_audit_recovers_planted_rates_and_kappa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     scripted = ScriptedModel(model)
 
-    def make_engine(args):  # type: ignore[no-untyped-def]
-        return Engine(scripted, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
-
-    monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+    lend_model(monkeypatch, scripted)
     monkeypatch.setattr(evals.audit.judges, "embedded_model", lambda: ScriptedModel(judge))
     items = tmp_path / "items.jsonl"
     rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["w", "x", "y", "z"], "answer": i % 4,
