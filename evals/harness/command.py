@@ -31,7 +31,15 @@ from .eval import Eval
 from .folder import RunFolder
 from .run import open_folder, open_results, run_eval, write_outputs
 
-__all__ = ["Engines", "add_eval_commands", "add_prompt_format", "check_counts", "default_engines", "uses_chat"]
+__all__ = [
+    "Engines",
+    "add_eval_commands",
+    "add_prompt_format",
+    "check_counts",
+    "default_engines",
+    "eval_of_command",
+    "uses_chat",
+]
 
 AnyEval = Eval[Any, Any, Any]
 EvalT = TypeVar("EvalT", bound=AnyEval)
@@ -93,7 +101,8 @@ def add_eval_commands(
     commands: Callable[[Any], None] | None = None,
     after: Callable[[argparse.Namespace, AnyEval, Sequence[Engine]], None] | None = None,
 ) -> argparse.ArgumentParser:
-    """Add `reasoning NAME` with `run` and `report` to the subparsers `sub`; return NAME's parser.
+    """Add `reasoning NAME` with `run` and `report` to the subparsers `sub`; return NAME's parser, whose default
+    `eval_type` is `eval_type` (`eval_of_command`).
 
     `configure(run_parser)` adds the eval's own options; `selection` names the options that select samples (a rerun
     may change them; every other option but `evals.identity.NOT_IDENTITY` must match the folder's). `noun` names a
@@ -104,6 +113,7 @@ def add_eval_commands(
 
     name = eval_type.name
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help)
+    parser.set_defaults(eval_type=eval_type)  # the eval of NAME's folders: how `reasoning export` reads them
     inner = parser.add_subparsers(dest=f"{name}_command", required=True)
     run = inner.add_parser("run", help=run_help)
     configure(run)
@@ -147,6 +157,14 @@ def add_eval_commands(
     if commands is not None:
         commands(inner)
     return parser
+
+
+def eval_of_command(sub: Any, name: str) -> type[AnyEval] | None:
+    """The eval whose `reasoning NAME run` writes a run folder (`add_eval_commands`), from the subparsers `sub` the
+    commands were added to; None when no such command was added (not installed, or not an eval's)."""
+    parser = sub.choices.get(name)
+    found = parser.get_default("eval_type") if parser is not None else None
+    return found if isinstance(found, type) and issubclass(found, Eval) else None
 
 
 def _finite(args: argparse.Namespace) -> None:

@@ -8,7 +8,9 @@ An `Eval` is built from one frozen config (its run identity) and knows:
   unless the eval needs a `SearchContext`, e.g. for a search with a budget);
 - how a record is read from and written to a results line (`read`, `write`, `record_key`);
 - what `run.json` holds (`info_type`, `info(model, identity)`), the status line (`progress`), and
-  `summarize` / `render` / `format_summary` for `summary.json`, `report.html` and the printed table.
+  `summarize` / `render` / `format_summary` for `summary.json`, `report.html` and the printed table;
+- how a record reads as one sample of an eval log (`log_sample`: its input, target, messages, scores and metadata),
+  which `reasoning export DIR --to inspect` writes.
 
 `evals.harness.run_eval` drives one into a folder; `evals.harness.add_eval_commands` gives it `reasoning NAME run`
 and `reasoning NAME report`.
@@ -28,6 +30,7 @@ from reasoning.errors import InterfaceError
 from reasoning.session import Session
 
 from ..progress import StatusLine
+from .log_sample import LogSample, as_fields
 from .page import escape, page
 
 __all__ = ["Eval", "RunInfo"]
@@ -173,3 +176,10 @@ class Eval(ABC, Generic[S, R, InfoT]):
         """The summary as the plain-text lines the command prints (default: `name  value`, aligned)."""
         width = max((len(k) for k in summary), default=0)
         return "\n".join(f"{k:<{width}}  {f'{v:.4g}' if isinstance(v, float) else v}" for k, v in summary.items())
+
+    def log_sample(self, record: R, info: InfoT) -> LogSample:
+        """The record as one sample of an eval log (`reasoning export`; `evals.harness.log_sample`). Default: its
+        key as id and input, its fields as metadata, no messages and no scores; an eval overrides it to say what its
+        records asked, answered and scored."""
+        key = self.record_key(record)
+        return LogSample(id=key, input=key, metadata=as_fields(record))
