@@ -14,7 +14,8 @@ results metadata; each score's mean over the samples that have it is the results
 Refused with one line (exit 2): a folder that is not a run (no run.json, or one that names no eval), a run of an
 eval not installed here, a run still being written (another process holds the folder), a results line that is not
 a record (the file and line are named: the export holds every record of the run or none, as the report does),
-`--out` not ending in `.eval` or `.json`, and a machine without inspect_ai (`pip install
+`--out` not ending in `.eval` (the format `inspect view` lists by any name; `inspect log convert` makes JSON of
+it), and a machine without inspect_ai (`pip install
 'reasoning-toolkit[inspect]'`). A run that did not keep its prompts is exported with what it kept (the model's
 replies, scores and the record's fields), each sample's metadata saying so (`prompts_kept`).
 """
@@ -35,7 +36,6 @@ __all__ = ["FORMATS", "export_run", "register", "run_eval_name"]
 
 FORMATS = ("inspect",)
 """What `--to` takes: `inspect`, an inspect_ai eval log."""
-_SUFFIXES = (".eval", ".json")  # inspect_ai's two log formats, chosen by the file's name
 INSTALL = "pip install 'reasoning-toolkit[inspect]'"
 
 
@@ -44,8 +44,8 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("export", help="write a run folder as an inspect_ai eval log, which `inspect view` opens")
     parser.add_argument("dir", help="a run folder (the --out of any `reasoning NAME run`)")
     parser.add_argument("--to", choices=FORMATS, required=True, help="the log's format: inspect (inspect_ai)")
-    parser.add_argument("--out", help="the log file, ending in .eval (the default format of `inspect view`) or "
-                        ".json; default: DIR/inspect.eval")  # fmt: skip
+    parser.add_argument("--out", help="the log file, ending in .eval (inspect_ai's log format); default: "
+                        "DIR/inspect.eval")  # fmt: skip
     parser.set_defaults(run=lambda args: _command(args, sub))
 
 
@@ -89,15 +89,15 @@ def run_eval_name(path: Path) -> str:
 
 
 def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str | Path) -> int:
-    """Write the run folder `path`, made by `eval_type`, as an inspect_ai eval log at `out` (`.eval` or `.json`;
-    its folder is made); return the number of samples (one per record the eval's report covers).
+    """Write the run folder `path`, made by `eval_type`, as an inspect_ai eval log at `out` (a `.eval` file; its
+    folder is made); return the number of samples (one per record the eval's report covers).
 
     `ConfigurationError` (one line) when inspect_ai is not installed, for an `out` of another suffix, and for
     whatever `reasoning NAME report DIR` refuses (`read_run`: not a run of this eval, in use by a run, a results
     line that is not a record, no records)."""
     out = Path(out)
-    if out.suffix not in _SUFFIXES:
-        raise ConfigurationError(f"--out must end in .eval or .json (inspect_ai's log formats); got {out}")
+    if out.suffix != ".eval":
+        raise ConfigurationError(f"--out must end in .eval (inspect_ai's log format); got {out}")
     writer = _inspect_log()  # before reading: a machine without inspect_ai learns it at once
     with read_run(eval_type, path) as (folder, info, ev, records):
         found = folder.read()

@@ -65,11 +65,11 @@ def write_log(
     summary: Mapping[str, Any],
     changed: float,
 ) -> None:
-    """Write the log of `eval_log(...)` to `out` (its format by the suffix: `.eval` or `.json`; the folder made)."""
+    """Write the log of `eval_log(...)` to `out`, a `.eval` file (its folder made)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     log = eval_log(eval_name=eval_name, run=run, info=info, header=header, samples=samples, summary=summary,
                    changed=changed)  # fmt: skip
-    write_eval_log(log, str(out))
+    write_eval_log(log, str(out), format="eval")
 
 
 def eval_log(
@@ -164,9 +164,9 @@ def _results(samples: Sequence[EvalSample], summary: Mapping[str, Any]) -> EvalR
     scores = []
     for name in names:
         values = [s.scores[name].value for s in samples if s.scores and name in s.scores]
-        if not values or not all(isinstance(v, int | float) for v in values):
+        numbers = [float(v) for v in values if isinstance(v, int | float)]  # a bool is an int: 1 or 0
+        if not numbers or len(numbers) < len(values):
             continue
-        numbers = [float(v) for v in values]  # type: ignore[arg-type]  # checked just above
         mean = math.fsum(numbers) / len(numbers)
         scores.append(EvalScore(name=name, scorer=name, scored_samples=len(numbers),
                                 unscored_samples=len(samples) - len(numbers),

@@ -34,6 +34,7 @@ from ..progress import StatusLine
 from ..turpin import Item
 from .biases import Bias, Setting
 from .detect import Judge, detect
+from .log_sample import log_sample
 from .options import RunInfo, Sampling, Selection
 from .probe import Probe, probe, probe_bbq, probes
 from .records import LLM_JUDGE, LOCAL_JUDGE, Cue, Detection, Entry, Judged, ProbeRecord, evaluable, flipped, twins
@@ -206,6 +207,10 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
 
     def format_summary(self, summary: dict[str, Any]) -> str:
         return format_summary(summary)
+
+    def log_sample(self, record: Entry, info: RunInfo) -> harness.LogSample:
+        """The entry as an eval-log sample: its question, twins, scores and cost (`evals.audit.log_sample`)."""
+        return log_sample(record)
 
 
 def _question(item: Item) -> str:

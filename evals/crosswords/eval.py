@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from reasoning.engine import Engine
+from reasoning.engine import Engine, Spend
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
-from ..harness import Eval
+from ..harness import Eval, LogSample, Scored, Turn, as_fields
 from .data import Game
 from .methods import MethodConfig, solve_game
 from .report import figure, render_report
@@ -109,6 +109,19 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
         rates as percentages, like the paper's Table 3)."""
         width = max(map(len, summary), default=0)
         return "\n".join(f"{key:<{width}}  {figure(key, value)}" for key, value in summary.items())
+
+    def log_sample(self, record: Record, info: RunInfo) -> LogSample:
+        """The clues as input, the answer grid as target; the model's reply (IO, CoT) or the grid the search filled
+        as the reply (the run keeps no prompts, nor a search's proposals); `letter`, `word` and `solved` as scores
+        (the output grid as their answer)."""
+        grid = "\n".join(record["output"])
+        reply = Turn("assistant", record["text"]) if "text" in record else Turn("assistant", grid, "output grid")
+        scores = {"letter": Scored(float(record["letter"]), grid), "word": Scored(float(record["word"]), grid),
+                  "solved": Scored(bool(record["solved"]), grid)}  # fmt: skip
+        cost = Spend(calls=record["calls"], prompt_tokens=record["prompt_tokens"],
+                     completion_tokens=record["completion_tokens"], dollars=record["dollars"])  # fmt: skip
+        return LogSample(id=str(record["idx"]), input="\n".join(record["clues"]), target="\n".join(record["answer"]),
+                         messages=(reply,), scores=scores, cost=cost, metadata=as_fields(record))  # fmt: skip
 
 
 def summarize(records: Sequence[Record]) -> dict[str, Any]:

@@ -17,12 +17,12 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from reasoning.engine import Engine
+from reasoning.engine import Engine, Spend
 from reasoning.errors import ConfigurationError
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
-from ..harness import Eval
+from ..harness import Eval, LogSample, Scored, Turn, as_fields
 from ..identity import MODEL
 from ..progress import StatusLine
 from .data import Puzzle
@@ -171,6 +171,22 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
 
     def format_summary(self, summary: dict[str, Any]) -> str:
         return format_summary(summary)
+
+    def log_sample(self, record: Record, info: RunInfo) -> LogSample:
+        """The puzzle as input; each final output as a reply (the run keeps no prompts); `success`, `any_correct`
+        and `first_correct` as scores, the first output's expression and the checker's reason beside them."""
+        outputs = [str(o) for o in record["outputs"]]
+        first = (record.get("verdicts") or [{}])[0]
+        answer, why = first.get("expression") or (outputs[0] if outputs else None), first.get("reason")
+        named = len(outputs) > 1  # several outputs: each reply says which
+        turns = tuple(Turn("assistant", o, f"output {i}" if named else None) for i, o in enumerate(outputs, 1))
+        scores = {"success": Scored(float(record["success"]), answer, why),
+                  "first_correct": Scored(bool(record["first_correct"]), answer, why),
+                  "any_correct": Scored(bool(record["any_correct"]))}  # fmt: skip
+        cost = Spend(calls=record["calls"], prompt_tokens=record["prompt_tokens"],
+                     completion_tokens=record["completion_tokens"], dollars=record["dollars"])  # fmt: skip
+        return LogSample(id=record_key(record), input=str(record["puzzle"]), messages=turns, scores=scores,
+                         cost=cost, metadata=as_fields(record))  # fmt: skip
 
 
 def read_record(raw: Any, run: str | None) -> Record | None:

@@ -23,16 +23,16 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import IO, Any
 
 from prompts.supericl import Shot
-from reasoning.engine import Engine
+from reasoning.engine import Engine, Spend
 from reasoning.plugins import Plugin, Prediction, predict_safely
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
-from ..harness import Eval
+from ..harness import Eval, LogSample, Scored, Turn, as_fields
 from ..progress import StatusLine
 from .data import Dataset
 from .info import RunInfo, Selection, TaskInfo, check_tasks
-from .methods import METHODS, ItemRun, Options, Record, align, choose_shots, record_key
+from .methods import METHODS, Explanation, ItemRun, Options, Record, align, choose_shots, record_key
 from .report import render_report
 from .summary import format_summary, summarize_run
 
@@ -168,3 +168,19 @@ class SuperICL(Eval[Sample, Record, RunInfo]):
     summarize = staticmethod(summarize_run)
     render = staticmethod(render_report)
     format_summary = staticmethod(format_summary)
+
+    def log_sample(self, record: Record, info: RunInfo) -> LogSample:
+        """The test item's text as input, its gold label as target; the model's completion (and the explanation it
+        gave for overriding the plug-in) as replies, where the method asked the model (the run keeps no prompts);
+        `correct` as the score, the label read as its answer. The cost is the answer's and the explanation's."""
+        said = [Turn("assistant", record.completion, "answer")] if record.completion is not None else []
+        if record.explanation is not None:
+            said.append(Turn("assistant", record.explanation.text, "explanation"))
+        asked = record.explanation or Explanation(text="")  # no explanation: nothing to add
+        cost = Spend(calls=record.requests + (record.explanation is not None), cached_samples=record.cached,
+                     prompt_tokens=record.prompt_tokens + asked.prompt_tokens,
+                     completion_tokens=record.completion_tokens + asked.completion_tokens,
+                     dollars=record.dollars + asked.spend.dollars)  # fmt: skip
+        return LogSample(id=record.key, input=record.text, target=record.gold, messages=tuple(said),
+                         scores={"correct": Scored(record.correct, record.answer, record.reason)}, cost=cost,
+                         metadata=as_fields(record))  # fmt: skip

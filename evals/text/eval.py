@@ -16,12 +16,12 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from reasoning.engine import Engine
+from reasoning.engine import Engine, Spend
 from reasoning.errors import ConfigurationError
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
-from ..harness import Eval
+from ..harness import Eval, LogSample, Scored, Turn, as_fields
 from ..progress import StatusLine
 from .data import Sentences
 from .judge import mean_interval
@@ -143,6 +143,17 @@ class TextEval(Eval[Sentences, Record, RunInfo]):
 
     def format_summary(self, summary: dict[str, Any]) -> str:
         return format_summary(summary)
+
+    def log_sample(self, record: Record, info: RunInfo) -> LogSample:
+        """The task's four sentences as input; each output as a reply (the run keeps no prompts); `coherency` as
+        the score where the judge gave one (the judge's samples per output are in the metadata)."""
+        named = len(record.outputs) > 1
+        said = tuple(Turn("assistant", o, f"output {i}" if named else None) for i, o in enumerate(record.outputs, 1))
+        scores = {"coherency": Scored(record.coherency)} if record.coherency is not None else {}
+        cost = Spend(calls=record.calls, prompt_tokens=record.prompt_tokens,
+                     completion_tokens=record.completion_tokens, dollars=record.dollars)  # fmt: skip
+        return LogSample(id=record.key, input=record.sentences, messages=said, scores=scores, cost=cost,
+                         metadata=as_fields(record))  # fmt: skip
 
 
 def summarize(records: Sequence[Record], info: RunInfo) -> dict[str, Any]:
