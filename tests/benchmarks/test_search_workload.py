@@ -1,0 +1,189 @@
+"""`benchmarks/search_workload.py` without a real model: a ToT BFS run recorded on a scripted model (each puzzle's
+groups in order, a group's requests sent before any was answered), replayed through the engine on scripted
+backends (every request answered, groups kept together, `--greedy`, `--requests`), the table's columns, and a bad
+trace file as one error line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import itertools
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from reasoning import GenerationRequest, ScriptedModel
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "search_workload.py"
+PUZZLES = ("--puzzle", "4 5 6 10", "--puzzle", "1 1 4 6")
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("search_workload", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def reply(request: GenerationRequest, _: int) -> str:
+    """Two correct steps from the numbers left for a proposal, "sure" for a value, an answer for the rest."""
+    text = request.prompt or "\n".join(m.content for m in request.messages or ())
+    tail = text.rsplit("Input:", 1)[-1]
+    if "Possible next steps" in tail:
+        numbers = [int(x) for x in re.findall(r"\d+", tail.split("\n", 1)[0])]
+        if len(numbers) < 2:
+            return ""
+        a, b, *rest = numbers
+        return "\n".join(f"{a} {op} {b} = {c} (left: {' '.join(map(str, sorted([*rest, c])))})"
+                         for op, c in (("+", a + b), ("*", a * b)))  # fmt: skip
+    if "Steps:" in tail:
+        return "Answer: (10 - 6) * 5 + 4 = 24"
+    return "sure"  # a value of the numbers left, or a judgement of an answer
+
+
+def scripted(bench: ModuleType, models: list[ScriptedModel], computed: int | None = None) -> Any:
+    """A backend opener: a scripted model (kept in `models`) that answers after a pause; it says it computed
+    `computed` prompt tokens a request (None: it does not say)."""
+
+    async def open_(stack: contextlib.AsyncExitStack, out: Path) -> Any:
+        model = ScriptedModel(reply, delay=0.01)
+        models.append(model)
+        return bench.Opened(model, (lambda: None) if computed is None else (lambda: computed * len(model.calls)), "ok")
+
+    return open_
+
+
+@pytest.fixture(scope="module")
+def trace_file(bench: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("trace") / "trace.jsonl"
+    code = bench.record([*bench.TOT_PAPER, *PUZZLES], path, make_model=lambda args: ScriptedModel(reply, delay=0.01))
+    assert code == 0 and path.is_file()
+    assert [p.name for p in path.parent.iterdir()] == ["trace.jsonl"]  # the run folder is removed
+    return path
+
+
+def test_the_trace_keeps_each_puzzles_groups_in_order_and_a_group_together(bench: ModuleType, trace_file: Path):
+    header, *entries = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    assert header["kind"] == "search-workload-trace" and header["model"] == "scripted"
+    assert header["command"].startswith("reasoning game24 run --method tot-bfs --breadth 5")
+    assert "--check-steps" in header["command"] and header["requests"] == len(entries)
+    assert header["concurrency"] == 8 and header["parallel"] == 4 and header["machine"]  # game24 run's defaults
+    tags = sorted({e["tag"] for e in entries})
+    assert tags == ["game24/0", "game24/1"]
+    for tag in tags:
+        mine = [e for e in entries if e["tag"] == tag]
+        steps = sorted({e["step"] for e in mine})
+        assert steps == list(range(len(steps))) and len(steps) >= 4  # propose, value, propose, value, ...
+        by_step = [[e for e in mine if e["step"] == s] for s in steps]
+        assert [len(g) for g in by_step[:2]] == [1, 2]  # one proposal, then a value request per step proposed
+        assert by_step[1][0]["request"]["n"] == 3 and by_step[1][0]["request"]["temperature"] == 0.7
+        for group, after in itertools.pairwise(by_step):
+            assert len({e["group"] for e in group}) == 1
+            assert max(e["sent"] for e in group) <= min(e["answered"] for e in group)  # all sent, then answers
+            assert min(e["sent"] for e in after) >= max(e["answered"] for e in group)  # BFS: the step's end
+    # Both puzzles were in flight together, and the file reads back as the same requests.
+    assert max(e["in_flight"] for e in entries) >= 2
+    trace = bench.load_trace(trace_file)
+    assert [t.request.model_dump(mode="json", exclude_none=True) for t in trace.requests] == [
+        e["request"] for e in entries
+    ]
+    assert sum(len(g) for g in trace.groups()) == len(entries) and "requests" in trace.summary()
+
+
+def test_a_replay_answers_every_request_and_sends_a_group_at_once(bench: ModuleType, trace_file: Path) -> None:
+    trace = bench.load_trace(trace_file)
+    in_flight, most = 0, Counter[int]()
+
+    async def counting(request: GenerationRequest, index: int) -> str:
+        nonlocal in_flight
+        in_flight += 1
+        most[0] = max(most[0], in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return reply(request, index)
+
+    async def run() -> Any:
+        model = ScriptedModel(counting)
+        async with bench.Engine(model, bench.EngineConfig(max_concurrency=8)) as engine:
+            return model, await bench.replay(trace, engine, parallel=1)  # one puzzle at a time
+
+    model, replayed = asyncio.run(run())
+    assert replayed.sent == replayed.answered == len(trace.requests) and not replayed.errors
+    assert Counter(r.digest() for r in model.calls) == Counter(t.request.digest() for t in trace.requests)
+    widest = max(len(g) for g in trace.groups())
+    assert most[0] == widest > 1  # a group's requests were in flight together, and never two groups
+    assert replayed.completion_tokens > 0 and replayed.prompt_tokens_sent > 0
+
+
+def test_the_table_has_a_row_per_backend_and_the_default_first(bench, trace_file, tmp_path, capsys) -> None:
+    first: list[ScriptedModel] = []
+    second: list[ScriptedModel] = []
+
+    async def missing(stack: contextlib.AsyncExitStack, out: Path) -> Any:
+        raise bench.Skipped("not installed here")
+
+    backends = (bench.Backend("one", "scripted", scripted(bench, first)),
+                bench.Backend("two", "scripted, reporting", scripted(bench, second, computed=5)),
+                bench.Backend("gone", "not here", missing))  # fmt: skip
+    code = bench.main(["--trace", str(trace_file), "--out", str(tmp_path), "--greedy"], backends=backends)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    header = "| backend | wall s | answered | generated tok/s | prompt tokens sent | computed | vs default | note |"
+    assert header in out
+    requests = len(bench.load_trace(trace_file).requests)
+    one = next(line for line in out.splitlines() if line.startswith("| one |")).split(" | ")
+    assert one[2] == f"{requests}/{requests}" and one[5] == "not reported" and one[6] == "1.00x"
+    two = next(line for line in out.splitlines() if line.startswith("| two |")).split(" | ")
+    # What the backend computed: here 5 tokens a call it got (identical requests in flight shared one call).
+    assert two[5].startswith(f"{5 * len(second[0].calls)} (") and two[6].endswith("x")
+    assert "| gone | | | | | | | skipped: not installed here |" in out
+    assert all(r.temperature == 0.0 for r in first[0].calls + second[0].calls)  # --greedy
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [r["backend"] for r in results["rows"]] == ["one", "two", "gone"] and results["greedy"] is True
+
+
+def test_requests_replays_only_the_first_groups(bench, trace_file, tmp_path, capsys) -> None:
+    models: list[ScriptedModel] = []
+    backends = (bench.Backend("one", "scripted", scripted(bench, models)),)
+    assert bench.main(["--trace", str(trace_file), "--out", str(tmp_path), "--requests", "2"], backends=backends) == 0
+    groups = bench.load_trace(trace_file).groups()[:2]
+    assert len(models[0].calls) == sum(len(g) for g in groups) == 2  # each puzzle's first proposal
+    assert "replaying 2 requests in 2 groups" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is empty, not a trace"),
+        ("hello\n", "line 1 is not a trace header"),
+        ('{"kind": "search-workload-trace", "version": 1}\n{"id": 0}\n', "line 2 is not a traced request: no 'group'"),
+        ('{"kind": "search-workload-trace", "version": 1}\n{"id": 0, "group": 0, "tag": "t", "step": 0, '
+         '"request": {"n": 1}}\n', "line 2 is not a traced request: .*exactly one of `prompt` or `messages`"),
+        ('{"kind": "search-workload-trace", "version": 1}\n{"id": \n', "line 2 is not JSON"),
+        ('{"kind": "search-workload-trace", "version": 1}\n', "has a header and no request"),
+        ('{"kind": "search-workload-trace", "version": 9}\n', "trace version 9"),
+    ],
+)  # fmt: skip
+def test_a_bad_trace_file_is_one_error_line(bench, tmp_path, capsys, text: str, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    assert bench.main(["--trace", str(path), "--out", str(tmp_path), "--backends", "llamacpp"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+    assert err.startswith("search_workload.py: error: ")
+
+
+def test_a_missing_trace_file_is_one_error_line(bench, tmp_path, capsys) -> None:
+    assert bench.main(["--trace", str(tmp_path / "nowhere.jsonl"), "--backends", "llamacpp"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("search_workload.py: error: cannot read the trace") and len(err.splitlines()) == 1
