@@ -447,16 +447,21 @@ async def llamacpp_server(stack: contextlib.AsyncExitStack, out: Path) -> Opened
 
 
 def vllm_prompt_tokens_computed(url: str) -> int | None:
-    """Prompt tokens vLLM's server at `url` (its /v1 URL) has computed: its prefix-cache queries less hits, in
-    tokens (`/metrics`); None if it does not say."""
+    """Prompt tokens vLLM's server at `url` (its /v1 URL) has computed so far (`prefix_cache_computed` of its
+    `/metrics`); None if it does not say."""
     try:
         with urllib.request.urlopen(url.removesuffix("/v1") + "/metrics", timeout=10) as response:
-            text = response.read().decode()
+            return prefix_cache_computed(response.read().decode())
     except OSError:
         return None
+
+
+def prefix_cache_computed(metrics: str) -> int | None:
+    """From vLLM's Prometheus `metrics`: the prompt tokens its prefix cache was asked for less those it had (each
+    summed over its engines), i.e. the prompt tokens computed; None if either counter is missing."""
     totals = {"vllm:prefix_cache_queries_total": 0.0, "vllm:prefix_cache_hits_total": 0.0}
     found = set()
-    for line in text.splitlines():
+    for line in metrics.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
         if name in totals:
             totals[name] += float(line.rsplit(" ", 1)[1])

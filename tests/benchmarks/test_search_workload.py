@@ -187,3 +187,40 @@ def test_a_missing_trace_file_is_one_error_line(bench, tmp_path, capsys) -> None
     assert bench.main(["--trace", str(tmp_path / "nowhere.jsonl"), "--backends", "llamacpp"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("search_workload.py: error: cannot read the trace") and len(err.splitlines()) == 1
+
+
+def test_llamacpp_prompt_forwards_are_counted_from_each_completions_first_forward(bench: ModuleType) -> None:
+    forwards: list[list[int]] = []
+
+    class Llama:  # what `LlamaCppModel` holds: a completion runs its prompt's forward, then one per token
+        def eval(self, tokens: list[int]) -> None:
+            forwards.append(list(tokens))
+
+        def create_completion(self, prompt: str, reused: int = 0) -> None:
+            tokens = list(range(len(prompt.split())))
+            self.eval(tokens[reused:])  # the prefix kept from the previous call is not computed again
+            for token in (7, 8):
+                self.eval([token])
+
+        def create_chat_completion(self, messages: list[str]) -> None:
+            self.create_completion(" ".join(messages))
+
+    model = ScriptedModel([])
+    model._llama = Llama()  # type: ignore[attr-defined]
+    computed = bench.count_prompt_forwards(model)
+    assert computed() == 0
+    model._llama.create_completion("a b c d e")  # type: ignore[attr-defined]
+    model._llama.create_completion("a b c d e f", reused=5)  # type: ignore[attr-defined]
+    model._llama.create_chat_completion(["x", "y"])  # type: ignore[attr-defined]
+    assert computed() == 5 + 1 + 2 and len(forwards) == 9
+    assert bench.count_prompt_forwards(ScriptedModel([]))() is None  # not llama.cpp: not reported
+
+
+def test_vllm_prompt_tokens_computed_are_its_prefix_cache_queries_less_hits(bench: ModuleType) -> None:
+    metrics = """# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number of queried tokens.
+vllm:prefix_cache_queries_total{engine="0",model_name="embedded"} 1200.0
+vllm:prefix_cache_hits_total{engine="0",model_name="embedded"} 900.0
+vllm:prompt_tokens_total{engine="0",model_name="embedded"} 1200.0
+"""
+    assert bench.prefix_cache_computed(metrics) == 300
+    assert bench.prefix_cache_computed("vllm:prompt_tokens_total 5.0\n") is None
