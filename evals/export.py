@@ -43,7 +43,8 @@ def register(sub: Any) -> None:
     """Add `reasoning export` to the subparsers `sub` (an entry point of `reasoning.commands`)."""
     parser = sub.add_parser("export", help="write a run folder as an inspect_ai eval log, which `inspect view` opens")
     parser.add_argument("dir", help="a run folder (the --out of any `reasoning NAME run`)")
-    parser.add_argument("--to", choices=FORMATS, required=True, help="the log's format: inspect (inspect_ai)")
+    parser.add_argument("--to", choices=FORMATS, default="inspect", help="the log's format: inspect (inspect_ai's "
+                        "eval log; the default and, for now, the only one)")  # fmt: skip
     parser.add_argument("--out", help="the log file, ending in .eval (inspect_ai's log format); default: "
                         "DIR/inspect.eval")  # fmt: skip
     parser.set_defaults(run=lambda args: _command(args, sub))
