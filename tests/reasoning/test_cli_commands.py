@@ -19,7 +19,8 @@ import reasoning.cli
 from reasoning.cli import COMMANDS, build_parser, command_entry_points, main
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ["game24", "crosswords", "text", "audit", "supericl"]
+EVALS = ["game24", "crosswords", "text", "audit", "supericl"]
+OURS = [*EVALS, "export"]  # this distribution's commands: the evals, then `reasoning export` (evals.export)
 ALL_COMMANDS = "{" + ",".join(["generate", "serve", "model", *OURS]) + "}"  # as --help's usage lists them
 
 
@@ -35,7 +36,7 @@ def point(name: str, value: str) -> importlib.metadata.EntryPoint:
 def test_the_evals_are_installed_entry_points_in_their_order() -> None:
     points = command_entry_points()
     assert [p.name for p in points] == OURS  # a third party's would come after these
-    assert {p.value for p in points} == {f"evals.{name}.cli:register" for name in OURS}
+    assert {p.value for p in points} == {f"evals.{name}.cli:register" for name in EVALS} | {"evals.export:register"}
     assert subcommands(build_parser()) == ["generate", "serve", "model", *OURS]
 
 
@@ -131,7 +132,7 @@ def test_a_third_party_package_adds_its_command_as_the_readme_says(tmp_path) -> 
 
     out = run("--help")
     assert out.returncode == 0
-    assert "{generate,serve,model,game24,crosswords,text,audit,supericl,my-eval}" in out.stdout
+    assert "{generate,serve,model,game24,crosswords,text,audit,supericl,export,my-eval}" in out.stdout
     warning = (f"reasoning: warning: command 'oops' ({COMMANDS} entry point 'gone.cli:register') is left out: "
                "ModuleNotFoundError: No module named 'gone'\n")  # fmt: skip
     assert out.stderr == warning
