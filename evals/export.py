@@ -1,4 +1,4 @@
-"""`reasoning export DIR --to inspect [--out FILE]`: any run folder (game 24, the audit, SuperICL, crosswords, the
+"""`reasoning export DIR [--to inspect] [--out FILE]`: any run folder (game 24, the audit, SuperICL, crosswords, the
 creative-writing task) written as an inspect_ai eval log, which `inspect view` opens.
 
     reasoning game24 run --backend replay --range 900-909 --out runs/game24
@@ -15,9 +15,9 @@ Refused with one line (exit 2): a folder that is not a run (no run.json, or one 
 eval not installed here, a run still being written (another process holds the folder), a results line that is not
 a record (the file and line are named: the export holds every record of the run or none, as the report does),
 `--out` not ending in `.eval` (the format `inspect view` lists by any name; `inspect log convert` makes JSON of
-it), and a machine without inspect_ai (`pip install
-'reasoning-toolkit[inspect]'`). A run that did not keep its prompts is exported with what it kept (the model's
-replies, scores and the record's fields), each sample's metadata saying so (`prompts_kept`).
+it), an unknown `--to`, and a machine without inspect_ai (`pip install 'reasoning-toolkit[inspect]'`, said before
+anything is read). A run that did not keep its prompts is exported with what it kept (the model's replies, scores
+and the record's fields), each sample's metadata saying so (`prompts_kept`, `prompts_note`).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
         found = folder.read()
         header = found[1] if found is not None else None
         samples = [ev.log_sample(record, info) for record in records]
+        ev.attach(folder.path)  # what else of the folder the summary reads (the audit's human verdicts)
         summary = ev.summarize(records, info)
         info_fields = info.model_dump(mode="json")
         changed = folder.results_path.stat().st_mtime
