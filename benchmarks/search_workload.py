@@ -150,8 +150,10 @@ class RecordingEngine(Engine):
 def record(options: Sequence[str], trace: Path, *, cli: Cli = reasoning.cli.main,
            make_model: ModelMaker | None = None) -> int:  # fmt: skip
     """Run `reasoning game24 run OPTIONS` (into a fresh folder beside `trace`, removed afterwards) with a recording
-    engine and no cache, and write its trace to `trace`; return the CLI's exit status (the trace is written only
-    on 0). `make_model(args)` makes the model from the parsed options (default: the CLI's own)."""
+    engine and no cache, and write its trace to `trace`; return the CLI's exit status. A run stopped early (Ctrl-C,
+    SIGTERM: 130, 143) still writes the requests sent so far, its header saying `"complete": false`; none is
+    written when no request was sent. `make_model(args)` makes the model from the parsed options (default: the
+    CLI's own)."""
     recorder = Recorder()
     made: list[tuple[argparse.Namespace, Engine]] = []
 
@@ -173,17 +175,17 @@ def record(options: Sequence[str], trace: Path, *, cli: Cli = reasoning.cli.main
     finally:
         reasoning.cli.make_engine = original
         shutil.rmtree(folder, ignore_errors=True)
-    if code != 0 or not made:
+    if not made or not recorder.entries:
         return code or 2
     args, engine = made[0]
-    header = {"kind": TRACE, "version": VERSION, "model": engine.model.name,
+    header = {"kind": TRACE, "version": VERSION, "complete": code == 0, "model": engine.model.name,
               "command": "reasoning " + " ".join(argv[:-2]), "machine": describe(), "recorded": started,
               "seconds": max((e.get("answered", 0.0) for e in recorder.entries), default=0.0),
               "concurrency": args.concurrency, "parallel": args.parallel, "requests": len(recorder.entries),
               "groups": len({e["group"] for e in recorder.entries})}  # fmt: skip
     lines = [json.dumps(header), *(json.dumps(e) for e in recorder.entries)]
     write_atomic(trace, "\n".join(lines) + "\n")
-    return 0
+    return code
 
 
 # --- The trace, read back --------------------------------------------------------------------------------------
@@ -224,9 +226,11 @@ class Trace:
         sent = sum(t.prompt_tokens * t.request.n for t in self.requests)
         completion = sum(t.completion_tokens for t in self.requests)
         puzzles = len({t.tag for t in self.requests})
+        stopped = "" if self.header.get("complete", True) else " (a run stopped early: partial)"
         return (f"{len(self.requests)} requests ({samples} samples) in {len(self.groups())} groups over {puzzles} "
                 f"puzzles; prompt tokens {prompt} a request ({sent} a sample), completion tokens {completion}; "
-                f"recorded in {self.header.get('seconds', 0):.0f} s on {self.header.get('model', '?')}")  # fmt: skip
+                f"recorded in {self.header.get('seconds', 0):.0f} s on {self.header.get('model', '?')}"
+                f"{stopped}")  # fmt: skip
 
 
 def load_trace(path: Path) -> Trace:
@@ -612,9 +616,13 @@ def _main(args: argparse.Namespace, chosen: Sequence[Backend], default: str, cli
         options = [*TOT_PAPER, "--range", f"{rows[0]}-{rows[-1]}" if len(rows) > 1 else str(rows[0])]
         print(f"recording: reasoning game24 run {' '.join(options)}", flush=True)
         code = record(options, path, cli=cli, make_model=make_model)
-        if code != 0:
-            print(f"recording stopped (exit {code}); no trace written", file=sys.stderr)
+        if code != 0 and not path.is_file():
+            print(f"recording stopped (exit {code}); no request was sent, no trace written", file=sys.stderr)
             return code
+        if code != 0:
+            print(f"recording stopped (exit {code}): the trace holds the requests sent until then", file=sys.stderr)
+            if args.record_only:
+                return code
     trace = load_trace(path)
     print(f"trace: {path}: {trace.summary()}", flush=True)
     if args.record_only:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import reasoning.cli
 from reasoning import GenerationRequest, ScriptedModel
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "search_workload.py"
@@ -74,7 +75,7 @@ def trace_file(bench: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> P
 
 def test_the_trace_keeps_each_puzzles_groups_in_order_and_a_group_together(bench: ModuleType, trace_file: Path):
     header, *entries = [json.loads(line) for line in trace_file.read_text().splitlines()]
-    assert header["kind"] == "search-workload-trace" and header["model"] == "scripted"
+    assert header["kind"] == "search-workload-trace" and header["model"] == "scripted" and header["complete"]
     assert header["command"].startswith("reasoning game24 run --method tot-bfs --breadth 5")
     assert "--check-steps" in header["command"] and header["requests"] == len(entries)
     assert header["concurrency"] == 8 and header["parallel"] == 4 and header["machine"]  # game24 run's defaults
@@ -224,3 +225,25 @@ vllm:prompt_tokens_total{engine="0",model_name="embedded"} 1200.0
 """
     assert bench.prefix_cache_computed(metrics) == 300
     assert bench.prefix_cache_computed("vllm:prompt_tokens_total 5.0\n") is None
+
+
+def test_a_recording_stopped_early_keeps_the_requests_sent(bench: ModuleType, tmp_path: Path, capsys) -> None:
+    def stopped(argv: list[str]) -> int:  # a run that sends one request, then is stopped (Ctrl-C: 130)
+        args = reasoning.cli.build_parser().parse(argv)
+        args.log = None
+        engine = reasoning.cli.make_engine(args)  # the recording engine, while `record` runs
+        asyncio.run(engine.generate(GenerationRequest(prompt="Input: 4 5 6 10\n", n=3, seed=1), tag="game24/900"))
+        return 130
+
+    scripted_model = lambda args: ScriptedModel(reply)  # noqa: E731
+    argv = ["--range", "900", "--record-only", "--out", str(tmp_path)]
+    assert bench.main(argv, cli=stopped, make_model=scripted_model) == 130
+    assert "recording stopped (exit 130): the trace holds the requests sent" in capsys.readouterr().err
+    trace = bench.load_trace(tmp_path / "trace.jsonl")
+    assert trace.header["complete"] is False and "partial" in trace.summary()
+    assert [(t.tag, t.step, t.request.n, t.request.seed) for t in trace.requests] == [("game24/900", 0, 3, 1)]
+    # Stopped before any request: no trace.
+    (tmp_path / "trace.jsonl").unlink()
+    assert bench.main(argv, cli=lambda argv: 2, make_model=scripted_model) == 2
+    assert "no request was sent, no trace written" in capsys.readouterr().err
+    assert not (tmp_path / "trace.jsonl").exists()
