@@ -6,6 +6,7 @@ every mistake is one line with exit status 2."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,11 @@ def test_mistakes_are_one_line(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.delitem(sys.modules, "evals.inspect_log", raising=False)
     monkeypatch.delattr(evals, "inspect_log", raising=False)
     assert "pip install 'reasoning-toolkit[inspect]'" in refused(str(run), "--to", "inspect")
+
+
+def test_inspect_ai_is_imported_only_to_export() -> None:
+    # Every command's parser is built (the export command registered among them) without importing inspect_ai.
+    code = ("import sys, reasoning.cli; reasoning.cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'inspect_ai'))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout == "[]\n", out.stderr
