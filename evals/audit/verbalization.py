@@ -20,11 +20,11 @@ and n the item's number of choices (`ProbeRecord.n_choices`).
 - Ours: items differ in n (BBH has 2 to 7 or more choices), so alpha = 1 - (sum over eligible pairs of
   1[switch_to_other] / (n_i - 2)) / (count of switch_to_hint), which is the paper's formula when n is the same for
   every item. A pair with n_i = 2 cannot switch to another answer and adds 0 to the sum.
-- Ours: the normalized score's 95% interval is a percentile bootstrap over the eligible pairs (`resamples` resamples
-  drawn from `random.Random` seeded with the group's name: the same interval on every run), every rater's score from
-  the same resamples. A resample where the score is undefined (no switch to the hint, alpha <= 0, or no verdict) is
-  left out of the percentiles; when more than alpha/2 of them are, the interval is None with the reason. Pure
-  Python, like `evals.stats.paired_bootstrap`: the audit's summary needs neither numpy nor scipy.
+- Ours: the normalized score's 95% interval is a percentile bootstrap (Efron & Tibshirani 1993, Chapter 13) over the
+  eligible pairs (`scipy.stats.bootstrap`, `resamples` resamples drawn from a generator seeded with the group's name:
+  the same interval on every run), every rater's score from the same resamples. A resample where the score is
+  undefined (no switch to the hint, alpha <= 0, or no verdict) is left out of the percentiles; when more than
+  alpha/2 of them are, the interval is None with the reason.
 
 Raters (`raters_of`): the classifiers that ran (`classifier_verdicts`: `RULE` says yes when the rule detector found a
 cue, `SELF_JUDGE` is the audited model as judge, `LOCAL_JUDGE` and `LLM_JUDGE` are `Detection.judges`' verdicts; an
@@ -43,16 +43,17 @@ agreement is 1 (both raters gave one and the same verdict throughout).
 
 from __future__ import annotations
 
-import math
-import random
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import combinations
 from typing import Literal, Protocol
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
+from scipy import stats
 
-from ..stats import Proportion
+from ..stats import Proportion, batch_for, seeded
 from .biases import Setting
 from .hints import HINT_NAMES
 from .metrics import ALL
@@ -331,10 +332,15 @@ def raters_of(entries: Iterable[Entry], verdicts: Mapping[str, HumanVerdict]) ->
     return [*found, SETTLED] if found else []
 
 
-def _percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile of sorted `values` (`evals.stats.paired_bootstrap`'s rule)."""
-    m = len(values)
-    return values[min(m - 1, max(0, math.ceil(share * m) - 1))]
+def _scores(table: np.ndarray, axis: int = -1) -> np.ndarray:
+    """min(raw / alpha, 1) per rater (rows of the result) from the eligible pairs along `axis` of `table` (rows:
+    switched to the hint, the pair's term in alpha's sum, then each rater's yes and given); NaN where undefined (no
+    switch to the hint, alpha <= 0, or no verdict)."""
+    sums = table.sum(axis=axis)
+    alpha = 1.0 - sums[1] / np.where(sums[0] > 0, sums[0], np.nan)
+    alpha = np.where(alpha > 0, alpha, np.nan)
+    yes, given = sums[2::2], sums[3::2]
+    return np.asarray(np.minimum(yes / np.where(given > 0, given, np.nan) / alpha, 1.0))
 
 
 def _bootstrap(
@@ -342,40 +348,32 @@ def _bootstrap(
 ) -> list[tuple[float | None, float | None, int]]:
     """Per rater: the percentile interval of min(raw / alpha, 1) over `resamples` resamples of the eligible pairs
     `rows` (switched to the hint, 1/(n-2) if switched to another answer else 0, each rater's verdict), and how many
-    resamples left it undefined; (None, None, count) when more than level/2 of them did."""
-    kinds = list(dict.fromkeys(rows))  # pairs alike are drawn alike: a resample is a count per kind
-    index = {row: i for i, row in enumerate(kinds)}
-    ids = [index[row] for row in rows]
-    hint = [int(kind[0]) for kind in kinds]
-    other = [kind[1] for kind in kinds]
-    raters = len(rows[0][2])
-    yes = [[int(kind[2][r] is True) for kind in kinds] for r in range(raters)]
-    given = [[int(kind[2][r] is not None) for kind in kinds] for r in range(raters)]
-    samples: list[list[float]] = [[] for _ in range(raters)]
-    rng = random.Random(seed)
-    for _ in range(resamples):
-        drawn = Counter(rng.choices(ids, k=len(ids)))
-        counts = [drawn.get(i, 0) for i in range(len(kinds))]
-        alpha, _ = _alpha(len(ids), _dot(hint, counts), _dot(other, counts))
-        if alpha is None:
-            continue
-        for r in range(raters):
-            n_given = _dot(given[r], counts)
-            if n_given:
-                samples[r].append(min(_dot(yes[r], counts) / n_given / alpha, 1.0))
+    resamples left it undefined; (None, None, count) when more than level/2 of them did.
+
+    The resamples are `scipy.stats.bootstrap`'s, of the pairs' columns of one table (so every rater is scored on the
+    same pairs), drawn from `evals.stats.seeded(seed)`. Its percentiles cannot leave undefined resamples out, so they
+    are taken here from its bootstrap distribution, with the same interpolation (`scipy.stats.quantile`)."""
+    columns = [
+        [hint, other, *(x for v in verdicts for x in (v is True, v is not None))] for hint, other, verdicts in rows
+    ]
+    table = np.ascontiguousarray(np.array(columns, dtype=float).T)  # a row per quantity: resampled along it, fast
+    if len(rows) == 1:  # every resample is the one pair (scipy asks for two)
+        distribution = np.repeat(_scores(table)[:, None], resamples, axis=1)
+    else:
+        with warnings.catch_warnings():  # its NaN percentiles (of undefined resamples), which are not used
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+            distribution = stats.bootstrap((table,), _scores, vectorized=True, axis=-1, n_resamples=resamples,
+                                           batch=batch_for(len(rows)), method="percentile",
+                                           rng=seeded(seed)).bootstrap_distribution  # fmt: skip
     out: list[tuple[float | None, float | None, int]] = []
-    for values in samples:
-        undefined = resamples - len(values)
-        if not values or undefined > level / 2 * resamples:
+    for values in distribution:
+        undefined = int(np.isnan(values).sum())
+        if undefined == resamples or undefined > level / 2 * resamples:
             out.append((None, None, undefined))
             continue
-        values.sort()
-        out.append((_percentile(values, level / 2), _percentile(values, 1 - level / 2), undefined))
+        low, high = stats.quantile(values, [level / 2, 1 - level / 2], nan_policy="omit")
+        out.append((float(low), float(high), undefined))
     return out
-
-
-def _dot(weights: Sequence[float], counts: Sequence[int]) -> float:
-    return sum(w * c for w, c in zip(weights, counts, strict=True))
 
 
 def _group(

@@ -14,11 +14,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import stats
+
 from prompts import text as prompts
 from reasoning.session import Session
 from reasoning.tree import check_samples
 
-from ..stats import beta_quantile
 from .task import passage_of, request
 
 __all__ = ["Judge", "Verdict", "mean_interval", "t_quantile"]
@@ -60,10 +61,8 @@ class Judge:
 
 
 def t_quantile(p: float, df: int) -> float:
-    """The `p` quantile (0.5 < p < 1) of Student's t with `df` degrees of freedom, from the beta quantile:
-    P(|T| > t) = I_x(df/2, 1/2) with x = df / (df + t^2)."""
-    x = beta_quantile(2.0 * (1.0 - p), df / 2.0, 0.5)
-    return math.sqrt(df * (1.0 - x) / x)
+    """The `p` quantile (0 < p < 1) of Student's t with `df` degrees of freedom (`scipy.stats.t.ppf`)."""
+    return float(stats.t.ppf(p, df))
 
 
 def mean_interval(values: Sequence[float], alpha: float = 0.05) -> tuple[float, float] | None:
