@@ -1,7 +1,8 @@
 """The request and result types every backend speaks.
 
 A `GenerationRequest` is either a plain prompt (completion) or a list of chat messages, plus sampling options.
-A `GenerationResult` holds `n` completions, each with its text, finish reason and token count.
+A `GenerationResult` holds `n` completions, each with its text, finish reason and token count; a backend that
+streams (`LanguageModel.stream`) yields them in pieces, as `CompletionDelta`s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "MAX_SAMPLES",
     "Completion",
+    "CompletionDelta",
     "DecodingConfig",
     "DecodingMode",
     "DecodingStats",
@@ -145,6 +147,24 @@ class Completion(BaseModel):
     text: str
     finish_reason: FinishReason = "unknown"
     completion_tokens: int = 0
+    decoding: DecodingStats | None = None
+
+
+class CompletionDelta(BaseModel):
+    """A piece of one completion, as `LanguageModel.stream` yields it.
+
+    `index` is the completion's number in the request (0 .. n-1); `text` the text that follows the pieces before
+    (possibly empty; never part of a stop string, never half a character). The last delta of a completion has its
+    `finish_reason`, and with it the completion's `completion_tokens`, the request's `prompt_tokens` and how the
+    completion was decoded (`decoding`, where the backend reports it); earlier deltas have `finish_reason` None."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int = Field(ge=0)
+    text: str = ""
+    finish_reason: FinishReason | None = None
+    completion_tokens: int = 0
+    prompt_tokens: int = 0
     decoding: DecodingStats | None = None
 
 
