@@ -3,15 +3,17 @@
 A model's memory is used by that thread and freed by that thread, after the last call before the close has let go
 of it, so no call is ever left decoding into a freed context (what a Ctrl-C during a run used to end in: a
 segfault). A call whose caller is cancelled is abandoned at its next `checkpoint` (between two forwards), and the
-cancelled caller returns only once the thread has let go.
+cancelled caller returns only once the thread has let go. A streaming call (`stream`) hands what it makes to the
+event loop as it makes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -76,6 +78,41 @@ class WorkerThread:
             del self._abandon[future]
             if waiter.done() and not waiter.cancelled():
                 waiter.exception()  # retrieved: nobody else will look at an abandoned call's outcome
+
+    async def stream(self, fn: Callable[[Callable[[T], None]], object]) -> AsyncIterator[T]:
+        """Run `fn(emit)` on the thread as `run` does, yielding each item it passes to `emit` as soon as it does.
+
+        Ends when `fn` returns; raises what `run` would. Closing the iterator early (or cancelling its consumer)
+        abandons the call as a cancelled `run` does, and returns once the thread has let go of the model."""
+        loop = asyncio.get_running_loop()
+        items: collections.deque[T] = collections.deque()
+        ready = asyncio.Event()
+
+        def put(item: T) -> None:
+            items.append(item)
+            ready.set()
+
+        def emit(item: T) -> None:  # called on the thread
+            loop.call_soon_threadsafe(put, item)
+
+        call = asyncio.ensure_future(self.run(fn, emit))
+        call.add_done_callback(lambda _: ready.set())
+        try:
+            while True:
+                await ready.wait()
+                ready.clear()
+                done = call.done()  # every item emitted before `fn` returned is in `items` by then
+                while items:
+                    yield items.popleft()
+                if done:
+                    call.result()
+                    return
+        finally:
+            if not call.done():
+                call.cancel()  # abandoned at the thread's next checkpoint
+                await _finished(call)
+            if not call.cancelled():
+                call.exception()  # retrieved
 
     def checkpoint(self) -> None:
         """Stop the call running on the thread here (by raising) if it was abandoned; a no-op otherwise.
