@@ -92,7 +92,7 @@ async def test_bad_requests_get_openai_shaped_errors_and_the_server_keeps_servin
         cases = [
             ("/completions", b"{not json", 400, "not JSON"),
             ("/completions", b"[1, 2]", 400, "JSON object"),
-            ("/completions", json.dumps({"prompt": "a", "stream": True}).encode(), 400, "stream"),
+            ("/completions", json.dumps({"prompt": "a", "stream": "yes"}).encode(), 400, "stream"),
             ("/completions", json.dumps({"prompt": 3}).encode(), 400, "prompt"),
             ("/completions", json.dumps({"prompt": "a", "n": 0}).encode(), 400, "n"),
             ("/completions", json.dumps({"prompt": "a", "decoding": "warp"}).encode(), 400, "decoding"),
