@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from .._http import read_message as _read_message
-from .._http import write_response as _write_response
+from .raw_http import read_message as _read_message
+from .raw_http import write_response as _write_response
 
 __all__ = ["Fault", "FaultProxy", "ProxyEvent", "ProxyStats"]
 

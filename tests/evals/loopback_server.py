@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from reasoning._http import read_message, write_response
+from reasoning.testing.raw_http import read_message, write_response
 
 __all__ = ["body_digest", "game24_replay", "main", "multiple_choice"]
 

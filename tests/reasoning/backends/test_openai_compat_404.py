@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from reasoning import GenerationRequest, OpenAICompatibleModel
-from reasoning._http import read_message, write_response
+from reasoning.testing.raw_http import read_message, write_response
 from reasoning.cli import main
 from reasoning.errors import BadRequestError
 
