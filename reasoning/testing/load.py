@@ -2,8 +2,10 @@
 what the process holds before and after (tasks, sockets, file descriptors) and the engine's own overhead.
 
 The servers run in a child process (`python -m reasoning.testing.load serve N`), so their sockets and CPU time
-are not counted as the client's. Overhead is the time a request spends in `Engine.generate` (and the endpoint
-pool) less the time its HTTP call took; under load it includes waiting for the event loop, as a user's would.
+are not counted as the client's: stand-ins (`FaultProxy` answering on its own) by default, or with
+`server="model"` our own server (`ModelServer`, Starlette on uvicorn) in front of a scripted model. Overhead is
+the time a request spends in `Engine.generate` (and the endpoint pool) less the time its HTTP call took; under
+load it includes waiting for the event loop, as a user's would.
 
     report = await run_load(requests=10_000, concurrency=500, servers=2)
 """
@@ -20,16 +22,21 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ..backends.base import LanguageModel
 from ..backends.openai_compat import OpenAICompatibleModel
 from ..backends.pool import EndpointPool
 from ..cli import Parser
 from ..engine import Engine, EngineConfig
+from ..serve import ModelServer
 from ..types import GenerationRequest, GenerationResult
 from .fault_proxy import FaultProxy
+from .scripted import ScriptedModel
 
-__all__ = ["LoadReport", "Resources", "resources", "run_load", "stub_servers"]
+__all__ = ["LoadReport", "Resources", "ServerKind", "resources", "run_load", "stub_servers"]
+
+ServerKind = Literal["stand-in", "model"]  # FaultProxy answering on its own, or ModelServer on a scripted model
 
 
 @dataclass(frozen=True)
@@ -100,11 +107,11 @@ class _Timed(LanguageModel):
 
 
 @contextlib.asynccontextmanager
-async def stub_servers(count: int, latency: float = 0.0) -> AsyncIterator[list[str]]:
-    """Start `count` stand-in OpenAI-compatible servers in a child process; yield their `/v1` URLs."""
+async def stub_servers(count: int, latency: float = 0.0, server: ServerKind = "stand-in") -> AsyncIterator[list[str]]:
+    """Start `count` OpenAI-compatible servers of kind `server` in a child process; yield their `/v1` URLs."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "reasoning.testing.load", "serve", str(count), "--latency", str(latency),
-        stdout=asyncio.subprocess.PIPE,
+        "--server", server, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
@@ -126,11 +133,12 @@ async def run_load(
     servers: int = 2,
     latency: float = 0.0,
     cache: str | Path | None = None,
+    server: ServerKind = "stand-in",
 ) -> LoadReport:
     """`requests` distinct requests from `concurrency` concurrent callers through one `Engine`
     (`max_concurrency=concurrency`, a disk cache if `cache` is a path) over an `EndpointPool` of `servers`
-    loopback servers."""
-    async with stub_servers(servers, latency) as urls:
+    loopback servers of kind `server`."""
+    async with stub_servers(servers, latency, server) as urls:
         before = resources()
         backend: dict[str, float] = {}
         pool = EndpointPool([_Timed(OpenAICompatibleModel("stub", base_url=url, timeout=120), backend) for url in urls])
@@ -188,11 +196,15 @@ async def run_load(
     )
 
 
-async def _serve(count: int, latency: float) -> None:
-    proxies = [FaultProxy(latency=latency) for _ in range(count)]
-    for proxy in proxies:
-        await proxy.start()
-    print(" ".join(p.url for p in proxies), flush=True)
+async def _serve(count: int, latency: float, server: ServerKind) -> None:
+    if server == "model":
+        model = ScriptedModel(lambda request, index: f"echo {request.prompt}", name="stub", delay=latency)
+        servers = [await ModelServer(model).start() for _ in range(count)]
+        urls = [s.url.removesuffix("/v1") for s in servers]
+    else:
+        proxies = [await FaultProxy(latency=latency).start() for _ in range(count)]
+        urls = [p.url for p in proxies]
+    print(" ".join(urls), flush=True)
     await asyncio.Event().wait()  # until terminated
 
 
@@ -202,9 +214,11 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="run stand-in servers until terminated; print their URLs")
     serve.add_argument("count", type=int)
     serve.add_argument("--latency", type=float, default=0.0)
+    serve.add_argument("--server", choices=["stand-in", "model"], default="stand-in",
+                       help="FaultProxy answering on its own, or our ModelServer on a scripted model")  # fmt: skip
     args = parser.parse(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.count, args.latency))
+        asyncio.run(_serve(args.count, args.latency, args.server))
 
 
 if __name__ == "__main__":
