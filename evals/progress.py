@@ -1,4 +1,4 @@
-"""The status line every eval prints while it runs."""
+"""The status line every eval prints while it runs: a tqdm bar on a terminal, one plain line per update in a log."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO, Generic, TypeVar
 
+from tqdm import tqdm
+
 from reasoning._words import counted
 
 __all__ = ["StatusLine"]
@@ -18,8 +20,9 @@ T = TypeVar("T")  # a job
 
 
 class StatusLine(Generic[R]):
-    """`[####....] done/total (R resumed)<fields> | in flight I (C calls) | seconds`: rewritten in place on a
-    terminal, one line per update otherwise (logs, CI).
+    """On a terminal, a tqdm bar: items done of the total, elapsed time, ETA and rate (of this run's items, not the
+    resumed ones), then the counts (`fields`) and what is in flight, redrawn in place. Otherwise (logs, CI) one line
+    per update: `[####....] done/total (R resumed)<fields> | in flight I (C calls) | seconds`.
 
     Subclasses count what a record holds (`count`, which adds one to `done`) and say it in `fields`. A runner's job
     returns its record to `track`, which counts it (`update`) once the item has left the in-flight count. Records
@@ -35,6 +38,7 @@ class StatusLine(Generic[R]):
         self.started = self.written = time.perf_counter()
         self.done = self.resumed = self.in_flight = 0
         self.calls: Callable[[], int] | None = None  # model calls in flight, where the runner can tell
+        self.bar: tqdm | None = None  # on a terminal, from the first `show`
 
     def count(self, record: R) -> None:
         """Count one finished record (subclasses add what it holds)."""
@@ -54,21 +58,41 @@ class StatusLine(Generic[R]):
         self.count(record)
         self.show()
 
-    def show(self) -> None:
-        width = 24
-        filled = int(width * self.done / max(1, self.total))
-        bar = "#" * filled + "." * (width - filled)
-        resumed = f" ({self.resumed} resumed)" if self.resumed else ""
+    def in_flight_text(self) -> str:
+        """`in flight I (C calls)` (the calls where the runner can tell)."""
         calls = f" ({counted(self.calls(), 'call')})" if self.calls is not None else ""
-        line = (f"[{bar}] {self.done}/{self.total}{resumed}{self.fields()} | in flight {self.in_flight}{calls} | "
-                f"{time.perf_counter() - self.started:6.1f}s")  # fmt: skip
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
+        return f"in flight {self.in_flight}{calls}"
+
+    def show(self) -> None:
+        """Write the counts: redraw the bar on a terminal, else write one line."""
+        if self.tty:
+            self._draw()
+        else:
+            width = 24
+            filled = int(width * self.done / max(1, self.total))
+            bar = "#" * filled + "." * (width - filled)
+            resumed = f" ({self.resumed} resumed)" if self.resumed else ""
+            self.stream.write(f"[{bar}] {self.done}/{self.total}{resumed}{self.fields()} | {self.in_flight_text()} | "
+                              f"{time.perf_counter() - self.started:6.1f}s\n")  # fmt: skip
+            self.stream.flush()
         self.written = time.perf_counter()
 
+    def _draw(self) -> None:
+        parts = [f"{self.resumed} resumed" if self.resumed else "", self.fields().lstrip(" |"), self.in_flight_text()]
+        postfix = " | ".join(p for p in parts if p)
+        if self.bar is None:  # drawn at once; `initial`: the resumed items are not counted in the rate
+            self.bar = tqdm(total=self.total, initial=self.done, file=self.stream, dynamic_ncols=True, unit="item",
+                            postfix=postfix)  # fmt: skip
+            return
+        self.bar.set_postfix_str(postfix, refresh=False)
+        if self.done > self.bar.n:
+            self.bar.update(self.done - self.bar.n)  # redrawn at most every 0.1 s (tqdm's `mininterval`)
+        else:
+            self.bar.refresh()  # a tick: elapsed, ETA and what is in flight move on
+
     def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        if self.bar is not None:
+            self.bar.close()  # drawn once more with the last counts, and left on the screen
 
     def track(self, run: Callable[[T], Awaitable[R | None]]) -> Callable[[T], Awaitable[None]]:
         """`run`, counting the items in flight; the record it returns (if any) is counted and shown once the item

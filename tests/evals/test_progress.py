@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -142,3 +143,43 @@ async def test_a_record_is_counted_after_its_item_left_the_in_flight_count() -> 
     shown = status_lines(stream.getvalue())
     assert [s.split("] ")[1].split(" |")[0] for s in shown] == ["0/2", "1/2", "2/2"]
     assert all("| in flight 0 (0 calls) |" in s for s in shown)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_a_terminal_gets_a_bar_with_rate_eta_the_counts_and_what_is_in_flight() -> None:
+    stream = Terminal()
+    line = Progress(4, stream)  # game 24's: success so far, calls, tokens, dollars
+    solved = {"success": 1.0, "calls": 2, "prompt_tokens": 10, "completion_tokens": 5, "dollars": 0.0}
+    line.resume(solved)  # an earlier run's: counted, not in the rate
+
+    async def job(record: dict[str, float]) -> dict[str, float]:
+        return record
+
+    async with line.live(lambda: 3):
+        for record in (solved, {**solved, "success": 0.0}, solved):
+            await line.track(job)(record)
+    shown = stream.getvalue()
+    first, last = shown.split("\r")[1], shown.rstrip("\n").split("\r")[-1]
+    assert " 1/4 " in first and "?item/s" in first and "1 resumed" in first  # no rate before this run's first item
+    assert "success 100.0% | calls 2 | tokens 15" in first and "in flight 0 (3 calls)" in first
+    assert re.search(r"\| 4/4 \[\d\d:\d\d<00:00, +[\d.]+(item/s|s/item), 1 resumed \| success  75\.0% \|", last), last
+    assert "in flight 0 (3 calls)" in last and shown.endswith("\n") and "\n" not in shown[:-1]  # redrawn in place
+
+
+async def test_a_log_gets_one_plain_line_per_update() -> None:
+    stream = io.StringIO()
+    line: StatusLine[str] = StatusLine(3, stream, period=3600.0)
+
+    async def job(name: str) -> str:
+        return name
+
+    async with line.live(lambda: 0):
+        for name in "abc":
+            await line.track(job)(name)
+    shown = stream.getvalue()
+    assert "\r" not in shown and len(shown.splitlines()) == 4 and shown.endswith("\n")  # at once, then per item
+    assert shown.splitlines()[-1].startswith("[########################] 3/3 | in flight 0 (0 calls) |")
