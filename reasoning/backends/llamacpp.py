@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import random
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError, ConfigurationError, ModelFileError
-from ..types import Completion, FinishReason, GenerationRequest, GenerationResult
+from ..types import Completion, CompletionDelta, FinishReason, GenerationRequest, GenerationResult
 from .base import LanguageModel
 from .worker import WorkerThread
 
@@ -50,6 +51,7 @@ class LlamaCppModel(LanguageModel):
             verbose=False,
         )
         worker = self._worker
+        self._prompt_tokens: int | None = None  # set on the thread by a streaming call's first forward
         # `Llama.generate` runs one `eval` per forward (the prompt, then each token): checking there stops an
         # abandoned call between two forwards, with the context's state whole (the next call reuses its prefix).
         forward = llama.eval
@@ -57,6 +59,8 @@ class LlamaCppModel(LanguageModel):
         def eval_unless_abandoned(tokens: Any) -> None:
             worker.checkpoint()
             forward(tokens)
+            if self._prompt_tokens is None:  # the call's first forward is its prompt's (after any reused prefix)
+                self._prompt_tokens = int(llama.n_tokens)
 
         llama.eval = eval_unless_abandoned
         self._llama = llama
@@ -97,20 +101,52 @@ class LlamaCppModel(LanguageModel):
             )
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=prompt_tokens)
 
-    def _run(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[CompletionDelta]:
+        for i in range(request.n):
+            seed = request.sample_seed(i)
+            if seed is None:
+                seed = random.getrandbits(31)
+
+            def run(emit: Callable[[CompletionDelta], None], index: int = i, seed: int = seed) -> None:
+                self._stream_one(request, seed, index, emit)
+
+            try:
+                async for delta in self._worker.stream(run):
+                    yield delta
+            except ValueError as exc:
+                raise BackendError(f"llama.cpp rejected the request: {exc}", model=self.name) from None
+
+    def _stream_one(
+        self, request: GenerationRequest, seed: int, index: int, emit: Callable[[CompletionDelta], None]
+    ) -> None:
+        """One sample with llama.cpp's streaming, on the thread: a delta per token, then one with the finish."""
+        self._prompt_tokens = None
+        finish: FinishReason = "stop"
+        tokens = 0
+        for chunk in self._run(request, seed, stream=True):
+            choice = chunk["choices"][0]
+            piece = (choice.get("delta") or {}).get("content") if request.is_chat else choice.get("text")
+            if piece:
+                tokens += 1  # llama.cpp streams one chunk per token (what it held back comes with a later one)
+                emit(CompletionDelta(index=index, text=piece))
+            if choice.get("finish_reason") == "length":
+                finish = "length"
+        emit(CompletionDelta(index=index, finish_reason=finish, completion_tokens=tokens,
+                             prompt_tokens=self._prompt_tokens or 0))  # fmt: skip
+
+    def _run(self, request: GenerationRequest, seed: int, *, stream: bool = False) -> Any:
         options: dict[str, Any] = {
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,
             "stop": list(request.stop) or None,
             "seed": seed,
+            "stream": stream,
         }
         if request.messages is not None:
             messages = [m.model_dump() for m in request.messages]
-            result: dict[str, Any] = self._llama.create_chat_completion(messages=messages, **options)
-        else:
-            result = self._llama.create_completion(prompt=request.prompt or "", **options)
-        return result
+            return self._llama.create_chat_completion(messages=messages, **options)
+        return self._llama.create_completion(prompt=request.prompt or "", **options)
 
     async def aclose(self) -> None:
         """Stop the calls in flight (before their next token), then free the model on its thread."""
