@@ -633,6 +633,7 @@ def _main(args: argparse.Namespace, chosen: Sequence[Backend], default: str, cli
     print(f"replaying {sum(len(g) for g in groups)} requests in {len(groups)} groups; engine concurrency "
           f"{concurrency}, {parallel} puzzles at once, cache off, "
           f"{'temperature 0' if args.greedy else 'temperatures as recorded'}", flush=True)  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)  # the servers' logs go there
     results = []
     for backend in chosen:
         print(f"== {backend.name}: {backend.what}", flush=True)
@@ -644,7 +645,6 @@ def _main(args: argparse.Namespace, chosen: Sequence[Backend], default: str, cli
             print(f"   {row.note}", flush=True)
         results.append(row)
     print(table(results, default))
-    out.mkdir(parents=True, exist_ok=True)
     data = {"trace": str(path), "header": trace.header, "machine": describe(), "groups": len(groups),
             "greedy": args.greedy, "concurrency": concurrency, "parallel": parallel,
             "rows": [row.as_dict() for row in results]}  # fmt: skip

@@ -57,6 +57,7 @@ def scripted(bench: ModuleType, models: list[ScriptedModel], computed: int | Non
     `computed` prompt tokens a request (None: it does not say)."""
 
     async def open_(stack: contextlib.AsyncExitStack, out: Path) -> Any:
+        (out / "scripted.log").write_text("started\n")  # as a server's log: `out` exists by now
         model = ScriptedModel(reply, delay=0.01)
         models.append(model)
         return bench.Opened(model, (lambda: None) if computed is None else (lambda: computed * len(model.calls)), "ok")
@@ -156,7 +157,9 @@ def test_the_table_has_a_row_per_backend_and_the_default_first(bench, trace_file
 def test_requests_replays_only_the_first_groups(bench, trace_file, tmp_path, capsys) -> None:
     models: list[ScriptedModel] = []
     backends = (bench.Backend("one", "scripted", scripted(bench, models)),)
-    assert bench.main(["--trace", str(trace_file), "--out", str(tmp_path), "--requests", "2"], backends=backends) == 0
+    out = tmp_path / "not" / "yet"
+    assert bench.main(["--trace", str(trace_file), "--out", str(out), "--requests", "2"], backends=backends) == 0
+    assert (out / "scripted.log").is_file() and (out / "results.json").is_file()
     groups = bench.load_trace(trace_file).groups()[:2]
     assert len(models[0].calls) == sum(len(g) for g in groups) == 2  # each puzzle's first proposal
     assert "replaying 2 requests in 2 groups" in capsys.readouterr().out
