@@ -15,15 +15,21 @@ Refused with one line (exit 2): a folder that is not a run (no run.json, or one 
 eval not installed here, a run still being written (another process holds the folder), a results line that is not
 a record (the file and line are named: the export holds every record of the run or none, as the report does),
 `--out` not ending in `.eval` (the format `inspect view` lists by any name; `inspect log convert` makes JSON of
-it), an unknown `--to`, and a machine without inspect_ai (`pip install 'reasoning-toolkit[inspect]'`, said before
-anything is read). A run that did not keep its prompts is exported with what it kept (the model's replies, scores
-and the record's fields), each sample's metadata saying so (`prompts_kept`, `prompts_note`).
+it), an `--out` that is a folder, a file other than an eval log or a link to one (an eval log there is replaced:
+exporting again writes the same log, with the records added since), an unknown `--to`, and a machine without
+inspect_ai (`pip install 'reasoning-toolkit[inspect]'`, said before anything is read). A last line cut short by a
+killed run is dropped, as every reader of a run folder drops it, with a note. A run that did not keep its prompts
+is exported with what it kept (the model's replies, scores and the record's fields), each sample's metadata saying
+so (`prompts_kept`, `prompts_note`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +47,20 @@ INSTALL = "pip install 'reasoning-toolkit[inspect]'"
 
 def register(sub: Any) -> None:
     """Add `reasoning export` to the subparsers `sub` (an entry point of `reasoning.commands`)."""
-    parser = sub.add_parser("export", help="write a run folder as an inspect_ai eval log, which `inspect view` opens")
-    parser.add_argument("dir", help="a run folder (the --out of any `reasoning NAME run`)")
+    parser = sub.add_parser(
+        "export",
+        help="write a run folder as an inspect_ai eval log, which `inspect view` opens",
+        description="Write the run folder DIR (the --out of any `reasoning NAME run`) as an inspect_ai eval log: "
+        "one sample per record, its scores' means as the results. The folder is read as `reasoning NAME report DIR` "
+        "reads it, and left as it is (but for a last line cut short by a killed run, which is dropped, as a rerun "
+        "would redo it). An eval log already at FILE is replaced; any other file there is refused.",
+    )
+    parser.add_argument("dir", metavar="DIR", help="a run folder (the --out of any `reasoning NAME run`)")
     parser.add_argument("--to", choices=FORMATS, default="inspect", help="the log's format: inspect (inspect_ai's "
                         "eval log; the default and, for now, the only one)")  # fmt: skip
-    parser.add_argument("--out", help="the log file, ending in .eval (inspect_ai's log format); default: "
-                        "DIR/inspect.eval")  # fmt: skip
+    # Not `out`: every command's --out is checked as a run's folder (reasoning.cli); this one is a file.
+    parser.add_argument("--out", dest="log_file", metavar="FILE", help="the log file, ending in .eval (inspect_ai's "
+                        "log format; replaced if it is one already); default: DIR/inspect.eval")  # fmt: skip
     parser.set_defaults(run=lambda args: _command(args, sub))
 
 
@@ -56,7 +70,9 @@ def _command(args: argparse.Namespace, sub: Any) -> int:
     eval_type = eval_of_command(sub, name)
     if eval_type is None:
         raise ConfigurationError(f"{path} holds a run of `reasoning {name}`, which is not installed here")
-    out = Path(args.out) if args.out else path / "inspect.eval"
+    if args.log_file is not None and not args.log_file.strip():  # a script's empty variable
+        raise ConfigurationError("--out is empty; give a file ending in .eval, or leave it out (DIR/inspect.eval)")
+    out = Path(args.log_file) if args.log_file is not None else path / "inspect.eval"
     count = export_run(path, eval_type, out)
     print(f"wrote {count} samples to {out}")
     print(f"open it: inspect view --log-dir {out.parent}")
@@ -83,7 +99,7 @@ def run_eval_name(path: Path) -> str:
         head = RunHeader.model_validate(header) if header is not None else None
     except (ValueError, RecursionError):  # not JSON, or a header that is not one (pydantic's is a ValueError)
         raise ConfigurationError(f"{run_json} is not a run file; fix or move it") from None
-    if head is None:
+    if head is None or not head.eval.strip():
         raise ConfigurationError(f"{run_json} does not say which eval wrote it (a run from before run.json named "
                                  "its eval); rerun its command with this version, which adds it")  # fmt: skip
     return head.eval
@@ -99,7 +115,9 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
     out = Path(out)
     if out.suffix != ".eval":
         raise ConfigurationError(f"--out must end in .eval (inspect_ai's log format); got {out}")
+    _check_out(out)
     writer = _inspect_log()  # before reading: a machine without inspect_ai learns it at once
+    cut = _cut_short(Path(path) / "results.jsonl")
     with read_run(eval_type, path) as (folder, info, ev, records):
         found = folder.read()
         header = found[1] if found is not None else None
@@ -108,9 +126,41 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
         summary = ev.summarize(records, info)
         info_fields = info.model_dump(mode="json")
         changed = folder.results_path.stat().st_mtime
-    writer.write_log(out, eval_name=ev.name, run=folder.path, info=info_fields, header=header, samples=samples,
-                     summary=summary, changed=changed)  # fmt: skip
+    if cut:  # read_run cut it off the file, as every reader of a run does; say so, as a resumed run does
+        print(f"note: {folder.results_path}'s last line was cut short (a killed run): dropped, as a rerun of the "
+              "run would redo it", file=sys.stderr)  # fmt: skip
+    try:
+        writer.write_log(out, eval_name=ev.name, run=folder.path, info=info_fields, header=header,
+                         samples=samples, summary=summary, changed=changed)  # fmt: skip
+    except OSError as exc:  # inspect_ai's writer names its temporary file: name the log instead
+        raise OSError(exc.errno, exc.strerror, str(out)) from None
     return len(samples)
+
+
+def _check_out(out: Path) -> None:
+    """`ConfigurationError` for a log path that is a folder, not a file, or a file that is not an eval log (the
+    writer would replace it: a link's target is written through, the run's results too)."""
+    if out.is_symlink() and Path(os.path.realpath(out)).suffix != ".eval":
+        raise ConfigurationError(f"--out {out} is a link to {os.path.realpath(out)}, not to an .eval log; give "
+                                 "another path")  # fmt: skip
+    if not out.exists():
+        return
+    if out.is_dir():
+        raise ConfigurationError(f"--out {out} is a folder; give a file ending in .eval")
+    if not out.is_file() or not zipfile.is_zipfile(out):  # an .eval log is a zip archive
+        raise ConfigurationError(f"--out {out} exists and is not an eval log; move it or give another path")
+
+
+def _cut_short(results: Path) -> bool:
+    """Whether the results file's last line is cut short (no line break at its end)."""
+    try:
+        if not results.is_file() or results.stat().st_size == 0:
+            return False
+        with results.open("rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:
+        return False  # read_run says what is wrong with it
 
 
 def _inspect_log() -> Any:
