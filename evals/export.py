@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import zipfile
 from pathlib import Path
@@ -75,7 +76,7 @@ def _command(args: argparse.Namespace, sub: Any) -> int:
     out = Path(args.log_file) if args.log_file is not None else path / "inspect.eval"
     count = export_run(path, eval_type, out)
     print(f"wrote {count} samples to {out}")
-    print(f"open it: inspect view --log-dir {out.parent}")
+    print(f"open it: inspect view --log-dir {shlex.quote(str(out.parent))}")  # a command to paste: quoted
     return 0
 
 

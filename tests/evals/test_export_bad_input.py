@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,12 @@ def test_help_names_the_file_and_the_folder(capsys) -> None:
     assert (
         code == 0 and "[--out FILE] DIR" in out and "An eval log already at FILE is replaced" in " ".join(out.split())
     )
+
+
+@pytest.mark.parametrize("name", ["my run", "it's $HOME"])
+def test_the_command_to_open_it_can_be_pasted(run, tmp_path, capsys, name) -> None:
+    out = tmp_path / name / "log.eval"
+    code, stdout, err = cli(capsys, "export", str(run), "--out", str(out))
+    assert code == 0, err
+    assert stdout.splitlines()[1] == f"open it: inspect view --log-dir {shlex.quote(str(out.parent))}"
+    assert shlex.split(stdout.splitlines()[1])[-1] == str(out.parent)
