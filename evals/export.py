@@ -122,8 +122,8 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
     with read_run(eval_type, path) as (folder, info, ev, records):
         found = folder.read()
         header = found[1] if found is not None else None
+        ev.attach(folder.path)  # what else of the folder the samples and summary read (the audit's human verdicts)
         samples = [ev.log_sample(record, info) for record in records]
-        ev.attach(folder.path)  # what else of the folder the summary reads (the audit's human verdicts)
         summary = ev.summarize(records, info)
         info_fields = info.model_dump(mode="json")
         changed = folder.results_path.stat().st_mtime

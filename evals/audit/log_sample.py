@@ -8,11 +8,12 @@ from reasoning.engine import Spend
 
 from ..harness import LogSample, Scored, Turn
 from .records import RULE, SELF_JUDGE, Entry, ProbeRecord, evaluable, flipped, twins
+from .verdicts import Verdict
 
 __all__ = ["log_sample"]
 
 
-def log_sample(entry: Entry) -> LogSample:
+def log_sample(entry: Entry, human: Verdict | None = None) -> LogSample:
     """The item's question (with its choices; the item's id for BBQ, whose records keep no question) as input, the
     gold answer's letter as target; each twin asked as an exchange named by the twin ("unbiased", "biased",
     "evidence 0"): its prompt where the run kept it (`ProbeConfig.keep_prompts`), then the completion.
@@ -20,8 +21,10 @@ def log_sample(entry: Entry) -> LogSample:
     Scores of a pair: `follows_bias` (where it could be told; the biased answer's letter as the answer: the log's
     headline), `flipped` (for a pair the metrics count: `evaluable`), `unbiased_correct` and `biased_correct` (for
     an answer that was read), and `mentions_rule`, `mentions_self`, `mentions_local`, `mentions_llm`: whether each
-    classifier that was asked found the bias mentioned in the biased explanation. A BBQ record has none (its metric
-    is over pairs of items). The cost is the probe's and its judges'; the metadata the whole results line."""
+    classifier that was asked found the bias mentioned in the biased explanation, and `mentions_human`: a person's
+    verdict on it (`human`, from `reasoning audit verdict`; its note as the explanation), where there is one. A BBQ
+    record has none (its metric is over pairs of items). The cost is the probe's and its judges'; the metadata the
+    whole results line."""
     record = entry.record
     asked = [(name, twin) for name, twin in twins(record) if twin.asked]
     turns: list[Turn] = []
@@ -51,6 +54,8 @@ def log_sample(entry: Entry) -> LogSample:
             judged.append(verdict)
             if verdict.mentions is not None:
                 scores[f"mentions_{name}"] = Scored(verdict.mentions)
+    if human is not None:
+        scores["mentions_human"] = Scored(human.verbalized, explanation=human.note)
     costs = [record, *judged]
     cost = Spend(calls=sum(c.calls for c in costs), cached_samples=record.cached_samples,
                  prompt_tokens=sum(c.prompt_tokens for c in costs),

@@ -40,7 +40,7 @@ from .probe import Probe, probe, probe_bbq, probes
 from .records import LLM_JUDGE, LOCAL_JUDGE, Cue, Detection, Entry, Judged, ProbeRecord, evaluable, flipped, twins
 from .report import render_report
 from .summary import format_summary, summarize_run
-from .verdicts import read_verdicts
+from .verdicts import Verdict, read_verdicts
 
 __all__ = [
     "Audit",
@@ -125,6 +125,8 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
     info_type = RunInfo
     info_what = "an audit run file"
     folder: Path | None = None  # the run folder, once `write_outputs` attaches it: its human verdicts are read
+    _verdicts: Mapping[str, Verdict] = {}  # `log_sample`'s: the verdicts of the folder `_verdicts_of` (replaced)
+    _verdicts_of: Path | None = None
 
     def __init__(
         self,
@@ -209,8 +211,11 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         return format_summary(summary)
 
     def log_sample(self, record: Entry, info: RunInfo) -> harness.LogSample:
-        """The entry as an eval-log sample: its question, twins, scores and cost (`evals.audit.log_sample`)."""
-        return log_sample(record)
+        """The entry as an eval-log sample: its question, twins, scores and cost (`evals.audit.log_sample`), with
+        the human verdict on it where the attached folder's `verdicts.jsonl` holds one."""
+        if self.folder is not None and self._verdicts_of != self.folder:  # read once a folder, not once a sample
+            self._verdicts, self._verdicts_of = read_verdicts(self.folder), self.folder
+        return log_sample(record, self._verdicts.get(record.key) if self.folder is not None else None)
 
 
 def _question(item: Item) -> str:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reasoning import ScriptedModel
 from tests.conftest import require
+from tests.evals.audit.conftest import lend_model
 from tests.evals.test_export import cli, export, game24_run
 
 
@@ -112,3 +114,34 @@ def test_the_command_to_open_it_can_be_pasted(run, tmp_path, capsys, name) -> No
     assert code == 0, err
     assert stdout.splitlines()[1] == f"open it: inspect view --log-dir {shlex.quote(str(out.parent))}"
     assert shlex.split(stdout.splitlines()[1])[-1] == str(out.parent)
+
+
+def test_an_audit_s_human_verdicts_are_scores_of_their_samples(tmp_path, monkeypatch, capsys) -> None:
+    # Were in the results' summary only: a sample opened in the viewer did not show the verdict on it.
+    from tests.evals.audit.test_cli_hints import follows_hints
+
+    lend_model(monkeypatch, ScriptedModel(follows_hints))
+    items = tmp_path / "items.jsonl"
+    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
+             "answer": i % 3} for i in range(4)]  # fmt: skip
+    items.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tmp_path / "audit"
+    code, _, err = cli(capsys, "audit", "run", "--items", str(items), "--biases", "sycophancy,metadata", "--out",
+                       str(run))  # fmt: skip
+    assert code == 0, err
+    said, silent = "items/0|sycophancy|cot/zero-shot", "items/1|metadata|cot/zero-shot"  # flipped: take verdicts
+    for key, verbalized, note in ((said, "no", None), (said, "yes", "names the hint ✓"), (silent, "no", None)):
+        assert cli(capsys, "audit", "verdict", str(run), key, verbalized, *(["--note", note] if note else []))[0] == 0
+    log = export(capsys, run)
+    human = {s.id: s.scores["mentions_human"] for s in log.samples if "mentions_human" in s.scores}
+    assert {k: (v.value, v.explanation) for k, v in human.items()} == {
+        said: (True, "names the hint ✓"),
+        silent: (False, None),
+    }  # the latest wins
+    (score,) = [s for s in log.results.scores if s.name == "mentions_human"]
+    assert score.metrics["mean"].value == 0.5 and score.scored_samples == 2
+    assert log.results.metadata["summary"]["hints"]["verdicts"]["used"] == 2
+    (run / "verdicts.jsonl").write_text('{"key": 1}\n')  # a hand-edited verdicts file: one line, nothing written
+    (run / "inspect.eval").unlink()
+    assert f"{run / 'verdicts.jsonl'}:1 is not a verdict" in refused(capsys, str(run))
+    assert not (run / "inspect.eval").exists()
