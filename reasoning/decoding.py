@@ -1,25 +1,32 @@
-"""Greedy and parallel (Jacobi-family) decoding for a Hugging Face causal LM in torch.
+"""Greedy, sampled and parallel (Jacobi-family) decoding for a Hugging Face causal LM in torch.
 
 Santilli et al. (ACL 2023) decode several tokens per model call by fixed-point iteration: guess a window of
 future tokens, run one forward over the window, and replace each guess with the model's greedy prediction given
 the guesses before it. A guess that equals the prediction made from an exact prefix is itself exact, so the
 fixed point is exactly the greedy output. Modes (`DecodingConfig.mode`):
 
-- `greedy`: one token per forward.
+- `greedy`: one token per forward (`_greedy`).
 - `jacobi`: parallel Jacobi — the whole continuation (`max_tokens`) is one block, iterated to its fixed point.
 - `gs_jacobi`: block Gauss-Seidel-Jacobi — blocks of `block` tokens, Jacobi inside a block, blocks in sequence,
-  `max_tokens` decoded (EOS cut afterwards).
+  `max_tokens` decoded once the blocks start (EOS cut afterwards).
 - `hybrid`: `gs_jacobi` that stops at the first block holding EOS or a stop string (no length needed).
 - `sliding`: beyond the paper — the window advances by the converged prefix after every forward (every token
   that already matches greedy is committed at once) and is refilled with the trajectory's guesses.
 - `lookahead`: `sliding` whose guesses come from n-grams seen in the prompt, the output and the Jacobi
   trajectory (as lookahead and prompt-lookup decoding do), verified in the same forward.
 
-Every mode falls back to plain greedy once it has lost more than a small allowance of time against greedy (forwards
-timed as it runs: a one-token forward is the yardstick), so it is never much slower than greedy. The KV cache of the
-parallel modes is preallocated (`transformers.StaticCache`) and addressed by position: rolling back rejected
-guesses is O(1) — its write pointer moves back, the next forward writes over them, and causal masking hides
-them until then.
+The three block modes are `_blocks`, the two window modes `_sliding`. Each runs on a `_Runner`: the model and its
+KV cache, where `forward(tokens)` computes and `commit(count)` keeps the first `count` of those tokens' keys and
+values. The KV cache of the parallel modes is preallocated (`transformers.StaticCache`) and addressed by position:
+rolling back rejected guesses is O(1) — its write pointer moves back, the next forward writes over them, and causal
+masking hides them until then.
+
+Every parallel mode runs behind a `_Stopwatch` around its runner and gives up once it has lost more than a small
+allowance of time against greedy (forwards timed as it runs: a one-token forward is the yardstick); greedy then
+finishes the output, so a mode is never much slower than greedy. `sample` is greedy's sibling for temperature > 0.
+
+Every function takes `on_commit(tokens)`, called with the output tokens each commit adds, in order (their
+concatenation is `DecodeResult.tokens`): a streaming server emits them as they are made.
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ from typing import Any
 
 from .types import DecodingConfig
 
-__all__ = ["DecodeResult", "DecodingConfig", "Divergence", "decode", "divergence"]
+__all__ = ["DecodeResult", "DecodingConfig", "Divergence", "OnCommit", "decode", "divergence", "sample"]
+
+OnCommit = Callable[[list[int]], None]  # the output tokens a commit added, in order
+Stop = Callable[[list[int]], bool]  # whether the output so far contains a stop string
 
 
 @dataclass
@@ -49,49 +59,50 @@ class DecodeResult:
 
 
 class _Runner:
-    """The model, a preallocated KV cache and a length pointer: `forward(tokens)` runs the model over `tokens`
-    at positions `length ..`, and the caller decides how many of them to keep (`commit`)."""
+    """The model, its KV cache and a length pointer: `forward(tokens)` runs the model over `tokens` at positions
+    `length ..`, and the caller decides how many of them to keep (`commit`). `capacity` preallocates a static cache
+    of that many positions (parallel modes roll back often: a preallocated cache makes that a pointer move); None
+    grows one as it goes (greedy and sampling never roll back, and a growing cache attends over fewer positions)."""
 
-    def __init__(self, model: Any, prompt: list[int], capacity: int, *, static: bool = True) -> None:
+    def __init__(self, model: Any, capacity: int | None) -> None:
         import torch
         from transformers import DynamicCache, StaticCache
 
         self.torch = torch
         self.model = model
         self.device = next(model.parameters()).device
-        # Parallel modes roll back often: a preallocated cache makes that a pointer move. Plain greedy never rolls
-        # back, and a growing cache attends over fewer positions.
         self.cache: Any = (
-            StaticCache(config=model.config, max_cache_len=capacity) if static else DynamicCache(config=model.config)
+            DynamicCache(config=model.config)
+            if capacity is None
+            else StaticCache(config=model.config, max_cache_len=capacity)
         )
         self.length = 0  # positions [0, length) hold committed tokens' keys and values
         self.calls = 0
-        self.times: dict[int, list[float]] = {}  # seconds per forward, by width
-        self.spent = 0.0  # seconds in forwards after the first one past the prefill (which pays one-off warm-ups)
         self._pending = 0  # tokens the last forward wrote past `length`
-        # Prefill the whole prompt: its last prediction is the first output token, exact and free.
-        self.first = self.forward(prompt, last_only=True)[-1]
-        self.commit(len(prompt))
 
-    def forward(self, tokens: list[int], *, last_only: bool = False) -> list[int]:
-        """Greedy predictions after each of `tokens` (given the committed prefix and the tokens before it)."""
+    def logits(self, tokens: list[int], *, last_only: bool = False) -> Any:
+        """Logits after each of `tokens` (after the last only, for a prefill), shape (len(tokens) or 1, vocab)."""
         torch = self.torch
         assert self._pending == 0, "commit() must follow every forward()"
         ids = torch.tensor([tokens], device=self.device)
         positions = torch.arange(self.length, self.length + len(tokens), device=self.device)[None]
-        start = time.perf_counter()
         with torch.inference_mode():
             # The prefill needs only its last position's logits (the vocabulary projection is costly).
             logits = self.model(input_ids=ids, cache=self.cache, position_ids=positions, use_cache=True,
                                 logits_to_keep=1 if last_only else 0).logits[0]  # fmt: skip
-        if not last_only:
-            elapsed = time.perf_counter() - start
-            if self.calls > 1:
-                self.spent += elapsed
-                self.times.setdefault(len(tokens), []).append(elapsed)
         self.calls += 1
         self._pending = len(tokens)
-        return [int(t) for t in torch.argmax(logits, dim=-1).tolist()]
+        return logits
+
+    def forward(self, tokens: list[int]) -> list[int]:
+        """Greedy predictions after each of `tokens` (given the committed prefix and the tokens before it)."""
+        return [int(t) for t in self.torch.argmax(self.logits(tokens), dim=-1).tolist()]
+
+    def prefill(self, prompt: list[int]) -> Any:
+        """Run and keep the whole prompt; the logits after its last token (the first output token's)."""
+        logits = self.logits(prompt, last_only=True)[-1]
+        self.commit(len(prompt))
+        return logits
 
     def commit(self, count: int) -> None:
         """Keep the first `count` positions the last forward wrote. The static cache's write pointer moves back
@@ -102,6 +113,89 @@ class _Runner:
         self._pending = 0
 
 
+class _Stopwatch:
+    """The runner with its forwards timed, for the fallback: `losing(produced)` says when parallel decoding has lost
+    more time than allowed against greedy.
+
+    Greedy would have spent `produced` one-token forwards on the tokens produced since the warm-up forward (a
+    parallel mode starts with two one-token forwards: the first pays one-off warm-ups and is not timed, the second
+    is the yardstick). The loss allowed is `fallback_max_loss` of that plus `fallback_grace` one-token forwards, so
+    a mode that does not pay costs at most that much on any CPU (a wide forward costs ~1x a one-token forward on
+    some, ~2x on others), and a mode ahead of greedy goes on."""
+
+    def __init__(self, runner: _Runner, config: DecodingConfig) -> None:
+        self.runner = runner
+        self.config = config
+        self.one = float("inf")  # the fastest one-token forward (a loaded machine slows some; the fastest is fair)
+        self.spent = 0.0  # seconds in forwards after the warm-up one
+        self._warm = False
+
+    def forward(self, tokens: list[int]) -> list[int]:
+        start = time.perf_counter()
+        predictions = self.runner.forward(tokens)
+        elapsed = time.perf_counter() - start
+        if self._warm:
+            self.spent += elapsed
+            if len(tokens) == 1:
+                self.one = min(self.one, elapsed)
+        self._warm = True
+        return predictions
+
+    def commit(self, count: int) -> None:
+        self.runner.commit(count)
+
+    def losing(self, produced: int) -> bool:
+        if not self.config.fallback or self.one == float("inf"):
+            return False
+        loss = self.spent - produced * self.one
+        return loss > (self.config.fallback_max_loss * produced + self.config.fallback_grace) * self.one
+
+
+class _Output:
+    """The output so far (committed, exact tokens) and whether it is finished: EOS (excluded from the output), a
+    stop string (`stop`, asked after every commit) or `max_tokens`. `accepted` records what each forward added."""
+
+    def __init__(self, first: int, *, max_tokens: int, eos: frozenset[int], stop: Stop | None,
+                 on_commit: OnCommit | None) -> None:  # fmt: skip
+        self.tokens = [first]  # the prefill's prediction: exact and free
+        self.accepted: list[int] = []  # not the prefill's
+        self.max_tokens, self.eos, self.stop, self.on_commit = max_tokens, eos, stop, on_commit
+        self.done, self.finish, self.cut = False, "length", 0
+        self._update()
+
+    @property
+    def last(self) -> int:
+        """The newest token: exact, its key and value not yet in the cache."""
+        return self.tokens[-1]
+
+    @property
+    def produced(self) -> int:
+        """Tokens produced after the prefill's and the warm-up forward's (what the fallback weighs)."""
+        return len(self.tokens) - 2
+
+    def add(self, tokens: list[int], accepted: int | None = None) -> None:
+        """Append exact tokens, one forward's; `accepted` is what that forward counts as added (default: them)."""
+        self.accepted.append(len(tokens) if accepted is None else accepted)
+        self.tokens.extend(tokens)
+        self._update()
+
+    def _update(self) -> None:
+        # Where the output ends (EOS excluded) and why; the part of it that is new goes to `on_commit`.
+        before = self.cut
+        self.done, self.finish, self.cut = self._finished()
+        if self.on_commit is not None and self.cut > before:
+            self.on_commit(self.tokens[before : self.cut])
+
+    def _finished(self) -> tuple[bool, str, int]:
+        for i, token in enumerate(self.tokens[: self.max_tokens]):
+            if token in self.eos:
+                return True, "stop", i
+        cut = min(len(self.tokens), self.max_tokens)
+        if self.stop is not None and self.stop(self.tokens[:cut]):
+            return True, "stop", cut
+        return len(self.tokens) >= self.max_tokens, "length", cut
+
+
 def decode(
     model: Any,
     prompt: list[int],
@@ -109,77 +203,110 @@ def decode(
     max_tokens: int,
     eos: frozenset[int],
     config: DecodingConfig | None = None,
-    stop: Callable[[list[int]], bool] | None = None,
+    stop: Stop | None = None,
+    on_commit: OnCommit | None = None,
 ) -> DecodeResult:
-    """Greedy-equivalent decoding of up to `max_tokens` tokens after `prompt` (token ids).
+    """Greedy-equivalent decoding of up to `max_tokens` tokens after `prompt` (token ids), by `config.mode`.
 
-    `stop(tokens)` says whether the output so far contains a stop string. The result holds the tokens (EOS
-    excluded), why decoding ended, and the model calls it took."""
+    `stop(tokens)` says whether the output so far contains a stop string; `on_commit(tokens)` gets the output
+    tokens each commit adds. The result holds the tokens (EOS excluded), why decoding ended, and the model calls
+    it took."""
     config = config or DecodingConfig()
-    mode = config.mode
-    width = 1 if mode == "greedy" else (max_tokens if mode == "jacobi" else max(2, config.block))
     started = time.perf_counter()
-    runner = _Runner(model, prompt, capacity=len(prompt) + max_tokens + width + 1, static=mode != "greedy")
-    out: list[int] = [runner.first]
-    progress: list[int] = []  # exact tokens each forward added (what "accepted per call" reports)
-    ngrams = _NGrams(prompt, config.ngram) if mode == "lookahead" else None
-    blocks = mode in ("jacobi", "gs_jacobi", "hybrid")
-    greedy = mode == "greedy"
-    fell_back = False
-    last = runner.first  # the newest exact token; its key is not in the cache yet
-    guesses: list[int] = []
-    known = 0  # block modes: exact tokens at the head of the current block's window
-    done, finish, cut = _finished(out, eos, stop, max_tokens)
-    if ngrams is not None:
-        ngrams.extend(out)
-    probe = 0 if greedy else 2  # one-token forwards first: the second one's time is the yardstick for the fallback
-    while not done:
-        # 1. One forward over the newest exact token and the guesses after it (fixed width).
-        window = [last] if greedy or probe else [last, *_fill(guesses, last, width - 1)]
-        probe = max(0, probe - 1)
-        predictions = runner.forward(window)
-        matched = _matched(window, predictions)  # guesses equal to the prediction after an exact prefix
-        exact = predictions[: matched + 1]  # all exact: each follows an exact prefix
-        if blocks and len(window) > 1 and matched < len(window) - 1:
-            # 2a. Block not converged: Jacobi update of every guess, nothing committed yet.
-            progress.append(max(0, len(exact) - known))
-            known = max(known, len(exact))
+    mode = config.mode
+    width = max_tokens if mode == "jacobi" else max(2, config.block)
+    # 1. Prefill: one forward over the prompt; its last prediction is the first output token.
+    runner = _Runner(model, None if mode == "greedy" else len(prompt) + max_tokens + width + 1)
+    first = int(runner.torch.argmax(runner.prefill(prompt)).item())
+    out = _Output(first, max_tokens=max_tokens, eos=eos, stop=stop, on_commit=on_commit)
+    gave_up = False
+    if mode == "greedy":
+        _greedy(runner, out)
+    else:
+        # 2. Two one-token forwards, timed: the first pays one-off warm-ups, the second is greedy's cost per token.
+        watch = _Stopwatch(runner, config)
+        _greedy(watch, out, steps=2)
+        # 3. The parallel mode, until the output is finished or the mode gives up; then greedy finishes it.
+        if out.done:
+            pass
+        elif mode in ("sliding", "lookahead"):
+            ngrams = _NGrams(prompt, out.tokens, config.ngram, width - 1)
+            gave_up = _sliding(watch, out, width, ngrams.guess if mode == "lookahead" else lambda guesses: guesses)
+        else:
+            gave_up = _blocks(watch, out, width, whole=mode == "gs_jacobi")
+        if gave_up:
+            _greedy(runner, out)
+    return DecodeResult(tokens=out.tokens[: out.cut], finish=out.finish, model_calls=runner.calls,
+                        seconds=time.perf_counter() - started, fell_back=gave_up, accepted=out.accepted)  # fmt: skip
+
+
+def _greedy(runner: _Runner | _Stopwatch, out: _Output, steps: int | None = None) -> None:
+    """One token per forward until the output is finished (or for `steps` forwards)."""
+    while not out.done and steps != 0:
+        # 1. One forward over the newest token: the model's prediction after it is the next token.
+        (token,) = runner.forward([out.last])
+        # 2. Keep the newest token's key and value, and the prediction as the output's next token.
+        runner.commit(1)
+        out.add([token])
+        steps = None if steps is None else steps - 1
+
+
+def _sliding(watch: _Stopwatch, out: _Output, width: int, guess: Callable[[list[int]], list[int]]) -> bool:
+    """The window modes: every forward verifies `width - 1` guesses after the newest token and commits every one
+    that matches greedy. `guess(trajectory)` gives the next guesses from the model's predictions after the
+    rejected ones (`sliding` uses them as they are; `lookahead` prefers an n-gram continuation). True if it gave
+    up against greedy before the output was finished."""
+    guesses = guess([])
+    while not out.done:
+        # 1. Give up once the wide forwards have lost more time than allowed against greedy.
+        if watch.losing(out.produced):
+            return True
+        # 2. One forward over the newest token and the guesses after it (a fixed width).
+        window = [out.last, *_fill(guesses, out.last, width - 1)]
+        predictions = watch.forward(window)
+        # 3. The guesses that equal the prediction after an exact prefix are exact, and so is the prediction after
+        #    the last of them: keep their keys and values (the rest is overwritten by the next forward).
+        exact = predictions[: _matched(window, predictions) + 1]
+        watch.commit(len(exact))
+        out.add(exact)
+        # 4. Next guesses: what the model predicted after the rejected guesses (the Jacobi trajectory), or better.
+        guesses = guess(predictions[len(exact) :])
+    return False
+
+
+def _blocks(watch: _Stopwatch, out: _Output, width: int, *, whole: bool) -> bool:
+    """The block modes: blocks of `width - 1` guesses after the newest token, each iterated by Jacobi updates to
+    its fixed point (every guess exact), then committed whole. `whole` decodes `max_tokens` tokens before the
+    output is cut at EOS or a stop string (`gs_jacobi`, as in the paper); otherwise decoding stops after the
+    first block that finishes the output. True if it gave up against greedy before the output was finished."""
+    while len(out.tokens) < out.max_tokens if whole else not out.done:
+        # 1. Give up once the wide forwards have lost more time than allowed against greedy.
+        if watch.losing(out.produced):
+            return True
+        # 2. A new block: every guess starts as a copy of the newest token.
+        guesses: list[int] = []
+        known = 0  # exact tokens found at the head of the block so far
+        while True:
+            # 3. One forward over the newest token and the block's guesses.
+            window = [out.last, *_fill(guesses, out.last, width - 1)]
+            predictions = watch.forward(window)
+            exact = predictions[: _matched(window, predictions) + 1]
+            if len(exact) == width:
+                break
+            # 4. Not converged: each guess becomes the prediction before it (a Jacobi update); nothing is kept,
+            #    unless the block has lost more time than allowed: then its exact head is kept and it gives up.
+            new, known = max(0, len(exact) - known), max(known, len(exact))
+            if watch.losing(out.produced):
+                watch.commit(len(exact))
+                out.add(exact, accepted=new)
+                return True
+            watch.commit(0)
+            out.accepted.append(new)
             guesses = predictions[: width - 1]
-            if not _losing(config, runner, len(out) - 2):
-                runner.commit(0)
-            else:
-                greedy = fell_back = True
-                _commit(runner, out, exact)
-                last = exact[-1]
-                done, finish, cut = _finished(out, eos, stop, max_tokens)
-            continue
-        # 2b. Commit the exact tokens; the cache already holds keys for the window's exact part.
-        progress.append(len(exact) - known if blocks and not greedy else len(exact))
-        known = 0
-        _commit(runner, out, exact)
-        last = exact[-1]
-        done, finish, cut = _finished(out, eos, stop, max_tokens)
-        if done and mode == "gs_jacobi" and not greedy and len(out) < max_tokens:
-            done = False  # block GS-Jacobi needs the output length: it decodes all of it, then cuts at EOS
-        if done:
-            break
-        # 3. Next guesses: what the model predicted after the rejected guesses (the Jacobi trajectory), or
-        #    for lookahead an n-gram continuation of the newest tokens when one is known.
-        guesses = [] if blocks else predictions[matched + 1 :]
-        if ngrams is not None:
-            ngrams.add_trajectory(last, guesses)
-            ngrams.extend(exact)
-            guesses = ngrams.guess(width - 1) or guesses
-        if not greedy and _losing(config, runner, len(out) - 2):
-            greedy = fell_back = True
-    return DecodeResult(
-        tokens=out[:cut],
-        finish=finish,
-        model_calls=runner.calls,
-        seconds=time.perf_counter() - started,
-        fell_back=fell_back,
-        accepted=progress,
-    )
+        # 5. Converged: every guess and the prediction after the last one are exact; keep the block.
+        watch.commit(width)
+        out.add(predictions, accepted=width - known)
+    return False
 
 
 def _fill(guesses: list[int], last: int, size: int) -> list[int]:
@@ -189,73 +316,82 @@ def _fill(guesses: list[int], last: int, size: int) -> list[int]:
 
 
 def _matched(window: list[int], predictions: list[int]) -> int:
+    # How many guesses (window[1:]) equal the prediction after the tokens before them, in a row from the start.
     n = 0
     while n + 1 < len(window) and window[n + 1] == predictions[n]:
         n += 1
     return n
 
 
-def _commit(runner: _Runner, out: list[int], exact: list[int]) -> None:
-    # Keys of the window's first len(exact) tokens are exact; the rest are overwritten by the next forward.
-    runner.commit(len(exact))
-    out.extend(exact)
-
-
-def _finished(
-    out: list[int], eos: frozenset[int], stop: Callable[[list[int]], bool] | None, max_tokens: int
-) -> tuple[bool, str, int]:
-    """Whether decoding is over, why, and where the output ends (EOS excluded)."""
-    for i, token in enumerate(out[:max_tokens]):
-        if token in eos:
-            return True, "stop", i
-    cut = min(len(out), max_tokens)
-    if stop is not None and stop(out[:cut]):
-        return True, "stop", cut
-    return len(out) >= max_tokens, "length", cut
-
-
-def _losing(config: DecodingConfig, runner: _Runner, produced: int) -> bool:
-    """Parallel decoding has lost more time than allowed against greedy: fall back to greedy.
-
-    Greedy would have spent `produced` one-token forwards on the tokens produced since the warm-up forward (the
-    forwards after the prefill start with two one-token wide, to time one). The loss allowed is `fallback_max_loss`
-    of that plus `fallback_grace` one-token forwards, so a mode that does not pay costs at most that much on any
-    CPU (a wide forward costs ~1x a one-token forward on some, ~2x on others), and a mode ahead of greedy goes on."""
-    one = runner.times.get(1)
-    if not config.fallback or not one:
-        return False
-    step = min(one)  # a loaded machine slows some forwards; the fastest is the fair yardstick
-    loss = runner.spent - produced * step
-    return loss > (config.fallback_max_loss * produced + config.fallback_grace) * step
-
-
 class _NGrams:
-    """Guesses from n-grams: the newest tokens looked up in the prompt and output so far (prompt lookup), and
-    continuations the Jacobi trajectory predicted after a token (lookahead's n-gram pool)."""
+    """Lookahead's guesses from n-grams: the newest tokens looked up in the prompt and output so far (prompt
+    lookup), else the continuation the Jacobi trajectory predicted after the newest token (lookahead's n-gram
+    pool), else the trajectory itself."""
 
-    def __init__(self, prompt: list[int], n: int) -> None:
-        self.tokens = list(prompt)
-        self.n = max(1, n)
+    def __init__(self, prompt: list[int], output: list[int], n: int, size: int) -> None:
+        self.prompt, self.output = prompt, output  # `output` is the live output list: it grows as tokens commit
+        self.n, self.size = max(1, n), size
         self.pool: dict[int, list[int]] = {}
 
-    def extend(self, tokens: list[int]) -> None:
-        self.tokens.extend(tokens)
-
-    def add_trajectory(self, token: int, continuation: list[int]) -> None:
-        if continuation:
-            self.pool[token] = continuation
-
-    def guess(self, size: int) -> list[int]:
-        seq = self.tokens
+    def guess(self, trajectory: list[int]) -> list[int]:
+        if trajectory:
+            self.pool[self.output[-1]] = trajectory
+        seq = self.prompt + self.output
         for n in range(min(self.n, len(seq) - 1), 0, -1):
             key = seq[-n:]
             # The most recent earlier occurrence of the last n tokens, and what followed it.
             for start in range(len(seq) - n - 1, -1, -1):
                 if seq[start : start + n] == key:
-                    follow = seq[start + n : start + n + size]
+                    follow = seq[start + n : start + n + self.size]
                     if follow:
                         return follow
-        return self.pool.get(seq[-1], [])[:size]
+        return self.pool.get(seq[-1], [])[: self.size] or trajectory
+
+
+def sample(
+    model: Any,
+    prompt: list[int],
+    *,
+    max_tokens: int,
+    eos: frozenset[int],
+    temperature: float,
+    top_p: float = 1.0,
+    seed: int = 0,
+    stop: Stop | None = None,
+    on_commit: OnCommit | None = None,
+) -> DecodeResult:
+    """Sampling's sibling of greedy decoding: one token per forward, drawn from the model's distribution at
+    `temperature` (> 0) within the nucleus `top_p`, with a `torch.Generator` seeded with `seed` (the same seed, the
+    same tokens). `stop`, `on_commit` and the result as for `decode` (mode "greedy" fields; nothing falls back)."""
+    import torch
+
+    started = time.perf_counter()
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    # 1. Prefill: one forward over the prompt gives the first token's logits.
+    runner = _Runner(model, None)
+    logits = runner.prefill(prompt)
+    out = _Output(_draw(logits, temperature, top_p, generator), max_tokens=max_tokens, eos=eos, stop=stop,
+                  on_commit=on_commit)  # fmt: skip
+    while not out.done:
+        # 2. One forward over the newest token gives the logits of the token after it; keep its key and value.
+        logits = runner.logits([out.last])[-1]
+        runner.commit(1)
+        # 3. Draw the next token from the tempered nucleus.
+        out.add([_draw(logits, temperature, top_p, generator)])
+    return DecodeResult(tokens=out.tokens[: out.cut], finish=out.finish, model_calls=runner.calls,
+                        seconds=time.perf_counter() - started, accepted=out.accepted)  # fmt: skip
+
+
+def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
+    # Softmax of the tempered logits, zeroed outside the smallest set of top tokens holding `top_p` of the mass.
+    import torch
+
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
+        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+    return int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """A Hugging Face causal LM in torch with a KV cache, on CPU or GPU (the `[local]` extra).
 
-Decoding is our own short loop rather than `generate()`, because the parallel (Jacobi) decoders build on it.
+Decoding is ours (`reasoning.decoding`: greedy, its parallel equivalents, sampling) rather than `generate()`, because
+the parallel (Jacobi) decoders build on it.
 """
 
 from __future__ import annotations
@@ -8,11 +9,19 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ..decoding import decode
+from ..decoding import OnCommit, decode, sample
 from ..errors import BackendError, ConfigurationError, ModelFileError
-from ..types import Completion, DecodingConfig, DecodingStats, FinishReason, GenerationRequest, GenerationResult
+from ..types import (
+    Completion,
+    DecodingConfig,
+    DecodingMode,
+    DecodingStats,
+    FinishReason,
+    GenerationRequest,
+    GenerationResult,
+)
 from .base import LanguageModel
 from .worker import WorkerThread
 
@@ -82,24 +91,6 @@ class TorchModel(LanguageModel):
     def _worker(self) -> WorkerThread:
         return WorkerThread(self.name)  # its thread starts with the first call
 
-    def _decode_parallel(self, prompt_ids: list[int], request: GenerationRequest, config: DecodingConfig) -> Completion:
-        def stop(tokens: list[int]) -> bool:
-            self._worker.checkpoint()  # asked after each step: an abandoned call stops here
-            if not request.stop:
-                return False
-            return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
-
-        result = decode(self.model, prompt_ids, max_tokens=request.max_tokens, eos=self.eos_token_ids,
-                        config=config, stop=stop)  # fmt: skip
-        text = self.tokenizer.decode(result.tokens, skip_special_tokens=True)
-        cut = _first_stop(text, request.stop) if request.stop else None
-        if cut is not None:
-            text = text[:cut]
-        stats = DecodingStats(mode=config.mode, model_calls=result.model_calls, tokens_per_call=result.tokens_per_call,
-                              seconds=result.seconds, fell_back=result.fell_back)  # fmt: skip
-        finish: FinishReason = "stop" if result.finish == "stop" else "length"
-        return Completion(text=text, finish_reason=finish, completion_tokens=len(result.tokens), decoding=stats)
-
     @classmethod
     def embedded(cls, **options: Any) -> TorchModel:
         from ..embedded import EMBEDDED_MODEL, embedded_hf_dir
@@ -132,46 +123,36 @@ class TorchModel(LanguageModel):
         object."""
         await self._worker.close()
 
-    def _decode(self, prompt_ids: list[int], request: GenerationRequest, seed: int) -> Completion:
-        decoding = request.decoding or self.decoding
-        if request.temperature == 0.0 and decoding is not None:
-            return self._decode_parallel(prompt_ids, request, decoding)
-        import torch
-        from transformers import DynamicCache
+    def _decode(self, prompt_ids: list[int], request: GenerationRequest, seed: int,
+                on_commit: OnCommit | None = None) -> Completion:  # fmt: skip
+        """One sample of `request` after `prompt_ids`: greedy at temperature 0 (by the request's or the model's
+        decoding mode), else sampled with `seed`. `on_commit(tokens)` gets the output tokens as they are made."""
 
-        generator = torch.Generator(device="cpu").manual_seed(seed)
-        cache = DynamicCache(config=self.model.config)
-        generated: list[int] = []
-        finish: FinishReason = "length"
-        started = time.perf_counter()
-        with torch.inference_mode():
-            # 1. Prefill: one forward over the prompt fills the cache and gives the first token's logits.
-            ids = torch.tensor([prompt_ids], device=self.device)
-            logits = self.model(input_ids=ids, cache=cache, use_cache=True, logits_to_keep=1).logits[0, -1]
-            for _ in range(request.max_tokens):
-                self._worker.checkpoint()  # an abandoned call stops here, between two forwards
-                # 2. Pick the next token: argmax at temperature 0, else sample from the tempered nucleus.
-                token = _pick(logits, request.temperature, request.top_p, generator)
-                if token in self.eos_token_ids:
-                    finish = "stop"
-                    break
-                generated.append(token)
-                # 3. Stop strings are matched on the decoded text (and cut below), as OpenAI servers do.
-                if request.stop and _first_stop(self.tokenizer.decode(generated), request.stop) is not None:
-                    finish = "stop"
-                    break
-                # 4. Feed the token back; the cache holds everything before it.
-                step = torch.tensor([[token]], device=self.device)
-                logits = self.model(input_ids=step, cache=cache, use_cache=True).logits[0, -1]
-        text = self.tokenizer.decode(generated, skip_special_tokens=True)
+        def stop(tokens: list[int]) -> bool:
+            self._worker.checkpoint()  # asked after each commit: an abandoned call stops here, between forwards
+            if not request.stop:
+                return False
+            # Stop strings are matched on the decoded text (and cut below), as OpenAI servers do.
+            return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
+
+        options: dict[str, Any] = dict(max_tokens=request.max_tokens, eos=self.eos_token_ids, stop=stop,
+                                       on_commit=on_commit)  # fmt: skip
+        if request.temperature == 0.0:
+            config = request.decoding or self.decoding or DecodingConfig()
+            result = decode(self.model, prompt_ids, config=config, **options)
+            mode: DecodingMode | Literal["sample"] = config.mode
+        else:
+            result = sample(self.model, prompt_ids, temperature=request.temperature, top_p=request.top_p, seed=seed,
+                            **options)  # fmt: skip
+            mode = "sample"
+        text = self.tokenizer.decode(result.tokens, skip_special_tokens=True)
         cut = _first_stop(text, request.stop) if request.stop else None
         if cut is not None:
             text = text[:cut]
-        calls = len(generated) + 1
-        seconds = time.perf_counter() - started
-        stats = DecodingStats(mode="greedy" if request.temperature == 0.0 else "sample", model_calls=calls,
-                              tokens_per_call=len(generated) / calls, seconds=seconds)  # fmt: skip
-        return Completion(text=text, finish_reason=finish, completion_tokens=len(generated), decoding=stats)
+        stats = DecodingStats(mode=mode, model_calls=result.model_calls, tokens_per_call=result.tokens_per_call,
+                              seconds=result.seconds, fell_back=result.fell_back)  # fmt: skip
+        finish: FinishReason = "stop" if result.finish == "stop" else "length"
+        return Completion(text=text, finish_reason=finish, completion_tokens=len(result.tokens), decoding=stats)
 
 
 def _check_transformers() -> None:
@@ -183,19 +164,6 @@ def _check_transformers() -> None:
     parts = [int(p) if p.isdigit() else 0 for p in found.split(".")[:2]]
     if tuple(parts) < (5, 24):
         raise ConfigurationError(f"the torch backend needs transformers >= 5.24 (found {found})")
-
-
-def _pick(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
-    import torch
-
-    if temperature == 0.0:
-        return int(torch.argmax(logits).item())
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
-        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-    return int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
