@@ -31,9 +31,10 @@ from typing import Any, NoReturn, TypeAlias
 
 import pydantic
 
-from .backends import LanguageModel, OpenAICompatibleModel, embedded_model
+from .backends import LanguageModel, OpenAICompatibleModel, embedded_model, fastest_embedded_backend
 from .backends.openai_compat import check_base_url
 from .backends.pool import EndpointPool
+from .backends.torch_dtype import AUTO, DtypeChoice, choose_dtype
 from .engine import Budget, Engine, EngineConfig
 from .errors import ConfigurationError, ReasoningError
 from .types import DecodingConfig, GenerationRequest
@@ -43,11 +44,14 @@ __all__ = [
     "Parser",
     "Subparsers",
     "add_model_options",
+    "backend_settings",
     "build_parser",
     "command_entry_points",
+    "local_backend",
     "main",
     "make_engine",
     "register_commands",
+    "torch_dtype",
 ]
 
 COMMANDS = "reasoning.commands"
@@ -143,7 +147,9 @@ def add_model_options(parser: argparse.ArgumentParser, extra_backends: tuple[str
         help="how long one request to a server may take before it is retried (default 60; raise it for a slow or "
         "busy server, e.g. a CPU server that queues requests); a judge's server too",
     )
-    group.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"], help="torch backend dtype")
+    group.add_argument("--dtype", default=AUTO, choices=[AUTO, "float32", "bfloat16"],
+                       help="torch backend dtype (default auto: bf16 where the machine computes it natively, a GPU "
+                       "or a CPU with avx512_bf16 or AMX, else fp32; the run records which and why)")  # fmt: skip
     group.add_argument(
         "--decoding",
         choices=["greedy", "jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"],
@@ -176,13 +182,44 @@ def make_model(args: argparse.Namespace) -> LanguageModel:
         raise ConfigurationError(f"{' and '.join(given)} {verb} a model on an OpenAI-compatible server; --backend "
                                  f"{backend} runs the embedded model: drop {' and '.join(given)}, or use --backend "
                                  "openai (or auto with --base-url)")  # fmt: skip
-    if backend == "auto" and decoding is not None:
-        backend = "torch"  # only the torch backend has the parallel decoders
-    if backend == "torch":
+    local = local_backend(args)
+    if local == "torch":
         return embedded_model("torch", dtype=args.dtype, decoding=decoding)
     if decoding is not None:
         raise ReasoningError(f"--decoding needs --backend torch (or a server that has it), not {backend}")
-    return embedded_model(None if backend == "auto" else backend)
+    return embedded_model(local)
+
+
+def local_backend(args: argparse.Namespace) -> str | None:
+    """The local backend the model options pick (`"torch"`, `"llamacpp"`, ...), None for a server (`--base-url`,
+    `--backend openai`). `--backend auto` is torch with `--decoding` (only it has the parallel decoders), else the
+    fastest one installed."""
+    if args.backend == "openai" or (args.backend == "auto" and args.base_url):
+        return None
+    if args.backend == "auto":
+        return "torch" if args.decoding else fastest_embedded_backend()
+    return str(args.backend)
+
+
+def torch_dtype(args: argparse.Namespace) -> DtypeChoice | None:
+    """The dtype the torch backend computes in for these model options and why (`--dtype`, or chosen for this
+    machine); None when they pick another backend, which has no dtype to choose."""
+    if local_backend(args) != "torch":
+        return None
+    return choose_dtype("cpu", args.dtype)
+
+
+def backend_settings(model: LanguageModel) -> str | None:
+    """What a local model computes in and why ("torch bfloat16: CPU has avx512_bf16"); None for other models."""
+    from .backends.torch_local import TorchModel
+
+    return f"torch {model.dtype_choice}" if isinstance(model, TorchModel) else None
+
+
+def _note(model: LanguageModel) -> str:
+    # `backend_settings` in a status line, in parentheses after the model's name.
+    settings = backend_settings(model)
+    return f" ({settings})" if settings else ""
 
 
 def make_engine(args: argparse.Namespace) -> Engine:
@@ -216,8 +253,8 @@ async def _generate(args: argparse.Namespace) -> int:
                 print(completion.text)
         paid = engine.paid
         print(
-            f"[{result.model}: {paid.prompt_tokens} prompt + {paid.completion_tokens} completion tokens, "
-            f"{result.cached} cached]",
+            f"[{result.model}{_note(engine.model)}: {paid.prompt_tokens} prompt + {paid.completion_tokens} "
+            f"completion tokens, {result.cached} cached]",
             file=sys.stderr,
         )
     return 0
@@ -232,7 +269,7 @@ async def _serve(args: argparse.Namespace) -> int:
     async with make_model(args) as model:
         server = ModelServer(model, host=args.host, port=args.port, served_name=args.served_name, api_key=key)
         await server.start()
-        print(f"serving {server.served_name} at {server.url}", file=sys.stderr, flush=True)
+        print(f"serving {server.served_name} at {server.url}{_note(model)}", file=sys.stderr, flush=True)
         try:
             await server.serve_forever()
         finally:

@@ -128,7 +128,7 @@ def add_eval_commands(
         if args.parallel < 1:
             raise ConfigurationError(f"--parallel must be at least 1; got {args.parallel}")
         out = Path(args.out)
-        now = identity(args, flags, selection)
+        now = _with_dtype(args, identity(args, flags, selection))
         open_folder(eval_type, out).check(now)  # before any data is read or model loaded
         built = build(args)
         ev = await built if inspect.isawaitable(built) else built
@@ -137,7 +137,8 @@ def add_eval_commands(
         engine, model, made = engines(args, ev)
         summary: dict[str, Any] | None = None
         try:
-            _, summary = await run_eval(ev, out, engine, model=model, identity=now, parallel=args.parallel)
+            _, summary = await run_eval(ev, out, engine, model=model, identity=now, parallel=args.parallel,
+                                        backend=_backend(made))  # fmt: skip
         finally:
             for each in made:
                 await each.aclose()
@@ -165,6 +166,28 @@ def eval_of_command(sub: Any, name: str) -> type[AnyEval] | None:
     parser = sub.choices.get(name)
     found = parser.get_default("eval_type") if parser is not None else None
     return found if isinstance(found, type) and issubclass(found, Eval) else None
+
+
+def _with_dtype(args: argparse.Namespace, now: dict[str, Any]) -> dict[str, Any]:
+    """`now` with `--dtype` as the torch backend will compute (`auto` chosen for this machine: bf16 and fp32 outputs
+    differ, so a folder is resumed only in the dtype it was made in); without it on other backends, which have no
+    dtype to choose (so their folders made before `--dtype auto` resume)."""
+    from reasoning.cli import torch_dtype
+
+    if "--dtype" not in now:
+        return now
+    choice = torch_dtype(args)
+    if choice is None:
+        return {key: value for key, value in now.items() if key != "--dtype"}
+    return {**now, "--dtype": choice.dtype}
+
+
+def _backend(made: Sequence[Engine]) -> str | None:
+    """What the run's local model computes in and why ("torch bfloat16: CPU has avx512_bf16"), for run.json's
+    header; None for other models."""
+    from reasoning.cli import backend_settings
+
+    return backend_settings(made[0].model) if made else None
 
 
 def _finite(args: argparse.Namespace) -> None:

@@ -3,7 +3,8 @@
 
 `run.json` holds the eval's own run information (a frozen pydantic model with at least `identity`, the options that
 make a record what it is, keyed by flag; see `evals.identity`) and a `header`: which eval wrote it, the
-reasoning-toolkit version and the git revision of the checkout it ran from (when there is one). The header says where
+reasoning-toolkit version, the git revision of the checkout it ran from (when there is one) and, for a local model,
+what it computed in and why (the torch backend's dtype, chosen for the machine). The header says where
 a run came from; it is not identity (a rerun with a newer version of the package resumes), but a folder another eval
 wrote is refused by name.
 
@@ -67,17 +68,20 @@ def git_revision() -> str | None:
 
 
 class RunHeader(BaseModel):
-    """Where a run came from: the eval, the reasoning-toolkit version, the git revision (None outside a checkout)."""
+    """Where a run came from: the eval, the reasoning-toolkit version, the git revision (None outside a checkout),
+    and what a local model computed in and why (`backend`, e.g. "torch bfloat16: CPU has avx512_bf16"; None for
+    other models)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")  # a newer version's header may say more
 
     eval: str
     toolkit_version: str  # of the `reasoning-toolkit` distribution (not of a third-party eval's package)
     git_revision: str | None = None
+    backend: str | None = None
 
     @classmethod
-    def now(cls, eval_name: str) -> RunHeader:
-        return cls(eval=eval_name, toolkit_version=toolkit_version(), git_revision=git_revision())
+    def now(cls, eval_name: str, backend: str | None = None) -> RunHeader:
+        return cls(eval=eval_name, toolkit_version=toolkit_version(), git_revision=git_revision(), backend=backend)
 
 
 class RunFolder(Generic[InfoT]):
@@ -160,8 +164,9 @@ class RunFolder(Generic[InfoT]):
         then = getattr(old, "identity", None) if old is not None else None
         check_identity(self.path, then, identity)
 
-    def write(self, info: InfoT) -> None:
-        """Record `info` (and a fresh header) in run.json, replacing it whole."""
+    def write(self, info: InfoT, backend: str | None = None) -> None:
+        """Record `info` (and a fresh header, with `backend`: `RunHeader`) in run.json, replacing it whole."""
         self.path.mkdir(parents=True, exist_ok=True)
-        data = {**info.model_dump(mode="json"), "header": RunHeader.now(self.eval_name).model_dump(mode="json")}
+        header = RunHeader.now(self.eval_name, backend).model_dump(mode="json")
+        data = {**info.model_dump(mode="json"), "header": header}
         write_atomic(self.run_json, json.dumps(data, indent=1, ensure_ascii=False) + "\n")

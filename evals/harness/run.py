@@ -91,6 +91,7 @@ async def run_eval(
     model: str,
     identity: dict[str, Any] | None = None,
     parallel: int = 8,
+    backend: str | None = None,
 ) -> tuple[list[R], dict[str, Any] | None]:
     """Run `ev` into the folder `out` on `engine` (or one engine per sample); return the records the outputs were
     made from and the summary (None when no sample has finished).
@@ -98,14 +99,14 @@ async def run_eval(
     `identity` (the options that make a record what it is; `ev.identity()` and the model's name under `--model`
     are added to it) must match the folder's once it holds a record, else `ConfigurationError` and nothing is
     written. The samples come from `ev.pending(done)`, `done` the keys already in the results file. The outputs
-    cover the records `ev.select` picks from the file. Errors from the samples are raised after the outputs are
-    written."""
+    cover the records `ev.select` picks from the file. `backend` (what a local model computes in and why) goes in
+    run.json's header. Errors from the samples are raised after the outputs are written."""
     folder = open_folder(ev, out)
     now = _as_stored({**(identity or {}), **ev.identity(), MODEL: model})
     with folder.lock():  # one process at a time appends to a folder's results
         folder.check(now)
         info = ev.info(model, now, folder.info() if folder.has_records() else None)
-        folder.write(info)
+        folder.write(info, backend)
         results = open_results(ev, folder)
         if results.repaired:
             print(f"repaired {results.path}: dropped a partial last line", file=sys.stderr)

@@ -23,6 +23,7 @@ from ..types import (
     GenerationResult,
 )
 from .base import LanguageModel
+from .torch_dtype import AUTO, choose_dtype
 from .worker import WorkerThread
 
 __all__ = ["TorchModel"]
@@ -37,7 +38,9 @@ class TorchModel(LanguageModel):
         A Hugging Face model folder (weights, config, tokenizer). `TorchModel.embedded()` converts and caches the
         embedded GGUF model once, then loads the folder.
     dtype:
-        `"float32"` or `"bfloat16"` (on this class of CPU bf16 forwards are fast; results differ from fp32).
+        `"float32"`, `"bfloat16"`, `"float16"`, or `"auto"` (the default): bf16 where `device` computes it natively
+        (a CPU with avx512_bf16 or AMX, a CUDA GPU), else fp32 (`reasoning.backends.torch_dtype`; bf16 forwards are
+        ~2.6x faster there, and their output may differ from fp32 at near ties). `dtype_choice` says which and why.
     device:
         `"cpu"`, `"cuda"`, ...
     decoding:
@@ -54,7 +57,7 @@ class TorchModel(LanguageModel):
         path: str | Path,
         *,
         name: str | None = None,
-        dtype: str = "float32",
+        dtype: str = AUTO,
         device: str = "cpu",
         threads: int | None = None,
         decoding: DecodingConfig | None = None,
@@ -68,17 +71,19 @@ class TorchModel(LanguageModel):
         folder = Path(path)
         if not (folder / "config.json").is_file():
             raise ModelFileError(f"{folder} is not a Hugging Face model folder (no config.json)")
-        if dtype not in ("float32", "bfloat16", "float16"):
-            raise ConfigurationError(f"unsupported dtype {dtype!r}")
+        try:
+            self.dtype_choice = choose_dtype(device, dtype)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         if threads is not None:
             torch.set_num_threads(threads)
         self.name = name or folder.name
         self.device = device
-        self.dtype = dtype
+        self.dtype = self.dtype_choice.dtype
         tokenizer_cls: Any = AutoTokenizer
         model_cls: Any = AutoModelForCausalLM
         self.tokenizer: Any = tokenizer_cls.from_pretrained(str(folder))
-        self.model: Any = model_cls.from_pretrained(str(folder), dtype=getattr(torch, dtype))
+        self.model: Any = model_cls.from_pretrained(str(folder), dtype=getattr(torch, self.dtype))
         self.model.to(device).eval()
         eos = self.model.generation_config.eos_token_id
         eos_ids = list(eos) if isinstance(eos, list) else [eos]
