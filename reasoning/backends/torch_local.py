@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from ..decoding import OnCommit, decode, sample
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..types import (
     Completion,
+    CompletionDelta,
     DecodingConfig,
     DecodingMode,
     DecodingStats,
@@ -23,6 +25,7 @@ from ..types import (
     GenerationResult,
 )
 from .base import LanguageModel
+from .streaming import StreamedText
 from .torch_dtype import AUTO, choose_dtype
 from .worker import WorkerThread
 
@@ -50,6 +53,7 @@ class TorchModel(LanguageModel):
 
     Calls run one at a time on the model's own worker thread; a cancelled call stops before its next forward, and
     `aclose()` returns once the calls in flight have stopped (`WorkerThread`); later calls raise `BackendError`.
+    `stream` yields the text as the decoder commits tokens (a stop string never, half a character never).
     """
 
     def __init__(
@@ -122,6 +126,34 @@ class TorchModel(LanguageModel):
             except RuntimeError as exc:
                 raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[CompletionDelta]:
+        prompt_ids = self.encode(request)
+        for i in range(request.n):
+            seed = request.sample_seed(i)  # as `generate`: sample k of the whole request gets seed + k
+            if seed is None:
+                seed = time.time_ns() % (2**31) + i
+
+            def run(emit: Callable[[CompletionDelta], None], index: int = i, seed: int = seed) -> None:
+                # On the worker thread: the output so far re-decoded after each commit; what is final goes out.
+                text, tokens = StreamedText(request.stop), list[int]()
+
+                def on_commit(new: list[int]) -> None:
+                    tokens.extend(new)
+                    piece = text.update(self.tokenizer.decode(tokens, skip_special_tokens=True))
+                    if piece:
+                        emit(CompletionDelta(index=index, text=piece))
+
+                done = self._decode(prompt_ids, request, seed, on_commit)
+                emit(CompletionDelta(index=index, text=text.finish(done.text), finish_reason=done.finish_reason,
+                                     completion_tokens=done.completion_tokens, prompt_tokens=len(prompt_ids),
+                                     decoding=done.decoding))  # fmt: skip
+
+            try:
+                async for delta in self._worker.stream(run):
+                    yield delta
+            except RuntimeError as exc:
+                raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
 
     async def aclose(self) -> None:
         """Stop the calls in flight (before their next forward) and end the worker thread; the weights go with the

@@ -181,6 +181,15 @@ def test_reasoning_serve_command(torch_model, tmp_path):
         assert status == 200
         choice = payload["choices"][0]  # type: ignore[index]
         assert choice["message"]["content"] and choice["decoding"]["mode"] == "lookahead"
+        # The same request streamed through the official client: token by token, the same text.
+        import openai
+
+        with openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0) as client:
+            stream = client.chat.completions.create(model="local", messages=[{"role": "user", "content": "Say hi."}],
+                                                    temperature=0, max_tokens=12, stream=True)  # fmt: skip
+            chunks = list(stream)
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == choice["message"]["content"]
+        assert chunks[-1].choices[0].model_extra["decoding"]["mode"] == "lookahead"  # type: ignore[index]
     finally:
         proc.terminate()
         proc.wait(timeout=20)
