@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from reasoning import GenerationRequest, OpenAICompatibleModel
-from reasoning.testing.raw_http import read_message, write_response
 from reasoning.cli import main
 from reasoning.errors import BadRequestError
+from reasoning.testing.raw_http import read_message, write_response
 
 COMPLETION = {"choices": [{"index": 0, "text": "hello", "finish_reason": "stop"}],
               "usage": {"prompt_tokens": 1, "completion_tokens": 1}}  # fmt: skip
