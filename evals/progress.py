@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +19,17 @@ __all__ = ["StatusLine"]
 
 R = TypeVar("R")  # a record
 T = TypeVar("T")  # a job
+
+
+def _sized_terminal(stream: IO[str]) -> bool:
+    """A terminal that says how wide it is. One that reports 0 columns (`script`'s pseudo-terminal, some
+    `docker exec -t` sessions) gets the plain lines: tqdm would draw its bar in no columns, that is, nothing."""
+    if not stream.isatty():
+        return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (OSError, ValueError, io.UnsupportedOperation):  # a stand-in stream with no descriptor: take its word
+        return True
 
 
 class StatusLine(Generic[R]):
@@ -33,7 +46,7 @@ class StatusLine(Generic[R]):
     def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
         self.total = total
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.tty = _sized_terminal(self.stream)
         self.period = period if period is not None else (2.0 if self.tty else 30.0)
         self.started = self.written = time.perf_counter()
         self.done = self.resumed = self.in_flight = 0

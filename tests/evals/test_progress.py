@@ -183,3 +183,60 @@ async def test_a_log_gets_one_plain_line_per_update() -> None:
     shown = stream.getvalue()
     assert "\r" not in shown and len(shown.splitlines()) == 4 and shown.endswith("\n")  # at once, then per item
     assert shown.splitlines()[-1].startswith("[########################] 3/3 | in flight 0 (0 calls) |")
+
+
+def _pty_stream(columns: int) -> tuple[int, io.TextIOWrapper]:
+    """A real pseudo-terminal's reading end and its writing end as a text stream, `columns` wide (a new pty reports
+    0 x 0, as `script`'s does)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    reader, writer = pty.openpty()
+    if columns:
+        fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    return reader, io.TextIOWrapper(os.fdopen(writer, "wb", buffering=0), encoding="utf-8", write_through=True)
+
+
+def _read_all(reader: int) -> str:
+    import os
+    import select
+
+    chunks = []
+    while select.select([reader], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("columns", [0, 120])
+def test_a_terminal_of_no_width_gets_the_plain_lines(columns: int) -> None:
+    # Reported: under `script` (a pty of 0 x 0) a run showed no progress at all; tqdm drew its bar in 0 columns.
+    reader, stream = _pty_stream(columns)
+    try:
+        line: StatusLine[int] = StatusLine(3, stream)
+        assert line.tty is (columns > 0)
+        for record in range(3):
+            line.update(record)
+        line.close()
+        text = _read_all(reader)
+    finally:
+        stream.close()
+        import os
+
+        os.close(reader)
+    if columns:
+        assert "3/3" in text and status_lines(text) == []  # tqdm's bar ("100%|...| 3/3 [..."), no plain lines
+    else:
+        assert [line.split(" |")[0] for line in status_lines(text)] == [
+            "[########................] 1/3",
+            "[################........] 2/3",
+            "[########################] 3/3",
+        ]
