@@ -313,7 +313,7 @@ def build_parser() -> Parser:
 
     serve = sub.add_parser("serve", help="serve a model (the embedded one by default) as an OpenAI-compatible API")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     serve.add_argument("--served-name", help="model name clients use (default: the model's)")
     serve.add_argument(
         "--server-key-env", help="environment variable holding the API key clients must send (default: none)"
