@@ -42,7 +42,15 @@ from .search_budget import SearchBudget
 from .serve import ModelServer
 from .session import Session
 from .testing import ScriptedModel
-from .types import Completion, DecodingConfig, DecodingStats, GenerationRequest, GenerationResult, Message
+from .types import (
+    Completion,
+    CompletionDelta,
+    DecodingConfig,
+    DecodingStats,
+    GenerationRequest,
+    GenerationResult,
+    Message,
+)
 
 __version__ = "0.1.0"
 
@@ -58,6 +66,7 @@ __all__ = [
     "CacheError",
     "CallLog",
     "Completion",
+    "CompletionDelta",
     "ConfigurationError",
     "DecodingConfig",
     "DecodingStats",
