@@ -131,8 +131,9 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
         print(f"note: {folder.results_path}'s last line was cut short (a killed run): dropped, as a rerun of the "
               "run would redo it", file=sys.stderr)  # fmt: skip
     try:
-        writer.write_log(out, eval_name=ev.name, run=folder.path, info=info_fields, header=header,
-                         samples=samples, summary=summary, changed=changed)  # fmt: skip
+        log = writer.eval_log(eval_name=ev.name, run=folder.path, info=info_fields, header=header,
+                              samples=samples, summary=summary, changed=changed)  # fmt: skip
+        writer.write_log(out, log)
     except OSError as exc:  # inspect_ai's writer names its temporary file: name the log instead
         raise OSError(exc.errno, exc.strerror, str(out)) from None
     return len(samples)

@@ -54,21 +54,9 @@ __all__ = ["eval_log", "write_log"]
 NOT_KEPT = "this run did not store the prompts it sent: the messages are the model's replies only"
 
 
-def write_log(
-    out: Path,
-    *,
-    eval_name: str,
-    run: Path,
-    info: Mapping[str, Any],
-    header: RunHeader | None,
-    samples: Sequence[LogSample],
-    summary: Mapping[str, Any],
-    changed: float,
-) -> None:
-    """Write the log of `eval_log(...)` to `out`, a `.eval` file (its folder made)."""
+def write_log(out: Path, log: EvalLog) -> None:
+    """Write `log` (from `eval_log`) to `out`, a `.eval` file (its folder made)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    log = eval_log(eval_name=eval_name, run=run, info=info, header=header, samples=samples, summary=summary,
-                   changed=changed)  # fmt: skip
     write_eval_log(log, str(out), format="eval")
 
 
