@@ -128,7 +128,16 @@ def _sample(sample: LogSample, model: str) -> EvalSample:
         scores=scores or None,
         metadata=metadata,
         model_usage={model: _usage(sample.cost)} if sample.cost is not None else {},
+        total_time=_seconds(sample.metadata.get("seconds")),
     )
+
+
+def _seconds(value: Any) -> float | None:
+    # The record's own wall time (its `seconds` field, as most evals' records carry), for the viewer's durations;
+    # None where a record has none or a value that is not a finite number of seconds.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
 
 
 def _message(turn: Turn, model: str) -> ChatMessage:

@@ -130,6 +130,8 @@ def test_a_game24_run_is_one_sample_per_puzzle(tmp_path, monkeypatch, capsys) ->
         assert sample.metadata["prompts_kept"] is False and "did not store" in sample.metadata["prompts_note"]
         usage = sample.model_usage["scripted"]
         assert (usage.input_tokens, usage.output_tokens) == (record["prompt_tokens"], record["completion_tokens"])
+        # The record's wall time is the sample's (the viewer's duration; it showed 0 s for every sample before).
+        assert record["seconds"] > 0 and sample.total_time == pytest.approx(record["seconds"])
     assert [s.scores["success"].value for s in log.samples] == [1.0, 0.5, 0.0]
     assert [s.scores["any_correct"].value for s in log.samples] == [True, True, False]
     assert [s.scores["first_correct"].value for s in log.samples] == [True, False, False]
