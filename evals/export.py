@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shlex
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -118,7 +117,6 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
         raise ConfigurationError(f"--out must end in .eval (inspect_ai's log format); got {out}")
     _check_out(out)
     writer = _inspect_log()  # before reading: a machine without inspect_ai learns it at once
-    cut = _cut_short(Path(path) / "results.jsonl")
     with read_run(eval_type, path) as (folder, info, ev, records):
         found = folder.read()
         header = found[1] if found is not None else None
@@ -127,9 +125,6 @@ def export_run(path: str | Path, eval_type: type[Eval[Any, Any, Any]], out: str 
         summary = ev.summarize(records, info)
         info_fields = info.model_dump(mode="json")
         changed = folder.results_path.stat().st_mtime
-    if cut:  # read_run cut it off the file, as every reader of a run does; say so, as a resumed run does
-        print(f"note: {folder.results_path}'s last line was cut short (a killed run): dropped, as a rerun of the "
-              "run would redo it", file=sys.stderr)  # fmt: skip
     try:
         log = writer.eval_log(eval_name=ev.name, run=folder.path, info=info_fields, header=header,
                               samples=samples, summary=summary, changed=changed)  # fmt: skip
@@ -151,18 +146,6 @@ def _check_out(out: Path) -> None:
         raise ConfigurationError(f"--out {out} is a folder; give a file ending in .eval")
     if not out.is_file() or not zipfile.is_zipfile(out):  # an .eval log is a zip archive
         raise ConfigurationError(f"--out {out} exists and is not an eval log; move it or give another path")
-
-
-def _cut_short(results: Path) -> bool:
-    """Whether the results file's last line is cut short (no line break at its end)."""
-    try:
-        if not results.is_file() or results.stat().st_size == 0:
-            return False
-        with results.open("rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) != b"\n"
-    except OSError:
-        return False  # read_run says what is wrong with it
 
 
 def _inspect_log() -> Any:

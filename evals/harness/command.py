@@ -210,7 +210,8 @@ def read_run(eval_type: type[EvalT], path: str | Path) -> Iterator[tuple[RunFold
     """The run folder at `path` read as `report DIR` reads one: its folder, `run.json`'s info, the eval made from it
     (`for_report`) and the records it selects, held under the folder's lock (no run appends meanwhile) while the
     block runs. `ConfigurationError` (one line) for a missing path, a file, a folder with no `run.json` or another
-    eval's, a results file that is not this eval's records, or no records at all."""
+    eval's, a results file that is not this eval's records, or no records at all. A partial last line (a killed
+    run's) is dropped from the file, as a rerun drops it, and one line on stderr says so."""
     folder = open_folder(eval_type, path)
     what = eval_type.what_info().removesuffix(" file")  # "an audit run"
     if not folder.path.exists():
@@ -222,7 +223,11 @@ def read_run(eval_type: type[EvalT], path: str | Path) -> Iterator[tuple[RunFold
         raise ConfigurationError(f"{folder.path} is not {what} folder (no run.json)")
     with folder.lock():  # not while a run appends to it (its last line would look cut short)
         ev = cast(EvalT, eval_type.for_report(info))  # for_report makes the class it is called on
-        records = ev.select(open_results(ev, folder).load())
+        results = open_results(ev, folder)
+        if results.repaired:  # a killed run's last line: dropped, as a rerun (which redoes that sample) drops it
+            print(f"note: {results.path}'s last line was cut short (a killed run): dropped, as a rerun of the run "
+                  "would redo it", file=sys.stderr)  # fmt: skip
+        records = ev.select(results.load())
         if not records:
             raise ConfigurationError(f"{folder.results_path} holds no records")
         yield folder, info, ev, records

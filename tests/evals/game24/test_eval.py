@@ -102,6 +102,24 @@ def test_report_rebuilds_a_folders_summary_and_report(monkeypatch, capsys, tmp_p
     assert json.loads((out / "summary.json").read_bytes()) == json.loads(written["summary.json"])
 
 
+@needs_log
+def test_report_and_compare_say_when_they_drop_a_cut_short_last_line(monkeypatch, capsys, tmp_path: Path) -> None:
+    # Every reader of a run (report, compare, export) drops a killed run's partial last line, as a rerun does; each
+    # says so on stderr (report and compare said nothing before).
+    monkeypatch.setenv("REASONING_SHARED_DATA", str(SHARED_DATA))
+    out = tmp_path / "run"
+    code, _, err = cli(capsys, "game24", "run", "--backend", "replay", "--range", "900-902", "--out", str(out))
+    assert code == 0, err
+    lines = (out / "results.jsonl").read_text().splitlines(keepends=True)
+    for command in ("report", "compare"):
+        (out / "results.jsonl").write_text("".join(lines[:2]) + lines[2][:30])  # killed mid-write
+        code, _, err = cli(capsys, "game24", command, str(out))
+        assert code == 0 and "last line was cut short (a killed run): dropped" in err, (command, err)
+        assert (out / "results.jsonl").read_text() == "".join(lines[:2])
+        code, _, err = cli(capsys, "game24", command, str(out))  # whole now: no note
+        assert code == 0 and "cut short" not in err
+
+
 def test_report_of_a_folder_with_no_run_is_one_line(capsys, tmp_path: Path) -> None:
     code, _, err = cli(capsys, "game24", "report", str(tmp_path))
     assert code == 2 and err == f"reasoning: error: {tmp_path} is not a game-24 run folder (no run.json)\n"
