@@ -34,11 +34,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from .prefix_cache import PrefixCache
 from .types import DecodingConfig
 
-__all__ = ["DecodeResult", "DecodingConfig", "Divergence", "OnCommit", "decode", "divergence", "sample"]
+__all__ = [
+    "DecodeResult",
+    "DecodingConfig",
+    "Divergence",
+    "OnCommit",
+    "Prefill",
+    "decode",
+    "divergence",
+    "prefill",
+    "sample",
+]
 
 OnCommit = Callable[[list[int]], None]  # the output tokens a commit added, in order
 Stop = Callable[[list[int]], bool]  # whether the output so far contains a stop string
@@ -62,9 +73,10 @@ class _Runner:
     """The model, its KV cache and a length pointer: `forward(tokens)` runs the model over `tokens` at positions
     `length ..`, and the caller decides how many of them to keep (`commit`). `capacity` preallocates a static cache
     of that many positions (parallel modes roll back often: a preallocated cache makes that a pointer move); None
-    grows one as it goes (greedy and sampling never roll back, and a growing cache attends over fewer positions)."""
+    grows one as it goes (greedy and sampling never roll back, and a growing cache attends over fewer positions).
+    With a `prefix_cache`, the prefill reuses the keys and values of the prompt's longest cached prefix."""
 
-    def __init__(self, model: Any, capacity: int | None) -> None:
+    def __init__(self, model: Any, capacity: int | None, prefix_cache: PrefixCache | None = None) -> None:
         import torch
         from transformers import DynamicCache, StaticCache
 
@@ -78,6 +90,8 @@ class _Runner:
         )
         self.length = 0  # positions [0, length) hold committed tokens' keys and values
         self.calls = 0
+        self.prefix_cache = prefix_cache
+        self.reused = 0  # prompt positions the prefill copied from the prefix cache
         self._pending = 0  # tokens the last forward wrote past `length`
 
     def logits(self, tokens: list[int], *, last_only: bool = False) -> Any:
@@ -99,9 +113,15 @@ class _Runner:
         return [int(t) for t in self.torch.argmax(self.logits(tokens), dim=-1).tolist()]
 
     def prefill(self, prompt: list[int]) -> Any:
-        """Run and keep the whole prompt; the logits after its last token (the first output token's)."""
-        logits = self.logits(prompt, last_only=True)[-1]
-        self.commit(len(prompt))
+        """Run and keep the whole prompt; the logits after its last token (the first output token's). With a
+        prefix cache: copy in the keys and values of its longest cached prefix, run the rest (at least the last
+        token), then cache the prompt's."""
+        cached = self.prefix_cache
+        self.length = self.reused = reused = cached.restore(prompt, self.cache) if cached is not None else 0
+        logits = self.logits(prompt[reused:], last_only=True)[-1]
+        self.commit(len(prompt) - reused)
+        if cached is not None:
+            cached.store(prompt, self.cache)
         return logits
 
     def commit(self, count: int) -> None:
@@ -205,18 +225,19 @@ def decode(
     config: DecodingConfig | None = None,
     stop: Stop | None = None,
     on_commit: OnCommit | None = None,
+    prefix_cache: PrefixCache | None = None,
 ) -> DecodeResult:
     """Greedy-equivalent decoding of up to `max_tokens` tokens after `prompt` (token ids), by `config.mode`.
 
     `stop(tokens)` says whether the output so far contains a stop string; `on_commit(tokens)` gets the output
-    tokens each commit adds. The result holds the tokens (EOS excluded), why decoding ended, and the model calls
-    it took."""
+    tokens each commit adds; `prefix_cache` lends the prefill a cached prefix of the prompt (and keeps this one's).
+    The result holds the tokens (EOS excluded), why decoding ended, and the model calls it took."""
     config = config or DecodingConfig()
     started = time.perf_counter()
     mode = config.mode
     width = max_tokens if mode == "jacobi" else max(2, config.block)
     # 1. Prefill: one forward over the prompt; its last prediction is the first output token.
-    runner = _Runner(model, None if mode == "greedy" else len(prompt) + max_tokens + width + 1)
+    runner = _Runner(model, None if mode == "greedy" else len(prompt) + max_tokens + width + 1, prefix_cache)
     first = int(runner.torch.argmax(runner.prefill(prompt)).item())
     out = _Output(first, max_tokens=max_tokens, eos=eos, stop=stop, on_commit=on_commit)
     gave_up = False
@@ -359,16 +380,18 @@ def sample(
     seed: int = 0,
     stop: Stop | None = None,
     on_commit: OnCommit | None = None,
+    prefix_cache: PrefixCache | None = None,
 ) -> DecodeResult:
     """Sampling's sibling of greedy decoding: one token per forward, drawn from the model's distribution at
     `temperature` (> 0) within the nucleus `top_p`, with a `torch.Generator` seeded with `seed` (the same seed, the
-    same tokens). `stop`, `on_commit` and the result as for `decode` (mode "greedy" fields; nothing falls back)."""
+    same tokens). `stop`, `on_commit`, `prefix_cache` and the result as for `decode` (mode "greedy" fields;
+    nothing falls back)."""
     import torch
 
     started = time.perf_counter()
     generator = torch.Generator(device="cpu").manual_seed(seed)
     # 1. Prefill: one forward over the prompt gives the first token's logits.
-    runner = _Runner(model, None)
+    runner = _Runner(model, None, prefix_cache)
     logits = runner.prefill(prompt)
     out = _Output(_draw(logits, temperature, top_p, generator), max_tokens=max_tokens, eos=eos, stop=stop,
                   on_commit=on_commit)  # fmt: skip
@@ -380,6 +403,23 @@ def sample(
         out.add([_draw(logits, temperature, top_p, generator)])
     return DecodeResult(tokens=out.tokens[: out.cut], finish=out.finish, model_calls=runner.calls,
                         seconds=time.perf_counter() - started, accepted=out.accepted)  # fmt: skip
+
+
+class Prefill(NamedTuple):
+    """A prompt's prefill: its KV cache (a `transformers.DynamicCache` holding every prompt position), the logits
+    after its last token (shape (vocab,)), and how many of its tokens were run (the rest came from the cache)."""
+
+    cache: Any
+    logits: Any
+    computed: int
+
+
+def prefill(model: Any, prompt: list[int], prefix_cache: PrefixCache | None = None) -> Prefill:
+    """Run `prompt` (token ids, at least one) through `model` into a new DynamicCache, reusing the longest prefix
+    `prefix_cache` holds and keeping this prompt's there: what a batched decoder needs for each sequence."""
+    runner = _Runner(model, None, prefix_cache)
+    logits = runner.prefill(prompt)
+    return Prefill(runner.cache, logits, len(prompt) - runner.reused)
 
 
 def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:

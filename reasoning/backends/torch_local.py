@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ..decoding import OnCommit, decode, sample
 from ..errors import BackendError, ConfigurationError, ModelFileError
+from ..prefix_cache import DEFAULT_PREFIX_CACHE_TOKENS, PrefixCache
 from ..types import (
     Completion,
     CompletionDelta,
@@ -50,6 +51,10 @@ class TorchModel(LanguageModel):
         The default for greedy requests (temperature 0) that name none (`GenerationRequest.decoding`): a
         `DecodingConfig` selects greedy or a parallel (Jacobi-family) mode; the output is the same, the number of
         model calls differs (each completion's `decoding` stats report them).
+    prefix_cache_tokens:
+        Positions of recent prompts' keys and values kept for reuse (`reasoning.prefix_cache`): a prompt sharing a
+        prefix with one of them runs only the rest. 0 turns it off; `prefix_cache.stats` counts prompt tokens sent,
+        reused and computed.
 
     Calls run one at a time on the model's own worker thread; a cancelled call stops before its next forward, and
     `aclose()` returns once the calls in flight have stopped (`WorkerThread`); later calls raise `BackendError`.
@@ -65,6 +70,7 @@ class TorchModel(LanguageModel):
         device: str = "cpu",
         threads: int | None = None,
         decoding: DecodingConfig | None = None,
+        prefix_cache_tokens: int = DEFAULT_PREFIX_CACHE_TOKENS,
     ) -> None:
         try:
             import torch
@@ -95,6 +101,7 @@ class TorchModel(LanguageModel):
             eos_ids.append(self.tokenizer.eos_token_id)
         self.eos_token_ids = frozenset(int(i) for i in eos_ids if i is not None)
         self.decoding = decoding
+        self.prefix_cache = PrefixCache(prefix_cache_tokens) if prefix_cache_tokens > 0 else None
 
     @functools.cached_property
     def _worker(self) -> WorkerThread:
@@ -173,7 +180,7 @@ class TorchModel(LanguageModel):
             return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
 
         options: dict[str, Any] = dict(max_tokens=request.max_tokens, eos=self.eos_token_ids, stop=stop,
-                                       on_commit=on_commit)  # fmt: skip
+                                       on_commit=on_commit, prefix_cache=self.prefix_cache)  # fmt: skip
         if request.temperature == 0.0:
             config = request.decoding or self.decoding or DecodingConfig()
             result = decode(self.model, prompt_ids, config=config, **options)

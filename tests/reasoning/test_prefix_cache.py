@@ -1,0 +1,119 @@
+"""Prefix reuse: decoding with a prefix cache gives the tokens decoding without one gives, and stays in its bound."""
+
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from reasoning.decoding import DecodingConfig, decode, prefill, sample  # noqa: E402
+from reasoning.prefix_cache import PrefixCache  # noqa: E402
+
+VOCAB = 48
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    shape = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=512)  # fmt: skip
+    config = transformers.Qwen2Config(**shape)
+    return transformers.Qwen2ForCausalLM(config).eval()
+
+
+def family(seed=0):
+    """Prompts as a search sends them: a shared few-shot prefix and short tails, one prompt a prefix of another,
+    an exact repeat, and prompts sharing nothing."""
+    rng = random.Random(seed)
+    shared = [rng.randrange(VOCAB) for _ in range(60)]
+    tails = [[rng.randrange(VOCAB) for _ in range(rng.randrange(1, 12))] for _ in range(6)]
+    prompts = [shared + tail for tail in tails]
+    prompts.append(prompts[0] + [3, 4, 5])  # extends a cached prompt
+    prompts.append(prompts[1][:-1])  # a prefix of a cached prompt
+    prompts.append(list(prompts[2]))  # an exact repeat
+    prompts.append(shared[:30])  # half the shared prefix
+    prompts.extend([rng.randrange(VOCAB) for _ in range(rng.randrange(2, 30))] for _ in range(3))  # unrelated
+    prompts.append([7])  # one token: nothing to reuse
+    return prompts
+
+
+@pytest.mark.parametrize("mode", ["greedy", "lookahead", "gs_jacobi"])
+def test_greedy_and_parallel_modes_match_without_the_cache(model, mode):
+    config = DecodingConfig(mode=mode, block=4, fallback=False)
+    cache = PrefixCache(max_tokens=10_000)
+    for prompt in family():
+        plain = decode(model, prompt, max_tokens=12, eos=frozenset(), config=config)
+        cached = decode(model, prompt, max_tokens=12, eos=frozenset(), config=config, prefix_cache=cache)
+        assert cached.tokens == plain.tokens, prompt
+    stats = cache.stats
+    assert stats.prefills == len(family()) and stats.tokens_sent == sum(len(p) for p in family())
+    assert stats.tokens_reused + stats.tokens_computed == stats.tokens_sent
+    assert stats.hits >= 9 and stats.tokens_computed < stats.tokens_sent / 3
+
+
+def test_sampling_with_a_seed_matches_without_the_cache(model):
+    cache = PrefixCache(max_tokens=10_000)
+    for i, prompt in enumerate(family(seed=1)):
+        for seed in (i, i + 100):  # two samples of each prompt: the second reuses all but the last token
+            options = dict(max_tokens=12, eos=frozenset(), temperature=0.8, top_p=0.9, seed=seed)
+            cached = sample(model, prompt, prefix_cache=cache, **options)
+            assert cached.tokens == sample(model, prompt, **options).tokens
+
+
+def test_what_is_reused_and_computed(model):
+    cache = PrefixCache(max_tokens=1000)
+    a = list(range(20))
+    assert prefill(model, a, cache).computed == 20  # nothing cached yet
+    assert prefill(model, a, cache).computed == 1  # a repeat runs its last token only, for its logits
+    b = [*a[:15], 40, 41]
+    result = prefill(model, b, cache)
+    assert result.computed == 2 and result.cache.get_seq_length() == 17
+    assert prefill(model, a[:10], cache).computed == 1  # a prefix of a cached prompt
+    assert (cache.stats.prefills, cache.stats.hits, cache.stats.tokens_sent) == (4, 3, 67)
+    assert (cache.stats.tokens_reused, cache.stats.tokens_computed) == (19 + 15 + 9, 20 + 1 + 2 + 1)
+    # Stored: a (which holds a[:10]) and b; a repeat or a prefix adds nothing.
+    assert len(cache) == 2 and cache.tokens == 37
+    # The reused keys and values give the logits a whole prefill gives, to rounding.
+    whole = prefill(model, b)
+    assert torch.allclose(result.logits, whole.logits, atol=1e-5)
+    for layer, plain in zip(result.cache.layers, whole.cache.layers, strict=True):
+        assert torch.allclose(layer.keys, plain.keys, atol=1e-5)
+
+
+def test_eviction_keeps_the_cache_under_its_bound(model):
+    cache = PrefixCache(max_tokens=100)
+    rng = random.Random(2)
+    per_position = None
+    for i in range(30):
+        prompt = [i % VOCAB] + [rng.randrange(VOCAB) for _ in range(rng.randrange(5, 40))]
+        prefill(model, prompt, cache)
+        assert cache.tokens <= 100
+        if per_position is None:
+            per_position = cache.nbytes // cache.tokens
+        assert cache.nbytes <= 100 * per_position
+    assert cache.stats.evictions > 0
+    # A prompt longer than the bound is run but not kept; the most recently used prompt is kept longest.
+    before = cache.tokens
+    prefill(model, [i % VOCAB for i in range(101)], cache)
+    assert cache.tokens == before
+    recent = [1, 2, 3, 4, 5]
+    prefill(model, recent, cache)
+    for i in range(5):
+        prefill(model, recent, cache)  # used again: moves to the back of the eviction queue
+        prefill(model, [30 + i] * 20, cache)
+    assert prefill(model, recent, cache).computed == 1
+
+
+def test_static_cache_of_the_parallel_modes_is_filled(model):
+    cache = PrefixCache(max_tokens=1000)
+    prompt = list(range(30))
+    decode(model, prompt, max_tokens=10, eos=frozenset(), config=DecodingConfig(mode="lookahead"), prefix_cache=cache)
+    # Stored from a StaticCache, restored into a DynamicCache: the prompt's positions only.
+    result = prefill(model, [*prompt, 1], cache)
+    assert result.computed == 1 and result.cache.get_seq_length() == 31
+
+
+def test_a_negative_bound_is_refused():
+    with pytest.raises(ValueError, match="max_tokens"):
+        PrefixCache(max_tokens=-1)
