@@ -1,0 +1,332 @@
+"""Batched decoding: many sequences (greedy or sampled) decode together, one forward per step for all of them.
+
+A search sends its requests in bursts (a BFS step of game 24: ~40 value prompts x 3 samples at once), and a CPU
+or GPU forward over a batch of B one-token rows costs far less than B forwards. `decode_batch` runs the batch as
+nanoGPT's `generate` runs one sequence, with what a batch needs on top:
+
+- each sequence is prefilled on its own (`prefill`: one forward over its prompt, the one place a prefix cache
+  plugs in) and its KV cache is merged into the batch's, left-padded to the longest (an attention mask hides the
+  padding; position ids count each row's own tokens);
+- every step forwards each row's newest token; each row stops on its own EOS, stop string or `max_tokens` and
+  leaves the batch (its rows of the KV cache are dropped, and the padding no row needs any more is trimmed);
+- sequences arriving while the batch runs join it between two steps (continuous batching, `joining`);
+- a sequence whose caller gave up (`Sequence.cancel`) leaves before the next forward; one whose callbacks raise
+  leaves with that error (`Sequence.error`), the others go on;
+- when a single greedy sequence is left and nothing waits, the spare compute guesses ahead (`speculate` > 1): a
+  lookahead step verifies `speculate - 1` guesses (n-grams of the prompt and output, of other sequences' outputs
+  in a shared `NGramPool`, else the Jacobi trajectory) and keeps every one that greedy would have made.
+
+Exactness: a row of the batch sees the same keys and values as the sequence alone, so in fp32 greedy output
+equals `reasoning.decoding.decode`'s token for token (tested), and a sampled row draws with its own
+`torch.Generator` as `reasoning.decoding.sample` does (the same seed, the same tokens). In bf16 a batched forward
+may round a near tie the other way (`benchmarks/batching.py` reports such mismatches with their margins).
+
+Why not transformers' own continuous batching (`generate_batch`, `ContinuousBatchingManager`, 5.24): read, not
+adopted. It samples the whole batch with one generation config (`do_sample`, temperature, top_p fixed per
+manager) from torch's global RNG (one `torch.manual_seed` per manager, `torch.multinomial` over all rows), so a
+sample cannot have its own seed and a greedy and a sampled request cannot share a batch; it knows EOS and
+`max_new_tokens` but no stop strings (ours are matched on the decoded text); and it runs its own background
+thread with its own queue, beside the model's `WorkerThread` that cancellation and `aclose()` are built on. Its
+paged attention packs sequences into one flattened row, a different computation from our unbatched forwards,
+with no fp32 token-for-token guarantee to lean on.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .decoding import OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, _Runner
+
+__all__ = ["NGramPool", "Sequence", "decode_batch", "prefill"]
+
+
+@dataclass(eq=False)
+class Sequence:
+    """One sample to decode: `prompt` (token ids), up to `max_tokens` output tokens, ended early by a token in `eos`
+    or by `stop(tokens)` (asked after each commit); greedy at `temperature` 0, else drawn within the nucleus `top_p`
+    by a `torch.Generator` seeded with `seed`. `on_commit(tokens)` gets the output tokens as they are made.
+
+    Set `cancel` (a `threading.Event`, any object with `is_set()`) to make it leave before the next forward.
+    After `decode_batch`: `result` (tokens, finish, forwards), or `error` (what its callbacks raised), or neither
+    if it was cancelled; `batch_sizes` holds the batch size of every forward it took part in (prefill: 1), and
+    `speculative` the number of those that were lookahead steps."""
+
+    prompt: list[int]
+    max_tokens: int
+    eos: frozenset[int]
+    stop: Stop | None = None
+    on_commit: OnCommit | None = None
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+    cancel: Any = None
+    result: Any = None  # reasoning.decoding.DecodeResult once finished
+    error: BaseException | None = None
+    batch_sizes: list[int] = field(default_factory=list)
+    speculative: int = 0
+    on_leave: Callable[[Sequence], None] | None = None  # called (on the decoding thread) when it leaves the batch
+    _out: Any = None
+    _generator: Any = None
+    _ngrams: Any = None
+    _trajectory: list[int] = field(default_factory=list)
+    _started: float = 0.0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and bool(self.cancel.is_set())
+
+
+class NGramPool:
+    """Recent outputs of all sequences, as guesses for a lone sequence's lookahead steps: `guess(tokens)` looks up
+    the last `n` (down to 2) tokens of `tokens` and gives up to `size` tokens that followed them in an output seen
+    before. Bounded: the `capacity` most recently added keys are kept (oldest out first)."""
+
+    def __init__(self, n: int = 3, size: int = 8, capacity: int = 20_000) -> None:
+        self.n, self.size, self.capacity = n, size, capacity
+        self._follow: collections.OrderedDict[tuple[int, ...], list[int]] = collections.OrderedDict()
+
+    def add(self, tokens: list[int]) -> None:
+        for k in range(2, self.n + 1):
+            for i in range(len(tokens) - k):
+                key = tuple(tokens[i : i + k])
+                self._follow[key] = tokens[i + k : i + k + self.size]
+                self._follow.move_to_end(key)
+        while len(self._follow) > self.capacity:
+            self._follow.popitem(last=False)
+
+    def guess(self, tokens: list[int]) -> list[int]:
+        for k in range(min(self.n, len(tokens)), 1, -1):
+            follow = self._follow.get(tuple(tokens[-k:]))
+            if follow:
+                return follow
+        return []
+
+
+def prefill(model: Any, prompt: list[int]) -> tuple[Any, Any]:
+    """One forward over `prompt` alone: its KV cache (a `DynamicCache`, batch 1, `len(prompt)` positions) and the
+    logits after its last token, shape (vocab,). The one place a prompt is computed (a prefix cache plugs in here)."""
+    runner = _Runner(model, None)
+    logits = runner.prefill(prompt)
+    return runner.cache, logits
+
+
+def decode_batch(
+    model: Any,
+    sequences: list[Sequence],
+    *,
+    joining: Callable[[], list[Sequence]] | None = None,
+    checkpoint: Callable[[], None] | None = None,
+    max_batch: int = 64,
+    speculate: int = 0,
+    pool: NGramPool | None = None,
+    ngram: int = 3,
+) -> None:
+    """Decode `sequences` together until every one has left (finished, cancelled or failed); see the module doc.
+
+    `joining()` is asked between steps for sequences to add (at most `max_batch` decode at once; the rest wait
+    in line); `checkpoint()` is called before every forward (it may raise to stop the whole batch: a closing
+    model). `speculate` is the lookahead window (tokens per forward) of a lone greedy sequence, 0 or 1 for none;
+    `pool` shares n-grams across sequences (their outputs are added as they finish). Results go on the sequences."""
+    import torch
+
+    batch = _Batch(model)
+    waiting = collections.deque(sequences)
+    while True:
+        # 1. Newcomers join, each prefilled alone; its first token comes from the prefill (greedy or drawn).
+        waiting.extend(joining() if joining is not None else [])
+        while waiting and len(batch.rows) < max_batch:
+            seq = waiting.popleft()
+            if checkpoint is not None:
+                checkpoint()
+            if seq.cancelled():
+                _leave(seq, pool)
+                continue
+            seq._started = time.perf_counter()
+            seq._generator = torch.Generator(device="cpu").manual_seed(seq.seed)
+            cache, logits = prefill(model, seq.prompt)
+            seq.batch_sizes.append(1)
+            if _start(seq, _next(seq, logits)):
+                batch.join(seq, cache)
+            else:
+                _leave(seq, pool)
+        # 2. Those cancelled or failed meanwhile leave; no one left and no one waiting: done.
+        batch.drop([s for s in batch.rows if s.cancelled() or s.error is not None or s._out.done], pool)
+        if not batch.rows:
+            if waiting or (joining is not None and _more(waiting, joining)):
+                continue
+            return
+        if checkpoint is not None:
+            checkpoint()
+        # 3. One step: a lookahead step for a lone greedy sequence (nothing waiting), else one token for every row.
+        alone = len(batch.rows) == 1 and not waiting and batch.rows[0].greedy and speculate > 1
+        if alone:
+            _speculate(batch, batch.rows[0], speculate, pool, ngram)
+        else:
+            logits = batch.step()
+            for seq, row in zip(list(batch.rows), logits, strict=True):
+                seq.batch_sizes.append(len(logits))
+                _add(seq, [_next(seq, row)])
+
+
+def _more(waiting: collections.deque[Sequence], joining: Callable[[], list[Sequence]]) -> bool:
+    waiting.extend(joining())
+    return bool(waiting)
+
+
+def _next(seq: Sequence, logits: Any) -> int:
+    # The next token after `logits` (vocab,): greedy's argmax, or a draw from the sequence's own generator.
+    if seq.greedy:
+        return int(logits.argmax().item())
+    return _draw(logits, seq.temperature, seq.top_p, seq._generator)
+
+
+def _start(seq: Sequence, first: int) -> bool:
+    # The sequence's output begins with the prefill's token; False if it is finished (or failed) already.
+    try:
+        seq._out = _Output(first, max_tokens=seq.max_tokens, eos=seq.eos, stop=seq.stop, on_commit=seq.on_commit)
+    except Exception as exc:  # a callback of this sequence raised: it alone fails
+        seq.error = exc
+        return False
+    return not seq._out.done
+
+
+def _add(seq: Sequence, tokens: list[int], accepted: int | None = None) -> None:
+    try:
+        seq._out.add(tokens, accepted)
+    except Exception as exc:  # a callback of this sequence raised: it alone fails
+        seq.error = exc
+
+
+def _leave(seq: Sequence, pool: NGramPool | None) -> None:
+    # The result of a finished sequence (none for a cancelled or failed one); its output feeds the n-gram pool.
+    from .decoding import DecodeResult
+
+    out = seq._out
+    if out is not None and seq.error is None and not seq.cancelled():
+        tokens = out.tokens[: out.cut]
+        seq.result = DecodeResult(tokens=tokens, finish=out.finish, model_calls=len(seq.batch_sizes),
+                                  seconds=time.perf_counter() - seq._started, accepted=out.accepted)  # fmt: skip
+        if pool is not None:
+            pool.add(tokens)
+    if seq.on_leave is not None:
+        seq.on_leave(seq)
+
+
+def _speculate(batch: _Batch, seq: Sequence, width: int, pool: NGramPool | None, ngram: int) -> None:
+    """One lookahead step of a lone greedy sequence (as `reasoning.decoding._sliding`'s): verify `width - 1`
+    guesses after the newest token in one forward and keep every one greedy would have made."""
+    out = seq._out
+    if seq._ngrams is None:
+        seq._ngrams = _NGrams(seq.prompt, out.tokens, ngram, width - 1)
+    # 1. Guesses: what followed the newest tokens in another output, else in this prompt/output, else the trajectory.
+    guesses = (pool.guess(seq.prompt + out.tokens) if pool is not None else []) or seq._ngrams.guess(seq._trajectory)
+    window = [out.last, *_fill(guesses, out.last, width - 1)]
+    # 2. One forward over the window; the guesses equal to the prediction after an exact prefix are exact.
+    logits = batch.step(window)
+    predictions = [int(t) for t in logits[0].argmax(dim=-1).tolist()]
+    exact = predictions[: _matched(window, predictions) + 1]
+    # 3. Keep their keys and values (drop the rest), and the exact tokens; the rest is the next trajectory.
+    batch.keep(len(exact), width)
+    seq.batch_sizes.append(1)
+    seq.speculative += 1
+    seq._trajectory = predictions[len(exact) :]
+    # 4. Commit them one by one, as greedy would: a stop string or EOS among them ends the output where greedy's ends.
+    for i, token in enumerate(exact):
+        _add(seq, [token], len(exact) if i == 0 else 0)
+        if seq._out.done or seq.error is not None:
+            break
+
+
+class _Batch:
+    """The rows decoding together: their KV cache (one `DynamicCache`, rows left-padded to a common length), the
+    attention mask over its positions (0 on padding) and each row's own length (its next position id)."""
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self.torch, self.model = torch, model
+        self.device = next(model.parameters()).device
+        self.rows: list[Sequence] = []
+        self.cache: Any = None
+        self.mask: Any = None  # (rows, positions): 1 on a token, 0 on padding
+        self.lengths: list[int] = []
+
+    def join(self, seq: Sequence, cache: Any) -> None:
+        """Add a prefilled sequence: its cache and the batch's are left-padded to the longer, then stacked."""
+        torch = self.torch
+        length = cache.get_seq_length()
+        ones = torch.ones(1, length, dtype=torch.long, device=self.device)
+        if self.cache is None:
+            self.cache, self.mask = cache, ones
+        else:
+            total = max(length, self.mask.shape[1])
+            for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):
+                mine.keys = torch.cat([_pad(mine.keys, total), _pad(theirs.keys, total)])
+                mine.values = torch.cat([_pad(mine.values, total), _pad(theirs.values, total)])
+            self.mask = torch.cat([_pad(self.mask, total, dim=1), _pad(ones, total, dim=1)])
+        self.rows.append(seq)
+        self.lengths.append(length)
+
+    def step(self, window: list[int] | None = None) -> Any:
+        """One forward over each row's newest token (or, with one row, over `window`); logits (rows, vocab), or
+        (1, len(window), vocab). The new keys and values are appended to the cache."""
+        torch = self.torch
+        tokens = [[s._out.last] for s in self.rows] if window is None else [window]
+        width = len(tokens[0])
+        ids = torch.tensor(tokens, device=self.device)
+        positions = torch.tensor([[n + i for i in range(width)] for n in self.lengths], device=self.device)
+        self.mask = torch.cat([self.mask, torch.ones(len(tokens), width, dtype=torch.long, device=self.device)], 1)
+        padded = not bool(self.mask.all())
+        with torch.inference_mode():
+            # Without padding no mask is passed: a lone sequence runs exactly as `reasoning.decoding` runs it.
+            logits = self.model(input_ids=ids, cache=self.cache, position_ids=positions, use_cache=True,
+                                attention_mask=self.mask if padded else None).logits  # fmt: skip
+        self.lengths = [n + width for n in self.lengths]
+        return logits[:, -1] if window is None else logits
+
+    def keep(self, count: int, width: int) -> None:
+        """After a `window` step: keep the first `count` of its `width` positions, drop the others."""
+        if width > count:
+            self.cache.crop(-(width - count))
+            self.mask = self.mask[:, : self.mask.shape[1] - (width - count)]
+            self.lengths = [n - (width - count) for n in self.lengths]
+
+    def drop(self, leaving: list[Sequence], pool: NGramPool | None) -> None:
+        """Remove `leaving`'s rows from the cache, trim the padding columns no row needs, and let them go."""
+        if not leaving:
+            return
+        torch = self.torch
+        keep = [i for i, s in enumerate(self.rows) if s not in leaving]
+        if keep:
+            index = torch.tensor(keep, device=self.device)
+            mask = self.mask[index]
+            first = int(mask.any(dim=0).long().argmax())  # padding columns before it are empty in every row
+            for layer in self.cache.layers:
+                layer.keys = layer.keys[index, :, first:]
+                layer.values = layer.values[index, :, first:]
+            self.mask = mask[:, first:]
+        else:
+            self.cache = self.mask = None
+        self.rows = [self.rows[i] for i in keep]
+        self.lengths = [self.lengths[i] for i in keep]
+        for seq in leaving:
+            _leave(seq, pool)
+
+
+def _pad(tensor: Any, total: int, dim: int = 2) -> Any:
+    # Left-pad `tensor` with zeros along `dim` to `total` positions.
+    import torch
+
+    missing = total - tensor.shape[dim]
+    if missing == 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    return torch.cat([torch.zeros(shape, dtype=tensor.dtype, device=tensor.device), tensor], dim=dim)

@@ -1,0 +1,178 @@
+"""Batched decoding is exactly unbatched decoding (fp32): greedy token for token, sampling draw for draw."""
+
+import random
+import threading
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from reasoning.batching import NGramPool, Sequence, decode_batch  # noqa: E402
+from reasoning.decoding import decode, sample  # noqa: E402
+
+VOCAB = 48
+
+
+def tiny(kind):
+    torch.manual_seed(0 if kind == "qwen2" else 1)
+    shape = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=512)  # fmt: skip
+    if kind == "qwen2":
+        return transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**shape)).eval()
+    return transformers.LlamaForCausalLM(transformers.LlamaConfig(**shape)).eval()
+
+
+@pytest.fixture(scope="module", params=["qwen2", "llama"])
+def model(request):
+    return tiny(request.param)
+
+
+def cases(n=16, seed=0, model=None):
+    """Prompts of 1-40 tokens with their own max_tokens, EOS set and stop condition (some none); with `model`, the
+    EOS token and the stop pair are taken from the prompt's greedy output, so that they end it early."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        prompt = [rng.randrange(VOCAB) for _ in range(rng.randrange(1, 40))]
+        free = decode(model, prompt, max_tokens=40, eos=frozenset()).tokens if model is not None else []
+        eos = frozenset({rng.choice(free[1:])}) if free and i % 3 == 0 else frozenset()
+        j = rng.randrange(1, 30)
+        stop_at = tuple(free[j : j + 2]) if free and i % 3 == 1 else None
+        out.append((prompt, rng.randrange(1, 40), eos, stop_at))
+    return out
+
+
+def stopper(pair):
+    # A stop condition on the tokens so far, as the backend's stop strings are: this pair of tokens in a row.
+    if pair is None:
+        return None
+    return lambda tokens: any(tuple(tokens[i : i + 2]) == pair for i in range(len(tokens) - 1))
+
+
+def test_batched_greedy_is_unbatched_greedy(model):
+    batch = cases(model=model)
+    sequences = [Sequence(p, m, e, stop=stopper(s)) for p, m, e, s in batch]
+    decode_batch(model, sequences)
+    for seq, (prompt, max_tokens, eos, stop_at) in zip(sequences, batch, strict=True):
+        alone = decode(model, prompt, max_tokens=max_tokens, eos=eos, stop=stopper(stop_at))
+        assert seq.result.tokens == alone.tokens and seq.result.finish == alone.finish, prompt
+    assert max(max(s.batch_sizes) for s in sequences) > len(batch) // 2  # they did decode together
+    assert {s.result.finish for s in sequences} == {"stop", "length"}
+
+
+def test_batched_sampling_draws_as_sampling_alone(model):
+    batch = cases(8, seed=5, model=model)
+    sequences = [Sequence(p, m, e, stop=stopper(s), temperature=0.9, top_p=0.95, seed=i)
+                 for i, (p, m, e, s) in enumerate(batch)]  # fmt: skip
+    greedy = Sequence(batch[0][0], 20, frozenset())  # greedy and sampled rows share a batch
+    decode_batch(model, [*sequences, greedy])
+    for i, (seq, (prompt, max_tokens, eos, stop_at)) in enumerate(zip(sequences, batch, strict=True)):
+        alone = sample(model, prompt, max_tokens=max_tokens, eos=eos, temperature=0.9, top_p=0.95, seed=i,
+                       stop=stopper(stop_at))  # fmt: skip
+        assert seq.result.tokens == alone.tokens
+    assert greedy.result.tokens == decode(model, batch[0][0], max_tokens=20, eos=frozenset()).tokens
+
+
+def test_sequences_join_a_running_batch_and_leave_it(model):
+    batch = cases(10, seed=7)
+    first = [Sequence(p, 30, frozenset()) for p, *_ in batch[:3]]
+    later = [Sequence(p, m, frozenset()) for p, m, *_ in batch[3:]]
+    steps = 0
+
+    def joining():
+        nonlocal steps
+        steps += 1
+        return [later.pop(0)] if later and steps % 3 == 0 else []  # one newcomer every third step
+
+    decode_batch(model, list(first), joining=joining, max_batch=4)
+    for seq in first + [s for s in later]:
+        assert seq.result.tokens == decode(model, seq.prompt, max_tokens=seq.max_tokens, eos=frozenset()).tokens
+    assert not later
+
+
+def test_joiners_arrive_and_match(model):
+    batch = cases(10, seed=7)
+    joined = [Sequence(p, m, frozenset()) for p, m, *_ in batch[3:]]
+    pending = list(joined)
+    steps = 0
+
+    def joining():
+        nonlocal steps
+        steps += 1
+        return [pending.pop(0)] if pending and steps % 3 == 0 else []
+
+    first = [Sequence(p, 30, frozenset()) for p, *_ in batch[:3]]
+    decode_batch(model, list(first), joining=joining, max_batch=4)
+    for seq in first + joined:
+        assert seq.result.tokens == decode(model, seq.prompt, max_tokens=seq.max_tokens, eos=frozenset()).tokens
+    assert max(max(s.batch_sizes) for s in first + joined) == 4  # max_batch holds
+
+
+def test_a_cancelled_sequence_leaves_and_the_others_go_on(model):
+    batch = cases(4, seed=9)
+    cancel = threading.Event()
+    made = []
+
+    def on_commit(tokens):
+        made.extend(tokens)
+        if len(made) >= 5:
+            cancel.set()
+
+    victim = Sequence(batch[0][0], 200, frozenset(), on_commit=on_commit, cancel=cancel)
+    others = [Sequence(p, 30, frozenset()) for p, *_ in batch[1:]]
+    left = []
+    for seq in [victim, *others]:
+        seq.on_leave = left.append
+    decode_batch(model, [victim, *others])
+    assert victim.result is None and victim.error is None and len(made) < 10
+    assert left[0] is victim and set(left) == {victim, *others}
+    for seq in others:
+        assert seq.result.tokens == decode(model, seq.prompt, max_tokens=30, eos=frozenset()).tokens
+
+
+def test_a_failing_callback_fails_its_sequence_only(model):
+    batch = cases(3, seed=2)
+
+    def boom(tokens):
+        if len(tokens) > 3:
+            raise RuntimeError("boom")
+        return False
+
+    bad = Sequence(batch[0][0], 30, frozenset(), stop=boom)
+    good = [Sequence(p, 30, frozenset()) for p, *_ in batch[1:]]
+    decode_batch(model, [bad, *good])
+    assert isinstance(bad.error, RuntimeError) and bad.result is None
+    for seq in good:
+        assert seq.result.tokens == decode(model, seq.prompt, max_tokens=30, eos=frozenset()).tokens
+
+
+@pytest.mark.parametrize("width", [3, 8])
+def test_speculating_alone_is_greedy(model, width):
+    pool = NGramPool()
+    for prompt, max_tokens, eos, stop_at in cases(6, seed=4, model=model):
+        alone = decode(model, prompt, max_tokens=max_tokens + 20, eos=eos, stop=stopper(stop_at))
+        pool.add(alone.tokens[3:])  # another request's output, overlapping this one: good guesses
+        seq = Sequence(prompt, max_tokens + 20, eos, stop=stopper(stop_at))
+        decode_batch(model, [seq], speculate=width, pool=pool)
+        assert seq.result.tokens == alone.tokens and seq.result.finish == alone.finish
+        assert seq.speculative == len(seq.batch_sizes) - 1 or not seq.result.tokens[1:]
+
+
+def test_speculation_only_when_alone(model):
+    batch = cases(4, seed=6)
+    sequences = [Sequence(p, 10 * (i + 1), frozenset()) for i, (p, *_) in enumerate(batch)]
+    decode_batch(model, sequences, speculate=4, pool=NGramPool())
+    *others, longest = sequences
+    assert all(s.speculative == 0 for s in others) and longest.speculative > 0
+    for seq in sequences:
+        assert seq.result.tokens == decode(model, seq.prompt, max_tokens=seq.max_tokens, eos=frozenset()).tokens
+
+
+def test_ngram_pool_is_bounded_and_guesses_what_followed():
+    pool = NGramPool(n=3, size=4, capacity=10)
+    pool.add([1, 2, 3, 4, 5, 6, 7])
+    assert pool.guess([9, 2, 3]) == [4, 5, 6, 7]
+    assert pool.guess([9, 9]) == []
+    pool.add(list(range(100, 140)))
+    assert len(pool._follow) == 10 and pool.guess([2, 3]) == []
