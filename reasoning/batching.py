@@ -4,9 +4,9 @@ A search sends its requests in bursts (a BFS step of game 24: ~40 value prompts 
 or GPU forward over a batch of B one-token rows costs far less than B forwards. `decode_batch` runs the batch as
 nanoGPT's `generate` runs one sequence, with what a batch needs on top:
 
-- each sequence is prefilled on its own (`prefill`: one forward over its prompt, the one place a prefix cache
-  plugs in) and its KV cache is merged into the batch's, left-padded to the longest (an attention mask hides the
-  padding; position ids count each row's own tokens);
+- each sequence is prefilled on its own (`reasoning.decoding.prefill`: one forward over its prompt, or over what
+  follows its longest prefix in `prefix_cache`) and its KV cache is merged into the batch's, left-padded to the
+  longest (an attention mask hides the padding; position ids count each row's own tokens);
 - every step forwards each row's newest token; each row stops on its own EOS, stop string or `max_tokens` and
   leaves the batch (its rows of the KV cache are dropped, and the padding no row needs any more is trimmed);
 - sequences arriving while the batch runs join it between two steps (continuous batching, `joining`);
@@ -39,9 +39,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decoding import OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, _Runner
+from .decoding import OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, prefill
+from .prefix_cache import PrefixCache
 
-__all__ = ["NGramPool", "Sequence", "decode_batch", "prefill"]
+__all__ = ["NGramPool", "Sequence", "decode_batch"]
 
 
 @dataclass(eq=False)
@@ -53,7 +54,7 @@ class Sequence:
     Set `cancel` (a `threading.Event`, any object with `is_set()`) to make it leave before the next forward.
     After `decode_batch`: `result` (tokens, finish, forwards), or `error` (what its callbacks raised), or neither
     if it was cancelled; `batch_sizes` holds the batch size of every forward it took part in (prefill: 1), and
-    `speculative` the number of those that were lookahead steps."""
+    `speculative` the number of those that were lookahead steps, `computed` the prompt tokens its prefill ran."""
 
     prompt: list[int]
     max_tokens: int
@@ -68,6 +69,7 @@ class Sequence:
     error: BaseException | None = None
     batch_sizes: list[int] = field(default_factory=list)
     speculative: int = 0
+    computed: int = 0  # prompt tokens its prefill ran (the rest came from the prefix cache)
     on_leave: Callable[[Sequence], None] | None = None  # called (on the decoding thread) when it leaves the batch
     _out: Any = None
     _generator: Any = None
@@ -109,14 +111,6 @@ class NGramPool:
         return []
 
 
-def prefill(model: Any, prompt: list[int]) -> tuple[Any, Any]:
-    """One forward over `prompt` alone: its KV cache (a `DynamicCache`, batch 1, `len(prompt)` positions) and the
-    logits after its last token, shape (vocab,). The one place a prompt is computed (a prefix cache plugs in here)."""
-    runner = _Runner(model, None)
-    logits = runner.prefill(prompt)
-    return runner.cache, logits
-
-
 def decode_batch(
     model: Any,
     sequences: list[Sequence],
@@ -127,13 +121,15 @@ def decode_batch(
     speculate: int = 0,
     pool: NGramPool | None = None,
     ngram: int = 3,
+    prefix_cache: PrefixCache | None = None,
 ) -> None:
     """Decode `sequences` together until every one has left (finished, cancelled or failed); see the module doc.
 
     `joining()` is asked between steps for sequences to add (at most `max_batch` decode at once; the rest wait
     in line); `checkpoint()` is called before every forward (it may raise to stop the whole batch: a closing
     model). `speculate` is the lookahead window (tokens per forward) of a lone greedy sequence, 0 or 1 for none;
-    `pool` shares n-grams across sequences (their outputs are added as they finish). Results go on the sequences."""
+    `pool` shares n-grams across sequences (their outputs are added as they finish); `prefix_cache` lends each
+    prefill the keys and values of its prompt's longest cached prefix. Results go on the sequences."""
     import torch
 
     batch = _Batch(model)
@@ -150,7 +146,7 @@ def decode_batch(
                 continue
             seq._started = time.perf_counter()
             seq._generator = torch.Generator(device="cpu").manual_seed(seq.seed)
-            cache, logits = prefill(model, seq.prompt)
+            cache, logits, seq.computed = prefill(model, seq.prompt, prefix_cache)
             seq.batch_sizes.append(1)
             if _start(seq, _next(seq, logits)):
                 batch.join(seq, cache)

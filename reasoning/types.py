@@ -128,7 +128,9 @@ class DecodingStats(BaseModel):
     """How one sample was decoded by a backend that reports it (the torch backend, our server).
 
     `tokens_per_call` is the output tokens over the model calls (the prompt's forward included); a cached sample
-    has no stats."""
+    has no stats. `batch_size` is the mean number of sequences in those calls (1: decoded alone; the torch
+    backend's `reasoning.batching` decodes concurrent samples together), `speculative_calls` how many of them were
+    lookahead steps taken while the sample decoded alone in a batch."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -137,6 +139,8 @@ class DecodingStats(BaseModel):
     tokens_per_call: float
     seconds: float
     fell_back: bool = False
+    batch_size: float = 1.0
+    speculative_calls: int = 0
 
 
 class Completion(BaseModel):

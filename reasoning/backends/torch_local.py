@@ -6,13 +6,17 @@ the parallel (Jacobi) decoders build on it.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import functools
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from ..decoding import OnCommit, decode, sample
+from ..batching import NGramPool, Sequence, decode_batch
+from ..decoding import DecodeResult, OnCommit, Stop, decode, sample
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..prefix_cache import DEFAULT_PREFIX_CACHE_TOKENS, PrefixCache
 from ..types import (
@@ -56,10 +60,25 @@ class TorchModel(LanguageModel):
         prefix with one of them runs only the rest. 0 turns it off; `prefix_cache.stats` counts prompt tokens sent,
         reused and computed.
 
-    Calls run one at a time on the model's own worker thread; a cancelled call stops before its next forward, and
-    `aclose()` returns once the calls in flight have stopped (`WorkerThread`); later calls raise `BackendError`.
-    `stream` yields the text as the decoder commits tokens (a stop string never, half a character never).
+    max_batch:
+        At most this many samples decode together (`reasoning.batching`): the `n` samples of a request and the
+        requests that arrive while a batch decodes join it between two steps (sampled requests, and greedy ones in
+        greedy mode; a parallel mode decodes its request alone). 1 turns batching off: every sample decodes on its
+        own, one after the other. In fp32 a batched sample is token for token the sample decoded alone.
+    speculate:
+        The lookahead window (tokens per forward) used when a single greedy sample is left in the batch and nothing
+        waits (0 or 1: none); its guesses come from its own prompt and output and from the recent outputs of all
+        requests (a shared, bounded n-gram pool). The output is greedy's (exactly, in fp32).
+
+    Calls run on the model's own worker thread, one at a time or as one batch; a cancelled call stops before its
+    next forward without stopping the others in its batch, and `aclose()` returns once the calls in flight have
+    stopped (`WorkerThread`); later calls raise `BackendError`. `stream` yields the text as the decoder commits
+    tokens (a stop string never, half a character never; the samples of a batched request interleave).
+    Each completion's `decoding` stats report its model calls and the mean batch size it decoded in.
     """
+
+    max_batch = 1  # set by __init__; an object built without it (a test's stand-in) decodes each sample alone
+    speculate = 0
 
     def __init__(
         self,
@@ -71,6 +90,8 @@ class TorchModel(LanguageModel):
         threads: int | None = None,
         decoding: DecodingConfig | None = None,
         prefix_cache_tokens: int = DEFAULT_PREFIX_CACHE_TOKENS,
+        max_batch: int = 16,
+        speculate: int = 0,
     ) -> None:
         try:
             import torch
@@ -102,6 +123,14 @@ class TorchModel(LanguageModel):
         self.eos_token_ids = frozenset(int(i) for i in eos_ids if i is not None)
         self.decoding = decoding
         self.prefix_cache = PrefixCache(prefix_cache_tokens) if prefix_cache_tokens > 0 else None
+        if max_batch < 1:
+            raise ConfigurationError(f"max_batch must be at least 1 (got {max_batch})")
+        self.max_batch, self.speculate = max_batch, speculate
+        self._queue: collections.deque[Sequence] = collections.deque()  # waiting to join the batch
+        self._queue_lock = threading.Lock()
+        self._inflight: dict[Sequence, Callable[[], None]] = {}  # submitted, not yet left: how to tell its caller
+        self._driver: asyncio.Task[None] | None = None
+        self._ngrams = NGramPool()
 
     @functools.cached_property
     def _worker(self) -> WorkerThread:
@@ -123,11 +152,14 @@ class TorchModel(LanguageModel):
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         prompt_ids = self.encode(request)
+        if self._batched(request):
+            sequences = [self._sequence(prompt_ids, request, i) for i in range(request.n)]
+            await self._decode_together(sequences)
+            done = tuple(self._completion(s.result, request, s) for s in sequences)
+            return GenerationResult(model=self.name, completions=done, prompt_tokens=len(prompt_ids))
         completions = []
         for i in range(request.n):
-            seed = request.sample_seed(i)  # sample k of the whole request: seed + k
-            if seed is None:
-                seed = time.time_ns() % (2**31) + i
+            seed = _seed(request, i)
             try:
                 completions.append(await self._worker.run(self._decode, prompt_ids, request, seed))
             except RuntimeError as exc:
@@ -136,10 +168,12 @@ class TorchModel(LanguageModel):
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[CompletionDelta]:
         prompt_ids = self.encode(request)
+        if self._batched(request):
+            async for delta in self._stream_together(prompt_ids, request):
+                yield delta
+            return
         for i in range(request.n):
-            seed = request.sample_seed(i)  # as `generate`: sample k of the whole request gets seed + k
-            if seed is None:
-                seed = time.time_ns() % (2**31) + i
+            seed = _seed(request, i)
 
             def run(emit: Callable[[CompletionDelta], None], index: int = i, seed: int = seed) -> None:
                 # On the worker thread: the output so far re-decoded after each commit; what is final goes out.
@@ -172,12 +206,11 @@ class TorchModel(LanguageModel):
         """One sample of `request` after `prompt_ids`: greedy at temperature 0 (by the request's or the model's
         decoding mode), else sampled with `seed`. `on_commit(tokens)` gets the output tokens as they are made."""
 
+        matches = self._stop(request)
+
         def stop(tokens: list[int]) -> bool:
             self._worker.checkpoint()  # asked after each commit: an abandoned call stops here, between forwards
-            if not request.stop:
-                return False
-            # Stop strings are matched on the decoded text (and cut below), as OpenAI servers do.
-            return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop) is not None
+            return matches is not None and matches(tokens)
 
         options: dict[str, Any] = dict(max_tokens=request.max_tokens, eos=self.eos_token_ids, stop=stop,
                                        on_commit=on_commit, prefix_cache=self.prefix_cache)  # fmt: skip
@@ -189,14 +222,177 @@ class TorchModel(LanguageModel):
             result = sample(self.model, prompt_ids, temperature=request.temperature, top_p=request.top_p, seed=seed,
                             **options)  # fmt: skip
             mode = "sample"
+        return self._completion(result, request, None, mode)
+
+    def _stop(self, request: GenerationRequest) -> Stop | None:
+        """Whether the output tokens so far contain one of the request's stop strings (None if it has none)."""
+        if not request.stop:
+            return None
+        stops = request.stop
+
+        def stop(tokens: list[int]) -> bool:
+            # Stop strings are matched on the decoded text (and cut in `_completion`), as OpenAI servers do.
+            return _first_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), stops) is not None
+
+        return stop
+
+    def _completion(self, result: DecodeResult, request: GenerationRequest, batched: Sequence | None,
+                    mode: DecodingMode | Literal["sample"] | None = None) -> Completion:  # fmt: skip
+        """The completion of a decoded sample (`batched`: its sequence in the batch): its text cut at the first
+        stop string, and its stats."""
         text = self.tokenizer.decode(result.tokens, skip_special_tokens=True)
         cut = _first_stop(text, request.stop) if request.stop else None
         if cut is not None:
             text = text[:cut]
+        extra: dict[str, Any] = {}
+        if batched is not None:
+            mode = "greedy" if batched.greedy else "sample"
+            sizes = batched.batch_sizes
+            extra = dict(batch_size=sum(sizes) / len(sizes), speculative_calls=batched.speculative)
+        assert mode is not None
         stats = DecodingStats(mode=mode, model_calls=result.model_calls, tokens_per_call=result.tokens_per_call,
-                              seconds=result.seconds, fell_back=result.fell_back)  # fmt: skip
+                              seconds=result.seconds, fell_back=result.fell_back, **extra)  # fmt: skip
         finish: FinishReason = "stop" if result.finish == "stop" else "length"
         return Completion(text=text, finish_reason=finish, completion_tokens=len(result.tokens), decoding=stats)
+
+    # Batched decoding: requests hand their samples to a queue; one call on the worker (the driver's) decodes the
+    # queue as one batch that newcomers join between steps, until the queue and the batch are empty.
+
+    def _batched(self, request: GenerationRequest) -> bool:
+        """Whether `request` decodes in the shared batch: sampled, or greedy in greedy mode (not a parallel one)."""
+        if self.max_batch <= 1:
+            return False
+        return request.temperature != 0.0 or (request.decoding or self.decoding or DecodingConfig()).mode == "greedy"
+
+    def _sequence(self, prompt_ids: list[int], request: GenerationRequest, index: int,
+                  on_commit: OnCommit | None = None) -> Sequence:  # fmt: skip
+        return Sequence(prompt_ids, request.max_tokens, self.eos_token_ids, stop=self._stop(request),
+                        on_commit=on_commit, temperature=request.temperature, top_p=request.top_p,
+                        seed=_seed(request, index), cancel=threading.Event())  # fmt: skip
+
+    async def _decode_together(self, sequences: list[Sequence]) -> None:
+        """Queue `sequences` for the batch and wait until each has left it. If cancelled meanwhile: they leave
+        (those not started at once, the others before their next forward), and `CancelledError` is raised once
+        they have. Raises `BackendError` if one failed (a callback raised, the model was closed)."""
+        if self._worker.closed:
+            raise BackendError("the model is closed", model=self.name)
+        loop = asyncio.get_running_loop()
+        all_left: asyncio.Future[None] = loop.create_future()
+        remaining = len(sequences)
+
+        def left() -> None:  # on the event loop, once per sequence
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0 and not all_left.done():
+                all_left.set_result(None)
+
+        for seq in sequences:
+            self._inflight[seq] = left
+            seq.on_leave = functools.partial(_call_soon, loop, self._left)
+        with self._queue_lock:
+            self._queue.extend(sequences)
+        if self._driver is None or self._driver.done() or self._driver.get_loop() is not loop:
+            self._driver = asyncio.ensure_future(self._drive())
+        try:
+            await asyncio.wait([all_left])  # unlike awaiting it, cancelling this wait leaves the future alone
+        except asyncio.CancelledError:
+            for seq in sequences:
+                seq.cancel.set()  # a running sequence leaves before its next forward
+            with self._queue_lock:
+                queued = [s for s in sequences if s in self._queue]
+                for seq in queued:
+                    self._queue.remove(seq)  # one not started never starts
+            for seq in queued:
+                self._left(seq)
+            while not all_left.done():
+                try:
+                    await asyncio.wait([all_left])
+                except asyncio.CancelledError:
+                    pass
+            raise
+        failed = next((s.error for s in sequences if s.error is not None), None)
+        if isinstance(failed, BackendError):
+            raise failed
+        if failed is not None:
+            raise BackendError(f"torch decoding failed: {failed}", model=self.name) from None
+
+    def _left(self, seq: Sequence) -> None:
+        # On the event loop: `seq` has left the batch; tell its caller (once).
+        left = self._inflight.pop(seq, None)
+        if left is not None:
+            left()
+
+    async def _drive(self) -> None:
+        # Decode the queue on the worker until it is empty (a request queued while the call returns starts another).
+        while self._queue:
+            try:
+                await self._worker.run(self._decode_queue)
+            except Exception as exc:  # the model was closed, or decoding failed: every sequence in flight fails
+                error = exc if isinstance(exc, BackendError) else BackendError(f"torch decoding failed: {exc}",
+                                                                                model=self.name)  # fmt: skip
+                with self._queue_lock:
+                    self._queue.clear()
+                for seq in list(self._inflight):
+                    if seq.result is None and seq.error is None:
+                        seq.error = error
+                    self._left(seq)
+                return
+
+    def _decode_queue(self) -> None:
+        # On the worker thread: one batch, joined by whatever is queued between steps.
+        def joining() -> list[Sequence]:
+            with self._queue_lock:
+                taken = list(self._queue)
+                self._queue.clear()
+            return taken
+
+        decode_batch(self.model, [], joining=joining, checkpoint=self._worker.checkpoint, max_batch=self.max_batch,
+                     speculate=self.speculate, pool=self._ngrams, prefix_cache=self.prefix_cache)  # fmt: skip
+
+    async def _stream_together(self, prompt_ids: list[int], request: GenerationRequest
+                               ) -> AsyncIterator[CompletionDelta]:  # fmt: skip
+        """`stream` for a batched request: its samples decode together, their deltas interleave."""
+        deltas: asyncio.Queue[CompletionDelta] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def watcher(index: int) -> tuple[StreamedText, OnCommit]:
+            text, tokens = StreamedText(request.stop), list[int]()
+
+            def on_commit(new: list[int]) -> None:  # on the worker thread: what is final goes out
+                tokens.extend(new)
+                piece = text.update(self.tokenizer.decode(tokens, skip_special_tokens=True))
+                if piece:
+                    loop.call_soon_threadsafe(deltas.put_nowait, CompletionDelta(index=index, text=piece))
+
+            return text, on_commit
+
+        watchers = [watcher(i) for i in range(request.n)]
+        sequences = [self._sequence(prompt_ids, request, i, on_commit=w[1]) for i, w in enumerate(watchers)]
+        together = asyncio.ensure_future(self._decode_together(sequences))
+        try:
+            while not together.done() or not deltas.empty():
+                if not deltas.empty():
+                    yield deltas.get_nowait()
+                    continue
+                getter = asyncio.ensure_future(deltas.get())
+                await asyncio.wait([getter, together], return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            together.result()
+            for i, ((text, _), seq) in enumerate(zip(watchers, sequences, strict=True)):
+                done = self._completion(seq.result, request, seq)
+                yield CompletionDelta(index=i, text=text.finish(done.text), finish_reason=done.finish_reason,
+                                      completion_tokens=done.completion_tokens, prompt_tokens=len(prompt_ids),
+                                      decoding=done.decoding)  # fmt: skip
+        finally:
+            if not together.done():
+                together.cancel()  # its samples leave the batch before their next forward
+                try:
+                    await together
+                except asyncio.CancelledError:
+                    pass
 
 
 def _check_transformers() -> None:
@@ -208,6 +404,16 @@ def _check_transformers() -> None:
     parts = [int(p) if p.isdigit() else 0 for p in found.split(".")[:2]]
     if tuple(parts) < (5, 24):
         raise ConfigurationError(f"the torch backend needs transformers >= 5.24 (found {found})")
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[[Sequence], None], seq: Sequence) -> None:
+    loop.call_soon_threadsafe(fn, seq)  # from the worker thread to the event loop
+
+
+def _seed(request: GenerationRequest, index: int) -> int:
+    # Sample k of the whole request gets seed + k; without a seed, one from the clock.
+    seed = request.sample_seed(index)
+    return time.time_ns() % (2**31) + index if seed is None else seed
 
 
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:

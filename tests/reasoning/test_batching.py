@@ -176,3 +176,30 @@ def test_ngram_pool_is_bounded_and_guesses_what_followed():
     assert pool.guess([9, 9]) == []
     pool.add(list(range(100, 140)))
     assert len(pool._follow) == 10 and pool.guess([2, 3]) == []
+
+
+def game24_requests(count):
+    """Propose and value prompts of game 24 (the search's requests) over several puzzles and states."""
+    from evals.game24 import Game24Config, Game24Task
+    from reasoning.tree import Node
+
+    puzzles = ["4 5 6 10", "1 1 4 6", "2 3 5 12", "3 3 8 8", "1 2 3 4", "4 4 6 8", "2 2 10 10", "5 5 5 9"]
+    out = []
+    for numbers in puzzles:
+        task = Game24Task(numbers, Game24Config(chat=False))
+        a, b, *rest = numbers.split()
+        state = f"{a} + {b} = {int(a) + int(b)} (left: {' '.join(sorted([*rest, str(int(a) + int(b))], key=int))})\n"
+        out += [task.propose_request(Node(state="")), task.value_request(Node(state=state, depth=1))]
+    return out[:count]
+
+
+@pytest.mark.model
+def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model):
+    requests = game24_requests(16)
+    prompts = [torch_model.encode(r) for r in requests]
+    eos = torch_model.eos_token_ids
+    sequences = [Sequence(p, 40, eos) for p in prompts]
+    decode_batch(torch_model.model, sequences)
+    for seq, prompt in zip(sequences, prompts, strict=True):
+        assert seq.result.tokens == decode(torch_model.model, prompt, max_tokens=40, eos=eos).tokens
+    assert max(max(s.batch_sizes) for s in sequences) == 16
