@@ -24,6 +24,14 @@ class LlamaCppModel(LanguageModel):
     loop stays free. A cancelled call stops before its next token; `aclose()` frees the context on that thread once
     the calls in flight have stopped (`WorkerThread`), and later calls raise `BackendError`.
     `LlamaCppModel.embedded()` loads the toolkit's embedded default model.
+
+    Prompt prefix reuse: llama-cpp-python keeps the context's tokens between calls and runs only what follows the
+    longest prefix a new prompt shares with them (the previous prompt and its completion). `prompt_cache_bytes`
+    adds its `LlamaRAMCache`: the context's state after each call, kept by its tokens (least recently used out,
+    at most that many bytes), restored when a prompt shares a longer prefix with one of them than with the context
+    (a value prompt after a proposal finds the last value prompt's prefix there). `reuse_prefix=False` runs every
+    prompt whole. `prompt_tokens_sent` and `prompt_tokens_evaluated` count the prompt tokens of all calls and
+    those the model ran.
     """
 
     def __init__(
@@ -33,9 +41,12 @@ class LlamaCppModel(LanguageModel):
         name: str | None = None,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        reuse_prefix: bool = True,
+        prompt_cache_bytes: int = 0,
     ) -> None:
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_cache import LlamaRAMCache
         except ImportError:
             raise ConfigurationError(
                 "the llama.cpp backend needs llama-cpp-python: pip install 'reasoning-toolkit[llamacpp]'"
@@ -50,8 +61,13 @@ class LlamaCppModel(LanguageModel):
             n_threads=n_threads or max(1, min(os.cpu_count() or 1, 8)),
             verbose=False,
         )
+        if prompt_cache_bytes > 0 and reuse_prefix:
+            llama.set_cache(LlamaRAMCache(capacity_bytes=prompt_cache_bytes))
+        self.reuse_prefix = reuse_prefix
+        self.prompt_tokens_sent = 0  # every call's prompt tokens
+        self.prompt_tokens_evaluated = 0  # those the model ran (the rest: a reused prefix)
         worker = self._worker
-        self._prompt_tokens: int | None = None  # set on the thread by a streaming call's first forward
+        self._prompt_tokens: int | None = None  # set on the thread by a call's first forward
         # `Llama.generate` runs one `eval` per forward (the prompt, then each token): checking there stops an
         # abandoned call between two forwards, with the context's state whole (the next call reuses its prefix).
         forward = llama.eval
@@ -61,6 +77,8 @@ class LlamaCppModel(LanguageModel):
             forward(tokens)
             if self._prompt_tokens is None:  # the call's first forward is its prompt's (after any reused prefix)
                 self._prompt_tokens = int(llama.n_tokens)
+                self.prompt_tokens_sent += self._prompt_tokens
+                self.prompt_tokens_evaluated += len(tokens)
 
         llama.eval = eval_unless_abandoned
         self._llama = llama
@@ -120,7 +138,6 @@ class LlamaCppModel(LanguageModel):
         self, request: GenerationRequest, seed: int, index: int, emit: Callable[[CompletionDelta], None]
     ) -> None:
         """One sample with llama.cpp's streaming, on the thread: a delta per token, then one with the finish."""
-        self._prompt_tokens = None
         finish: FinishReason = "stop"
         tokens = 0
         for chunk in self._run(request, seed, stream=True):
@@ -143,6 +160,9 @@ class LlamaCppModel(LanguageModel):
             "seed": seed,
             "stream": stream,
         }
+        self._prompt_tokens = None
+        if not self.reuse_prefix:
+            self._llama.reset()  # the context forgets its tokens: the whole prompt runs
         if request.messages is not None:
             messages = [m.model_dump() for m in request.messages]
             return self._llama.create_chat_completion(messages=messages, **options)
