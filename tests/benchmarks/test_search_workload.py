@@ -68,7 +68,7 @@ def scripted(bench: ModuleType, models: list[ScriptedModel], computed: int | Non
 @pytest.fixture(scope="module")
 def trace_file(bench: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("trace") / "trace.jsonl"
-    code = bench.record([*bench.TOT_PAPER, *PUZZLES], path, make_model=lambda args: ScriptedModel(reply, delay=0.01))
+    code = bench.record([*bench.TOT_SEARCH, *PUZZLES], path, make_model=lambda args: ScriptedModel(reply, delay=0.01))
     assert code == 0 and path.is_file()
     assert [p.name for p in path.parent.iterdir()] == ["trace.jsonl"]  # the run folder is removed
     return path
