@@ -29,9 +29,12 @@ class LlamaCppModel(LanguageModel):
     longest prefix a new prompt shares with them (the previous prompt and its completion). `prompt_cache_bytes`
     adds its `LlamaRAMCache`: the context's state after each call, kept by its tokens (least recently used out,
     at most that many bytes), restored when a prompt shares a longer prefix with one of them than with the context
-    (a value prompt after a proposal finds the last value prompt's prefix there). `reuse_prefix=False` runs every
-    prompt whole. `prompt_tokens_sent` and `prompt_tokens_evaluated` count the prompt tokens of all calls and
-    those the model ran.
+    (a value prompt after a proposal finds the last value prompt's prefix there; ~3.8 MB a game-24 prompt).
+    A reused prefix changes the numerics: a short tail runs through other kernels than a whole prompt's batch, so
+    greedy text can differ from the whole prompt's at a near tie and depends on the calls before (3 of 10 game-24
+    value prompts within 48 tokens); `reuse_prefix=False` runs every prompt whole, for output independent of
+    history. `prompt_tokens_sent` and `prompt_tokens_evaluated` count the prompt tokens of all calls and those the
+    model ran.
     """
 
     def __init__(

@@ -117,3 +117,18 @@ def test_static_cache_of_the_parallel_modes_is_filled(model):
 def test_a_negative_bound_is_refused():
     with pytest.raises(ValueError, match="max_tokens"):
         PrefixCache(max_tokens=-1)
+
+
+@pytest.mark.model
+def test_game24_value_prompts_on_the_embedded_model(torch_model):
+    # Value prompts share their few-shot prefix (~270 tokens) and differ in the numbers left.
+    from prompts.game24 import value_prompt
+    from reasoning import GenerationRequest
+
+    cache = PrefixCache()
+    for numbers in ["4 5 6", "10 13", "1 1 4 6", "4 5 6"]:
+        prompt = torch_model.encode(GenerationRequest(prompt=value_prompt(numbers)))
+        options = dict(max_tokens=24, eos=torch_model.eos_token_ids)
+        plain = decode(torch_model.model, prompt, **options)
+        assert decode(torch_model.model, prompt, prefix_cache=cache, **options).tokens == plain.tokens, numbers
+    assert cache.stats.hits == 3 and cache.stats.tokens_computed < cache.stats.tokens_sent * 0.4

@@ -39,3 +39,33 @@ async def test_through_the_engine_with_cache(llama_model):
     assert second.texts == first.texts and second.cached == 3
     assert engine.ledger.by_tag["colours"].calls == 1
     assert engine.ledger.by_tag["colours"].completion_tokens == first.completion_tokens > 0
+
+
+async def test_prefix_reuse_is_counted_and_can_be_turned_off(llama_model):
+    # Game-24 value prompts share a ~270-token few-shot prefix: after the first, llama.cpp runs only the tail.
+    # Greedy text with the prefix reused may differ from the whole prompt's at a near tie (a short tail runs
+    # through other kernels than a 280-token batch), so it is not compared; `reuse_prefix=False` makes the text
+    # independent of the calls before.
+    from prompts.game24 import VALUE_STOP, value_prompt
+
+    requests = [GenerationRequest(prompt=value_prompt(n), temperature=0, max_tokens=6, stop=VALUE_STOP)
+                for n in ["4 5 6", "10 13", "1 1 4 6", "4 5 6"]]  # fmt: skip
+
+    async def run() -> tuple[list[str], int, int]:
+        sent, evaluated = llama_model.prompt_tokens_sent, llama_model.prompt_tokens_evaluated
+        results = [await llama_model.generate(request) for request in requests]
+        assert llama_model.prompt_tokens_sent - sent == sum(r.prompt_tokens for r in results)
+        return (
+            [r.text for r in results],
+            llama_model.prompt_tokens_sent - sent,
+            llama_model.prompt_tokens_evaluated - evaluated,
+        )
+
+    _, sent, evaluated = await run()
+    assert evaluated < sent * 0.4
+    llama_model.reuse_prefix = False
+    try:
+        texts, sent, evaluated = await run()
+        assert evaluated == sent and texts[3] == texts[0]
+    finally:
+        llama_model.reuse_prefix = True
