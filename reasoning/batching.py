@@ -10,8 +10,8 @@ nanoGPT's `generate` runs one sequence, with what a batch needs on top:
 - every step forwards each row's newest token; each row stops on its own EOS, stop string or `max_tokens` and
   leaves the batch (its rows of the KV cache are dropped, and the padding no row needs any more is trimmed);
 - sequences arriving while the batch runs join it between two steps (continuous batching, `joining`);
-- a sequence whose caller gave up (`Sequence.cancel`) leaves before the next forward; one whose callbacks raise
-  leaves with that error (`Sequence.error`), the others go on;
+- a sequence whose caller gave up (`Sequence.cancel`) leaves before the next forward; one whose callbacks raise,
+  or whose prefill raises (an empty prompt), leaves with that error (`Sequence.error`), the others go on;
 - when a single greedy sequence is left and nothing waits, the spare compute guesses ahead (`speculate` > 1): a
   lookahead step verifies `speculate - 1` guesses (n-grams of the prompt and output, of other sequences' outputs
   in a shared `NGramPool`, else the Jacobi trajectory) and keeps every one that greedy would have made.
@@ -146,7 +146,12 @@ def decode_batch(
                 continue
             seq._started = time.perf_counter()
             seq._generator = torch.Generator(device="cpu").manual_seed(seq.seed)
-            cache, logits, seq.computed = prefill(model, seq.prompt, prefix_cache)
+            try:
+                cache, logits, seq.computed = prefill(model, seq.prompt, prefix_cache)
+            except Exception as exc:  # this prompt cannot run (no tokens, too long for the model): it alone fails
+                seq.error = exc
+                _leave(seq, pool)
+                continue
             seq.batch_sizes.append(1)
             if _start(seq, _next(seq, logits)):
                 batch.join(seq, cache)

@@ -151,7 +151,7 @@ class TorchModel(LanguageModel):
         return list(self.tokenizer(request.prompt or "")["input_ids"])
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
-        prompt_ids = self.encode(request)
+        prompt_ids = self._prompt_ids(request)
         if self._batched(request):
             sequences = [self._sequence(prompt_ids, request, i) for i in range(request.n)]
             await self._decode_together(sequences)
@@ -167,7 +167,7 @@ class TorchModel(LanguageModel):
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[CompletionDelta]:
-        prompt_ids = self.encode(request)
+        prompt_ids = self._prompt_ids(request)
         if self._batched(request):
             async for delta in self._stream_together(prompt_ids, request):
                 yield delta
@@ -195,6 +195,14 @@ class TorchModel(LanguageModel):
                     yield delta
             except RuntimeError as exc:
                 raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
+
+    def _prompt_ids(self, request: GenerationRequest) -> list[int]:
+        """`encode(request)`; raises `BackendError` if it has no tokens (an empty prompt: nothing to predict from)."""
+        prompt_ids = self.encode(request)
+        if not prompt_ids:
+            raise BackendError("the prompt has no tokens (an empty prompt): the model needs at least one",
+                               model=self.name)  # fmt: skip
+        return prompt_ids
 
     async def aclose(self) -> None:
         """Stop the calls in flight (before their next forward) and end the worker thread; the weights go with the

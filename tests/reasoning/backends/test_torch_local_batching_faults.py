@@ -1,0 +1,58 @@
+"""Faults found by trying to break the torch backend's batching and prefix cache through its public API (fp32, the
+tiny byte-level model of `test_torch_local_batching`): each test is one input that went wrong, and what it must do."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+
+from reasoning import DecodingConfig, GenerationRequest  # noqa: E402
+from reasoning.backends.torch_local import TorchModel  # noqa: E402
+from reasoning.errors import BackendError  # noqa: E402
+
+from .test_torch_local_batching import folder  # noqa: E402, F401  (the module-scoped tiny model folder)
+
+PROMPT = "Use numbers 4 9 10 13 to obtain 24. "
+
+
+async def test_an_empty_prompt_fails_alone_with_a_clear_error(folder):  # noqa: F811
+    # An empty prompt (no tokens) raised torch's "Expected tensor for argument #1 'indices'" inside the batch's
+    # prefill, which failed every request decoding with it.
+    model = TorchModel(folder, dtype="float32")
+    try:
+        requests = [GenerationRequest(prompt=PROMPT, temperature=0, max_tokens=20) for _ in range(4)]
+        calls = [asyncio.ensure_future(model.generate(r)) for r in requests]
+        empty = asyncio.ensure_future(model.generate(GenerationRequest(prompt="", temperature=0, max_tokens=5)))
+        results = await asyncio.wait_for(asyncio.gather(*calls), 60)
+        with pytest.raises(BackendError, match="no tokens"):
+            await empty
+        assert all(r.completions[0].completion_tokens == 20 for r in results)
+        for request in (GenerationRequest(prompt="", temperature=0.7, max_tokens=5),
+                        GenerationRequest(prompt="", temperature=0, max_tokens=5,
+                                          decoding=DecodingConfig(mode="lookahead"))):  # fmt: skip
+            with pytest.raises(BackendError, match="no tokens"):
+                await model.generate(request)
+            with pytest.raises(BackendError, match="no tokens"):
+                async for _ in model.stream(request):
+                    pass
+    finally:
+        await model.aclose()
+
+
+def test_a_prefill_that_raises_fails_its_sequence_alone():
+    # decode_batch itself: a sequence whose prefill raises leaves with that error; the others decode on.
+    from reasoning.batching import Sequence, decode_batch
+
+    torch.manual_seed(0)
+    config = transformers.Qwen2Config(vocab_size=48, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                      num_attention_heads=2, num_key_value_heads=1)  # fmt: skip
+    model = transformers.Qwen2ForCausalLM(config).eval()
+    good, bad = Sequence([1, 2, 3], 5, frozenset()), Sequence([], 5, frozenset())
+    decode_batch(model, [good, bad, Sequence([4, 5], 3, frozenset())])
+    assert bad.error is not None and bad.result is None
+    assert good.result is not None and len(good.result.tokens) == 5
