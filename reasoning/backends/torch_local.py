@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import functools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ..batching import NGramPool, Sequence, decode_batch
 from ..decoding import DecodeResult, OnCommit, Stop, decode, sample
@@ -169,8 +170,10 @@ class TorchModel(LanguageModel):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[CompletionDelta]:
         prompt_ids = self._prompt_ids(request)
         if self._batched(request):
-            async for delta in self._stream_together(prompt_ids, request):
-                yield delta
+            # Closed with this generator (aclose, a consumer's error): its samples leave the batch before it returns.
+            async with contextlib.aclosing(self._stream_together(prompt_ids, request)) as deltas:
+                async for delta in deltas:
+                    yield delta
             return
         for i in range(request.n):
             seed = _seed(request, i)
@@ -191,8 +194,10 @@ class TorchModel(LanguageModel):
                                      decoding=done.decoding))  # fmt: skip
 
             try:
-                async for delta in self._worker.stream(run):
-                    yield delta
+                stream = cast(AsyncGenerator[CompletionDelta, None], self._worker.stream(run))  # an async generator
+                async with contextlib.aclosing(stream) as deltas:
+                    async for delta in deltas:
+                        yield delta
             except RuntimeError as exc:
                 raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
 
@@ -358,7 +363,7 @@ class TorchModel(LanguageModel):
                      speculate=self.speculate, pool=self._ngrams, prefix_cache=self.prefix_cache)  # fmt: skip
 
     async def _stream_together(self, prompt_ids: list[int], request: GenerationRequest
-                               ) -> AsyncIterator[CompletionDelta]:  # fmt: skip
+                               ) -> AsyncGenerator[CompletionDelta, None]:  # fmt: skip
         """`stream` for a batched request: its samples decode together, their deltas interleave."""
         deltas: asyncio.Queue[CompletionDelta] = asyncio.Queue()
         loop = asyncio.get_running_loop()

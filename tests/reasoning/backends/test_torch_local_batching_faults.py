@@ -56,3 +56,28 @@ def test_a_prefill_that_raises_fails_its_sequence_alone():
     decode_batch(model, [good, bad, Sequence([4, 5], 3, frozenset())])
     assert bad.error is not None and bad.result is None
     assert good.result is not None and len(good.result.tokens) == 5
+
+
+@pytest.mark.parametrize("request_", [
+    GenerationRequest(prompt=PROMPT, temperature=0, max_tokens=1000),
+    GenerationRequest(prompt=PROMPT, temperature=0.8, max_tokens=1000, n=2, seed=1),
+    GenerationRequest(prompt=PROMPT, temperature=0, max_tokens=1000, decoding=DecodingConfig(mode="lookahead")),
+])  # fmt: skip
+async def test_closing_a_stream_stops_its_samples_before_aclose_returns(folder, request_):  # noqa: F811
+    # `stream` wrapped an inner generator without closing it: after the caller's `aclose()` the samples went on
+    # decoding until the garbage collector finalized the inner one (and for as long as a stored exception kept it).
+    model = TorchModel(folder, dtype="float32")
+    forwards = []
+    model.model.register_forward_hook(lambda *_: forwards.append(1))
+    try:
+        stream = model.stream(request_)
+        await asyncio.wait_for(stream.__anext__(), 60)
+        held = stream.ag_frame  # keep the generator's frame (and what it refers to) alive, as a traceback would
+        await asyncio.wait_for(stream.aclose(), 60)
+        assert not model._inflight and not model._queue
+        seen = len(forwards)
+        await asyncio.sleep(0.3)
+        assert len(forwards) == seen  # nothing decodes any more
+        del held
+    finally:
+        await model.aclose()
