@@ -202,8 +202,12 @@ class TorchModel(LanguageModel):
                 raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
 
     def _prompt_ids(self, request: GenerationRequest) -> list[int]:
-        """`encode(request)`; raises `BackendError` if it has no tokens (an empty prompt: nothing to predict from)."""
-        prompt_ids = self.encode(request)
+        """`encode(request)`; raises `BackendError` if it has no tokens (an empty prompt: nothing to predict from),
+        or if it cannot be encoded (chat messages for a tokenizer without a chat template)."""
+        try:
+            prompt_ids = self.encode(request)
+        except ValueError as exc:  # transformers: "Cannot use chat template functions because ... is not set"
+            raise BackendError(f"cannot encode the request: {exc}", model=self.name) from None
         if not prompt_ids:
             raise BackendError("the prompt has no tokens (an empty prompt): the model needs at least one",
                                model=self.name)  # fmt: skip

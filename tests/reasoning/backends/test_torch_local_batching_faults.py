@@ -81,3 +81,19 @@ async def test_closing_a_stream_stops_its_samples_before_aclose_returns(folder, 
         del held
     finally:
         await model.aclose()
+
+
+async def test_chat_for_a_tokenizer_without_a_chat_template_is_a_backend_error(folder):  # noqa: F811
+    # transformers' ValueError ("tokenizer.chat_template is not set") came out raw from generate and stream.
+    model = TorchModel(folder, dtype="float32")
+    try:
+        chat = GenerationRequest(messages=[{"role": "user", "content": "hi"}], temperature=0, max_tokens=3)
+        other = asyncio.ensure_future(model.generate(GenerationRequest(prompt=PROMPT, temperature=0, max_tokens=5)))
+        with pytest.raises(BackendError, match="chat template"):
+            await model.generate(chat)
+        with pytest.raises(BackendError, match="chat template"):
+            async for _ in model.stream(chat):
+                pass
+        assert (await other).completions[0].completion_tokens == 5
+    finally:
+        await model.aclose()
