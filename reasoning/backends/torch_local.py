@@ -345,15 +345,27 @@ class TorchModel(LanguageModel):
             try:
                 await self._worker.run(self._decode_queue)
             except Exception as exc:  # the model was closed, or decoding failed: every sequence in flight fails
-                error = exc if isinstance(exc, BackendError) else BackendError(f"torch decoding failed: {exc}",
-                                                                                model=self.name)  # fmt: skip
-                with self._queue_lock:
-                    self._queue.clear()
-                for seq in list(self._inflight):
-                    if seq.result is None and seq.error is None:
-                        seq.error = error
-                    self._left(seq)
+                self._fail_inflight(exc if isinstance(exc, BackendError) else
+                                    BackendError(f"torch decoding failed: {exc}", model=self.name))  # fmt: skip
                 return
+            except asyncio.CancelledError:
+                # This driver's event loop is shutting down (asyncio.run's end): the sequences its batch took, some
+                # maybe another loop's, would otherwise wait for it forever.
+                self._fail_inflight(BackendError("the batch stopped: its event loop was shut down", model=self.name))
+                raise
+
+    def _fail_inflight(self, error: BackendError) -> None:
+        # Every sequence queued or in flight (none is decoding: the worker has let go) fails with `error`; each
+        # caller is told on its own event loop.
+        with self._queue_lock:
+            self._queue.clear()
+        for seq in list(self._inflight):
+            if seq.result is None and seq.error is None:
+                seq.error = error
+            try:
+                seq.on_leave(seq) if seq.on_leave is not None else self._left(seq)
+            except RuntimeError:  # its event loop is closed: nobody waits for it
+                self._inflight.pop(seq, None)
 
     def _decode_queue(self) -> None:
         # On the worker thread: one batch, joined by whatever is queued between steps.

@@ -97,3 +97,38 @@ async def test_chat_for_a_tokenizer_without_a_chat_template_is_a_backend_error(f
         assert (await other).completions[0].completion_tokens == 5
     finally:
         await model.aclose()
+
+
+def test_requests_from_two_event_loops_never_hang(folder):  # noqa: F811
+    # Two threads, each with its own asyncio.run, share one model: the first loop's driver took the second loop's
+    # sequences into its batch, then was cancelled when its asyncio.run ended; they never left, and the second
+    # loop's calls hung (even their cancellation). Each call must answer or raise BackendError.
+    import threading
+
+    model = TorchModel(folder, dtype="float32")
+    request = GenerationRequest(prompt=PROMPT, temperature=0.7, seed=1, n=3, max_tokens=10)
+    outcomes: dict[int, object] = {}
+
+    def run(k: int) -> None:
+        async def calls() -> list[object]:
+            return await asyncio.wait_for(asyncio.gather(*[model.generate(request) for _ in range(5)],
+                                                         return_exceptions=True), 60)  # fmt: skip
+
+        try:
+            outcomes[k] = asyncio.run(calls())
+        except BaseException as exc:  # recorded for the assertion
+            outcomes[k] = exc
+
+    for _ in range(3):
+        outcomes.clear()
+        threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+        assert sorted(outcomes) == [0, 1], "a loop's calls hung"
+        for results in outcomes.values():
+            assert isinstance(results, list), results
+            assert all(isinstance(r, BackendError) or len(r.completions) == 3 for r in results)
+        assert not model._inflight
+    asyncio.run(model.aclose())
