@@ -10,17 +10,7 @@ transformers = pytest.importorskip("transformers")
 
 from reasoning.batching import NGramPool, Sequence, decode_batch  # noqa: E402
 from reasoning.decoding import decode, sample  # noqa: E402
-
-VOCAB = 48
-
-
-def tiny(kind):
-    torch.manual_seed(0 if kind == "qwen2" else 1)
-    shape = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=2, max_position_embeddings=512)  # fmt: skip
-    if kind == "qwen2":
-        return transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**shape)).eval()
-    return transformers.LlamaForCausalLM(transformers.LlamaConfig(**shape)).eval()
+from tests.reasoning.test_decoding import VOCAB, tiny  # noqa: E402  (the same tiny random models)
 
 
 @pytest.fixture(scope="module", params=["qwen2", "llama"])
