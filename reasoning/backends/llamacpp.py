@@ -37,6 +37,11 @@ class LlamaCppModel(LanguageModel):
     model ran.
     """
 
+    # Set by __init__; an object built without it (a test's stand-in with a fake `Llama`) reuses prefixes and counts.
+    reuse_prefix = True
+    prompt_tokens_sent = 0
+    prompt_tokens_evaluated = 0
+
     def __init__(
         self,
         model_path: str | Path,
