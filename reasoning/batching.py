@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decoding import OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, prefill
+from .decoding import DecodeResult, OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, prefill
 from .prefix_cache import PrefixCache
 
 __all__ = ["NGramPool", "Sequence", "decode_batch"]
@@ -207,8 +207,6 @@ def _add(seq: Sequence, tokens: list[int], accepted: int | None = None) -> None:
 
 def _leave(seq: Sequence, pool: NGramPool | None) -> None:
     # The result of a finished sequence (none for a cancelled or failed one); its output feeds the n-gram pool.
-    from .decoding import DecodeResult
-
     out = seq._out
     if out is not None and seq.error is None and not seq.cancelled():
         tokens = out.tokens[: out.cut]
@@ -227,7 +225,8 @@ def _speculate(batch: _Batch, seq: Sequence, width: int, pool: NGramPool | None,
     if seq._ngrams is None:
         seq._ngrams = _NGrams(seq.prompt, out.tokens, ngram, width - 1)
     # 1. Guesses: what followed the newest tokens in another output, else in this prompt/output, else the trajectory.
-    guesses = (pool.guess(seq.prompt + out.tokens) if pool is not None else []) or seq._ngrams.guess(seq._trajectory)
+    recent = seq.prompt[-pool.n :] + out.tokens[-pool.n :] if pool is not None else []  # the pool reads n at most
+    guesses = (pool.guess(recent) if pool is not None else []) or seq._ngrams.guess(seq._trajectory)
     window = [out.last, *_fill(guesses, out.last, width - 1)]
     # 2. One forward over the window; the guesses equal to the prediction after an exact prefix are exact.
     logits = batch.step(window)
