@@ -374,11 +374,12 @@ class Skipped(Exception):
 @dataclass
 class Opened:
     """An opened backend: the model, a reading of the prompt tokens it has computed so far (None: it does not
-    say), and a note for its row."""
+    say), a note for its row, and what to add to it after the replay (where the time went, if it says)."""
 
     model: LanguageModel
     computed: Callable[[], int | None] = lambda: None
     note: str = ""
+    details: Callable[[], str] = lambda: ""
 
 
 Opener = Callable[[contextlib.AsyncExitStack, Path], Awaitable[Opened]]
@@ -498,7 +499,8 @@ async def torch_local(stack: contextlib.AsyncExitStack, out: Path, **options: An
 
         model.prefix_cache = PrefixCache(0)
     stats = model.prefix_cache.stats
-    return Opened(model, lambda: stats.tokens_computed, note)
+    batched = getattr(model, "batch_stats", None)
+    return Opened(model, lambda: stats.tokens_computed, note, lambda: str(batched) if model.max_batch > 1 else "")
 
 
 def free_port() -> int:
@@ -611,6 +613,8 @@ BACKENDS = (
     Backend("torch-bf16-batch", "torch bf16, samples in flight batched", partial(torch_local, **BF16, **BATCH)),
     Backend("torch-bf16-prefix", "torch bf16, prefix cache", partial(torch_local, **BF16, **PREFIX)),
     Backend("torch-bf16-both", "torch bf16, batched, prefix cache", partial(torch_local, **BF16, **BATCH, **PREFIX)),
+    Backend("torch-bf16-both32", "torch bf16, batched (32 at most), prefix cache",
+            partial(torch_local, **BF16, **PREFIX, max_batch=32)),
     Backend("torch-bf16-all", "torch bf16, batched, prefix cache, lookahead when alone",
             partial(torch_local, **BF16, **BATCH, **PREFIX, **SPECULATE)),
     Backend("torch-fp32", "torch fp32, one sample at a time, no prefix cache (before issue 18)",
@@ -651,12 +655,13 @@ async def run_backend(backend: Backend, trace: Trace, out: Path, *, groups: int 
             replayed = await replay(trace, engine, groups=groups, steps=steps, parallel=parallel,
                                     transform=greedy if temperature_zero else None)  # fmt: skip
             after = opened.computed()
+            details = opened.details()
     except Skipped as exc:
         return Row(backend, note=f"skipped: {exc}")
     except (ReasoningError, OSError) as exc:
         return Row(backend, note=f"failed: {type(exc).__name__}: {exc}")
     computed = after - before if after is not None and before is not None else None
-    return Row(backend, replayed, computed, opened.note)
+    return Row(backend, replayed, computed, "; ".join(x for x in (opened.note, details) if x))
 
 
 HEADER = ("backend", "wall s", "answered", "generated tok/s", "prompt tokens sent", "computed", "vs default",

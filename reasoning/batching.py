@@ -4,9 +4,10 @@ A search sends its requests in bursts (a BFS step of game 24: ~40 value prompts 
 or GPU forward over a batch of B one-token rows costs far less than B forwards. `decode_batch` runs the batch as
 nanoGPT's `generate` runs one sequence, with what a batch needs on top:
 
-- each sequence is prefilled on its own (`reasoning.decoding.prefill`: one forward over its prompt, or over what
+- each prompt is prefilled on its own (`reasoning.decoding.prefill`: one forward over its prompt, or over what
   follows its longest prefix in `prefix_cache`) and its KV cache is merged into the batch's, left-padded to the
-  longest (an attention mask hides the padding; position ids count each row's own tokens);
+  longest (an attention mask hides the padding; position ids count each row's own tokens); the samples of one
+  prompt waiting side by side (a request's `n`) share its prefill, their rows copies of its keys and values;
 - every step forwards each row's newest token; each row stops on its own EOS, stop string or `max_tokens` and
   leaves the batch (its rows of the KV cache are dropped, and the padding no row needs any more is trimmed);
 - sequences arriving while the batch runs join it between two steps (continuous batching, `joining`);
@@ -42,7 +43,32 @@ from typing import Any
 from .decoding import DecodeResult, OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, prefill
 from .prefix_cache import PrefixCache
 
-__all__ = ["NGramPool", "Sequence", "decode_batch"]
+__all__ = ["BatchStats", "NGramPool", "Sequence", "decode_batch"]
+
+
+@dataclass
+class BatchStats:
+    """Where a batched decoder's time went (seconds, wall clock on the decoding thread), summed over its batches.
+
+    `prefills`: prefill forwards (one per prompt: the samples of one prompt share it), `prefill_seconds` their time
+    (the prefix cache's restore and store included); `steps`: decoding forwards over the batch, `step_rows` the rows
+    they carried (`step_rows / steps` is the mean batch size), `speculative_steps` those that were a lone sequence's
+    lookahead step, `step_seconds` their time (sampling and stop checks included); `copy_seconds`: merging a
+    newcomer's keys and values into the batch's and dropping those of the rows that left."""
+
+    prefills: int = 0
+    prefill_seconds: float = 0.0
+    steps: int = 0
+    step_rows: int = 0
+    speculative_steps: int = 0
+    step_seconds: float = 0.0
+    copy_seconds: float = 0.0
+
+    def __str__(self) -> str:
+        mean = self.step_rows / self.steps if self.steps else 0.0
+        return (f"prefill {self.prefill_seconds:.1f} s ({self.prefills} prompts), decode {self.step_seconds:.1f} s "
+                f"({self.steps} steps, mean batch {mean:.1f}, {self.speculative_steps} lookahead), cache copies "
+                f"{self.copy_seconds:.1f} s")  # fmt: skip
 
 
 @dataclass(eq=False)
@@ -122,6 +148,7 @@ def decode_batch(
     pool: NGramPool | None = None,
     ngram: int = 3,
     prefix_cache: PrefixCache | None = None,
+    stats: BatchStats | None = None,
 ) -> None:
     """Decode `sequences` together until every one has left (finished, cancelled or failed); see the module doc.
 
@@ -129,42 +156,64 @@ def decode_batch(
     in line); `checkpoint()` is called before every forward (it may raise to stop the whole batch: a closing
     model). `speculate` is the lookahead window (tokens per forward) of a lone greedy sequence, 0 or 1 for none;
     `pool` shares n-grams across sequences (their outputs are added as they finish); `prefix_cache` lends each
-    prefill the keys and values of its prompt's longest cached prefix. Results go on the sequences."""
+    prefill the keys and values of its prompt's longest cached prefix; `stats` (if given) adds up where the time
+    went. Results go on the sequences."""
     import torch
 
     batch = _Batch(model)
     waiting = collections.deque(sequences)
     while True:
-        # 1. Newcomers join, each prefilled alone; its first token comes from the prefill (greedy or drawn).
+        # 1. Newcomers join, prefilled one prompt at a time (the samples of one prompt share its prefill); each
+        #    sample's first token comes from the prefill's logits (greedy, or drawn with its own generator).
         waiting.extend(joining() if joining is not None else [])
         while waiting and len(batch.rows) < max_batch:
-            seq = waiting.popleft()
+            group = _same_prompt(waiting, max_batch - len(batch.rows))
             if checkpoint is not None:
                 checkpoint()
-            if seq.cancelled():
+            for seq in [s for s in group if s.cancelled()]:
+                group.remove(seq)
                 _leave(seq, pool)
+            if not group:
                 continue
-            seq._started = time.perf_counter()
-            seq._generator = torch.Generator(device="cpu").manual_seed(seq.seed)
+            started = time.perf_counter()
+            for seq in group:
+                seq._started = started
+                seq._generator = torch.Generator(device="cpu").manual_seed(seq.seed)
             try:
-                cache, logits, seq.computed = prefill(model, seq.prompt, prefix_cache)
-            except Exception as exc:  # this prompt cannot run (no tokens, too long for the model): it alone fails
-                seq.error = exc
-                _leave(seq, pool)
+                cache, logits, computed = prefill(model, group[0].prompt, prefix_cache)
+            except Exception as exc:  # this prompt cannot run (no tokens, too long for the model): its samples fail
+                for seq in group:
+                    seq.error = exc
+                    _leave(seq, pool)
                 continue
-            seq.batch_sizes.append(1)
-            if _start(seq, _next(seq, logits)):
-                batch.join(seq, cache)
-            else:
-                _leave(seq, pool)
+            group[0].computed = computed
+            going = []
+            for seq in group:
+                seq.batch_sizes.append(1)
+                if _start(seq, _next(seq, logits)):
+                    going.append(seq)
+                else:
+                    _leave(seq, pool)
+            if stats is not None:
+                stats.prefills += 1
+                stats.prefill_seconds += time.perf_counter() - started
+            if going:
+                started = time.perf_counter()
+                batch.join(going, cache)
+                if stats is not None:
+                    stats.copy_seconds += time.perf_counter() - started
         # 2. Those cancelled or failed meanwhile leave; no one left and no one waiting: done.
+        started = time.perf_counter()
         batch.drop([s for s in batch.rows if s.cancelled() or s.error is not None or s._out.done], pool)
+        if stats is not None:
+            stats.copy_seconds += time.perf_counter() - started
         if not batch.rows:
             if waiting or (joining is not None and _more(waiting, joining)):
                 continue
             return
         if checkpoint is not None:
             checkpoint()
+        started = time.perf_counter()
         # 3. One step: a lookahead step for a lone greedy sequence (nothing waiting), else one token for every row.
         alone = len(batch.rows) == 1 and not waiting and batch.rows[0].greedy and speculate > 1
         if alone:
@@ -174,6 +223,19 @@ def decode_batch(
             for seq, row in zip(list(batch.rows), logits, strict=True):
                 seq.batch_sizes.append(len(logits))
                 _add(seq, [_next(seq, row)])
+        if stats is not None:
+            stats.steps += 1
+            stats.step_rows += len(batch.rows)
+            stats.speculative_steps += alone
+            stats.step_seconds += time.perf_counter() - started
+
+
+def _same_prompt(waiting: collections.deque[Sequence], room: int) -> list[Sequence]:
+    # The next waiting sequence and those right behind it with the same prompt (a request's n samples), `room` at most.
+    group = [waiting.popleft()]
+    while waiting and len(group) < room and waiting[0].prompt == group[0].prompt:
+        group.append(waiting.popleft())
+    return group
 
 
 def _more(waiting: collections.deque[Sequence], joining: Callable[[], list[Sequence]]) -> bool:
@@ -258,11 +320,16 @@ class _Batch:
         self.mask: Any = None  # (rows, positions): 1 on a token, 0 on padding
         self.lengths: list[int] = []
 
-    def join(self, seq: Sequence, cache: Any) -> None:
-        """Add a prefilled sequence: its cache and the batch's are left-padded to the longer, then stacked."""
+    def join(self, seqs: list[Sequence], cache: Any) -> None:
+        """Add prefilled sequences sharing one prompt: its cache (one row) repeated for each, and the batch's,
+        left-padded to the longer, then stacked."""
         torch = self.torch
-        length = cache.get_seq_length()
-        ones = torch.ones(1, length, dtype=torch.long, device=self.device)
+        length, count = cache.get_seq_length(), len(seqs)
+        if count > 1:
+            for layer in cache.layers:
+                layer.keys = layer.keys.repeat(count, 1, 1, 1)
+                layer.values = layer.values.repeat(count, 1, 1, 1)
+        ones = torch.ones(count, length, dtype=torch.long, device=self.device)
         if self.cache is None:
             self.cache, self.mask = cache, ones
         else:
@@ -271,8 +338,8 @@ class _Batch:
                 mine.keys = torch.cat([_pad(mine.keys, total), _pad(theirs.keys, total)])
                 mine.values = torch.cat([_pad(mine.values, total), _pad(theirs.values, total)])
             self.mask = torch.cat([_pad(self.mask, total, dim=1), _pad(ones, total, dim=1)])
-        self.rows.append(seq)
-        self.lengths.append(length)
+        self.rows.extend(seqs)
+        self.lengths.extend([length] * count)
 
     def step(self, window: list[int] | None = None) -> Any:
         """One forward over each row's newest token (or, with one row, over `window`); logits (rows, vocab), or

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from ..batching import NGramPool, Sequence, decode_batch
+from ..batching import BatchStats, NGramPool, Sequence, decode_batch
 from ..decoding import DecodeResult, OnCommit, Stop, decode, sample
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..prefix_cache import DEFAULT_PREFIX_CACHE_TOKENS, PrefixCache
@@ -65,7 +65,9 @@ class TorchModel(LanguageModel):
         At most this many samples decode together (`reasoning.batching`): the `n` samples of a request and the
         requests that arrive while a batch decodes join it between two steps (sampled requests, and greedy ones in
         greedy mode; a parallel mode decodes its request alone). 1 turns batching off: every sample decodes on its
-        own, one after the other. In fp32 a batched sample is token for token the sample decoded alone.
+        own, one after the other. In fp32 a batched sample is token for token the sample decoded alone. The `n`
+        samples of a request share one prefill. `batch_stats` (`reasoning.batching.BatchStats`) adds up the time
+        spent in prefills, decoding steps and cache copies.
     speculate:
         The lookahead window (tokens per forward) used when a single greedy sample is left in the batch and nothing
         waits (0 or 1: none); its guesses come from its own prompt and output and from the recent outputs of all
@@ -132,6 +134,7 @@ class TorchModel(LanguageModel):
         self._inflight: dict[Sequence, Callable[[], None]] = {}  # submitted, not yet left: how to tell its caller
         self._driver: asyncio.Task[None] | None = None
         self._ngrams = NGramPool()
+        self.batch_stats = BatchStats()
 
     @functools.cached_property
     def _worker(self) -> WorkerThread:
@@ -376,7 +379,8 @@ class TorchModel(LanguageModel):
             return taken
 
         decode_batch(self.model, [], joining=joining, checkpoint=self._worker.checkpoint, max_batch=self.max_batch,
-                     speculate=self.speculate, pool=self._ngrams, prefix_cache=self.prefix_cache)  # fmt: skip
+                     speculate=self.speculate, pool=self._ngrams, prefix_cache=self.prefix_cache,
+                     stats=self.batch_stats)  # fmt: skip
 
     async def _stream_together(self, prompt_ids: list[int], request: GenerationRequest
                                ) -> AsyncGenerator[CompletionDelta, None]:  # fmt: skip

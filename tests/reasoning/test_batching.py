@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from reasoning.batching import NGramPool, Sequence, decode_batch  # noqa: E402
+from reasoning.batching import BatchStats, NGramPool, Sequence, decode_batch  # noqa: E402
 from reasoning.decoding import decode, sample  # noqa: E402
 from tests.reasoning.test_decoding import VOCAB, tiny  # noqa: E402  (the same tiny random models)
 
@@ -62,6 +62,25 @@ def test_batched_sampling_draws_as_sampling_alone(model):
                        stop=stopper(stop_at))  # fmt: skip
         assert seq.result.tokens == alone.tokens
     assert greedy.result.tokens == decode(model, batch[0][0], max_tokens=20, eos=frozenset()).tokens
+
+
+def test_samples_of_one_prompt_share_one_prefill_and_draw_as_alone(model):
+    """A request's n samples wait side by side: one prefill serves them all, and each still draws what it draws
+    alone; a different prompt in between starts a new prefill, and one that finishes at its first token leaves."""
+    prompt, other = [5, 9, 2, 7, 11], [3, 1, 4]
+    sequences = [Sequence(prompt, 12, frozenset(), temperature=1.0, seed=k) for k in range(3)]
+    sequences.append(Sequence(other, 12, frozenset(), temperature=1.0, seed=3))
+    first = sample(model, prompt, max_tokens=1, eos=frozenset(), temperature=1.0, seed=4).tokens[0]
+    sequences.append(Sequence(prompt, 12, frozenset({first}), temperature=1.0, seed=4))  # ends at its first token
+    stats = BatchStats()
+    decode_batch(model, sequences, stats=stats)
+    assert stats.prefills == 3 and stats.steps > 0 and stats.step_rows > stats.steps
+    assert [s.computed for s in sequences[:3]] == [len(prompt), 0, 0]
+    for seq in sequences:
+        alone = sample(model, seq.prompt, max_tokens=12, temperature=1.0, seed=seq.seed, eos=seq.eos)
+        assert seq.result.tokens == alone.tokens, seq.seed
+    assert sequences[4].result.tokens == [] and sequences[4].result.finish == "stop"  # EOS is not output
+    assert "3 prompts" in str(stats)
 
 
 def test_sequences_join_a_running_batch_and_leave_it(model):
