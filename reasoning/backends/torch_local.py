@@ -30,6 +30,7 @@ from ..types import (
     GenerationRequest,
     GenerationResult,
 )
+from .attention import use_packed_sdpa
 from .base import LanguageModel
 from .streaming import StreamedText
 from .torch_dtype import AUTO, choose_dtype
@@ -119,6 +120,7 @@ class TorchModel(LanguageModel):
         self.tokenizer: Any = tokenizer_cls.from_pretrained(str(folder))
         self.model: Any = model_cls.from_pretrained(str(folder), dtype=getattr(torch, self.dtype))
         self.model.to(device).eval()
+        self.packed_attention = use_packed_sdpa(self.model)  # a decoding step's GQA on the kv heads (CPU)
         eos = self.model.generation_config.eos_token_id
         eos_ids = list(eos) if isinstance(eos, list) else [eos]
         if self.tokenizer.eos_token_id is not None:
