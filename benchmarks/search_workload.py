@@ -593,7 +593,7 @@ async def vllm_server(stack: contextlib.AsyncExitStack, out: Path) -> Opened:
 
 
 # Each improvement of the torch backend, as a row turns it on.
-BATCH: dict[str, Any] = {"max_batch": 16}  # samples in flight decode together, 16 at most (the default)
+BATCH: dict[str, Any] = {"max_batch": 32}  # samples in flight decode together, 32 at most (the default)
 PREFIX: dict[str, Any] = {"prefix_cache_tokens": 4096}  # prefix cache positions (the default; ~48 MiB in bf16)
 SPECULATE: dict[str, Any] = {"speculate": 4}  # a lone greedy sequence decodes by lookahead, 4 tokens a forward
 BF16: dict[str, Any] = {"dtype": "bfloat16"}
@@ -613,8 +613,8 @@ BACKENDS = (
     Backend("torch-bf16-batch", "torch bf16, samples in flight batched", partial(torch_local, **BF16, **BATCH)),
     Backend("torch-bf16-prefix", "torch bf16, prefix cache", partial(torch_local, **BF16, **PREFIX)),
     Backend("torch-bf16-both", "torch bf16, batched, prefix cache", partial(torch_local, **BF16, **BATCH, **PREFIX)),
-    Backend("torch-bf16-both32", "torch bf16, batched (32 at most), prefix cache",
-            partial(torch_local, **BF16, **PREFIX, max_batch=32)),
+    Backend("torch-bf16-both16", "torch bf16, batched (16 at most), prefix cache",
+            partial(torch_local, **BF16, **PREFIX, max_batch=16)),
     Backend("torch-bf16-all", "torch bf16, batched, prefix cache, lookahead when alone",
             partial(torch_local, **BF16, **BATCH, **PREFIX, **SPECULATE)),
     Backend("torch-fp32", "torch fp32, one sample at a time, no prefix cache (before issue 18)",

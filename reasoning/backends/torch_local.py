@@ -94,7 +94,7 @@ class TorchModel(LanguageModel):
         threads: int | None = None,
         decoding: DecodingConfig | None = None,
         prefix_cache_tokens: int = DEFAULT_PREFIX_CACHE_TOKENS,
-        max_batch: int = 16,
+        max_batch: int = 32,
         speculate: int = 0,
     ) -> None:
         try:
