@@ -18,7 +18,10 @@ whatever the keys hold, and prefilling every row of every batch size would take 
 
     python benchmarks/forward_cost.py [--batches 1,2,4,8,16,24,32] [--widths 1,4,8] [--context 300] [--repeats 5]
         [--prompts 32,64,128,256,300] [--prefix 270] [--suffix 32] [--suffix-batches 1,4,16] [--dtype bfloat16]
-        [--threads N] [--json PATH]
+        [--threads N] [--attention packed|sdpa] [--json PATH]
+
+`--attention sdpa` runs transformers' own SDPA instead of the backend's default (`reasoning.backends.attention`:
+a one-token step's grouped-query attention packed onto the key/value heads), to show what that choice is worth.
 
 How to read it: down a column of part 1, a time that grows slower than B is what batching buys (the weights are read
 once per forward whatever B is); where it grows as fast as B*W, the forward is compute-bound and more rows or a
@@ -278,6 +281,12 @@ def main() -> None:
     parser.add_argument("--suffix-batches", type=numbers, default=[1, 4, 16])
     parser.add_argument("--dtype", default="bfloat16")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--attention",
+        choices=["packed", "sdpa"],
+        default="packed",
+        help="the backend's packed one-token attention (default), or transformers' SDPA",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write every number here as JSON")
     args = parser.parse_args()
     import transformers
@@ -289,6 +298,9 @@ def main() -> None:
           f" dtype {args.dtype}; {args.repeats} repeats; load average before: {os.getloadavg()[0]:.2f}\n")  # fmt: skip
     torch.manual_seed(0)
     model = TorchModel.embedded(dtype=args.dtype).model
+    if args.attention == "sdpa":
+        model.set_attn_implementation("sdpa")
+    print(f"attention: {model.config._attn_implementation}")
     base = prefilled(model, args.context)
     start = time.perf_counter()
     decode = decode_costs(model, base, args.batches, args.widths, args.repeats)
@@ -299,7 +311,8 @@ def main() -> None:
     print(f"\n{time.perf_counter() - start:.0f} s of measurements; load average after: {os.getloadavg()[0]:.2f}")
     if args.json:
         results = {"machine": describe(), "torch": torch.__version__, "transformers": transformers.__version__,
-                   "threads": torch.get_num_threads(), "dtype": args.dtype, "context": args.context,
+                   "threads": torch.get_num_threads(), "dtype": args.dtype, "attention": args.attention,
+                   "context": args.context,
                    "repeats": args.repeats, "prefix": args.prefix, "suffix": args.suffix, "decode": decode,
                    "cache": cache, "static_error": static_error, "prefill": prefill,
                    "suffix_prefill": suffix}  # fmt: skip
