@@ -4,27 +4,19 @@ context, and the four parts' numbers and tables come out for a small grid."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.benchmarks.scripts import load
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "forward_cost.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("forward_cost", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load("forward_cost")
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import itertools
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -21,19 +19,14 @@ import pytest
 
 import reasoning.cli
 from reasoning import GenerationRequest, ScriptedModel
+from tests.benchmarks.scripts import load
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "search_workload.py"
 PUZZLES = ("--puzzle", "4 5 6 10", "--puzzle", "1 1 4 6")
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("search_workload", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load("search_workload")
 
 
 def reply(request: GenerationRequest, _: int) -> str:

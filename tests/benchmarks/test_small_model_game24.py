@@ -4,9 +4,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
@@ -16,19 +14,13 @@ import pytest
 import reasoning.cli
 from evals.game24.cli import method_config
 from evals.game24.data import Puzzle
+from tests.benchmarks.scripts import load
 from tests.evals.game24.test_compare import NUMBERS, make_run
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "small_model_game24.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("small_model_game24", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load("small_model_game24")
 
 
 def test_parts_are_contiguous_slices_that_cover_the_range_once(bench: ModuleType) -> None:
