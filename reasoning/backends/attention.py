@@ -37,14 +37,14 @@ def packed_sdpa(module: Any, query: Any, key: Any, value: Any, attention_mask: A
 
 
 def use_packed_sdpa(model: Any) -> bool:
-    """Run `model`'s attention through `packed_sdpa` if it runs SDPA on a CPU; whether it does now."""
+    """Run `model`'s attention through `packed_sdpa` if it runs SDPA on a CPU; whether it does now (also after a
+    second call; False for a model that keeps SDPA because it cannot switch: one not written against transformers'
+    `AttentionInterface`, such as Falcon, only warns)."""
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-    config = model.config
-    if getattr(config, "_attn_implementation", None) != "sdpa" or model.device.type != "cpu":
-        return False
-    AttentionInterface.register(NAME, packed_sdpa)
-    AttentionMaskInterface.register(NAME, sdpa_mask)
-    model.set_attn_implementation(NAME)
-    return True
+    if getattr(model.config, "_attn_implementation", None) == "sdpa" and model.device.type == "cpu":
+        AttentionInterface.register(NAME, packed_sdpa)
+        AttentionMaskInterface.register(NAME, sdpa_mask)
+        model.set_attn_implementation(NAME)
+    return getattr(model.config, "_attn_implementation", None) == NAME

@@ -63,6 +63,24 @@ def test_only_where_sdpa_runs_on_a_cpu():
     assert not use_packed_sdpa(eager) and eager.config._attn_implementation == "eager"
 
 
+def test_says_whether_the_model_runs_packed_now():
+    """A second call finds the model switched already; a model that cannot switch (transformers' Falcon keeps its
+    own attention, with a warning) still runs SDPA, and says so."""
+    model = tiny("llama")
+    assert use_packed_sdpa(model) and use_packed_sdpa(model) and model.config._attn_implementation == NAME
+
+    class Refuses(torch.nn.Module):  # as Falcon: SDPA on a CPU, and `set_attn_implementation` changes nothing
+        config = transformers.PretrainedConfig(attn_implementation="sdpa")
+        device = torch.device("cpu")
+
+        def set_attn_implementation(self, name):
+            pass
+
+    refuses = Refuses()
+    assert refuses.config._attn_implementation == "sdpa"
+    assert not use_packed_sdpa(refuses) and refuses.config._attn_implementation == "sdpa"
+
+
 def test_a_step_with_a_mask_or_many_tokens_is_sdpa_unchanged(monkeypatch):
     seen = []
     import transformers.integrations.sdpa_attention as sdpa
