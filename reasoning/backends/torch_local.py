@@ -66,9 +66,10 @@ class TorchModel(LanguageModel):
         At most this many samples decode together (`reasoning.batching`): the `n` samples of a request and the
         requests that arrive while a batch decodes join it between two steps (sampled requests, and greedy ones in
         greedy mode; a parallel mode decodes its request alone). 1 turns batching off: every sample decodes on its
-        own, one after the other. In fp32 a batched sample is token for token the sample decoded alone. The `n`
-        samples of a request share one prefill. `batch_stats` (`reasoning.batching.BatchStats`) adds up the time
-        spent in prefills, decoding steps and cache copies.
+        own, one after the other (as a model with sliding-window attention layers, Mistral or Gemma 2, always does:
+        the batch's padded cache does not fit their windowed one). In fp32 a batched sample is token for token the
+        sample decoded alone. The `n` samples of a request share one prefill. `batch_stats`
+        (`reasoning.batching.BatchStats`) adds up the time spent in prefills, decoding steps and cache copies.
     speculate:
         The lookahead window (tokens per forward) used when a single greedy sample is left in the batch and nothing
         waits (0 or 1: none); its guesses come from its own prompt and output and from the recent outputs of all
@@ -130,6 +131,8 @@ class TorchModel(LanguageModel):
         self.prefix_cache = PrefixCache(prefix_cache_tokens) if prefix_cache_tokens > 0 else None
         if max_batch < 1:
             raise ConfigurationError(f"max_batch must be at least 1 (got {max_batch})")
+        if _sliding_window(self.model):  # the batch's left-padded cache does not fit a windowed one (not built)
+            max_batch = 1
         self.max_batch, self.speculate = max_batch, speculate
         self._queue: collections.deque[Sequence] = collections.deque()  # waiting to join the batch
         self._queue_lock = threading.Lock()
@@ -454,3 +457,10 @@ def _seed(request: GenerationRequest, index: int) -> int:
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     positions = [p for p in (text.find(s) for s in stops) if p >= 0]
     return min(positions) if positions else None
+
+
+def _sliding_window(model: Any) -> bool:
+    # Whether `model`'s cache keeps only a window of positions in some layer (transformers builds those layers so).
+    from transformers import DynamicCache
+
+    return any("SlidingWindow" in type(layer).__name__ for layer in DynamicCache(config=model.config).layers)

@@ -18,9 +18,8 @@ from reasoning.backends.torch_local import TorchModel  # noqa: E402
 from reasoning.errors import BackendError  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    """A 2-layer Qwen2 over bytes (256 byte tokens and an EOS), saved as a Hugging Face folder."""
+def tiny_folder(path, arch="qwen2", **extra):
+    """A 2-layer model over bytes (256 byte tokens and an EOS), saved as a Hugging Face folder at `path`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
     vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
@@ -28,14 +27,21 @@ def folder(tmp_path_factory):
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    path = tmp_path_factory.mktemp("tiny-qwen2")
     transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>").save_pretrained(path)
     torch.manual_seed(0)
-    config = transformers.Qwen2Config(vocab_size=len(vocab), hidden_size=64, intermediate_size=128,
-                                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                                      max_position_embeddings=1024, eos_token_id=len(vocab) - 1)  # fmt: skip
-    transformers.Qwen2ForCausalLM(config).save_pretrained(path)
+    kinds = {"qwen2": (transformers.Qwen2Config, transformers.Qwen2ForCausalLM),
+             "mistral": (transformers.MistralConfig, transformers.MistralForCausalLM)}  # fmt: skip
+    config_cls, model_cls = kinds[arch]
+    config = config_cls(vocab_size=len(vocab), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                        eos_token_id=len(vocab) - 1, **extra)  # fmt: skip
+    model_cls(config).save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tiny_folder(tmp_path_factory.mktemp("tiny-qwen2"))
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +131,16 @@ async def test_close_during_a_batch_fails_its_calls(folder):
             await call
     with pytest.raises(BackendError):
         await model.generate(requests()[0])
+
+
+async def test_a_sliding_window_model_decodes_each_sample_alone(tmp_path):
+    """The batch's padded cache does not fit a sliding-window layer's (Mistral, Gemma 2): such a model decodes each
+    sample alone, and prompts longer than its window still get their greedy answers."""
+    model = TorchModel(tiny_folder(tmp_path, "mistral", sliding_window=8), dtype="float32", prefix_cache_tokens=0)
+    assert model.max_batch == 1
+    prompts = [GenerationRequest(prompt="Use 4 9 10 13 to obtain 24." * (1 + i), temperature=0, max_tokens=6)
+               for i in range(3)]  # fmt: skip
+    together = await asyncio.gather(*[model.generate(r) for r in prompts])
+    for request, result in zip(prompts, together, strict=True):
+        assert result.completions[0].text == (await model.generate(request)).completions[0].text
+    await model.aclose()
