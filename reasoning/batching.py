@@ -43,7 +43,7 @@ from typing import Any
 from .decoding import DecodeResult, OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, prefill
 from .prefix_cache import PrefixCache
 
-__all__ = ["BatchStats", "NGramPool", "Sequence", "decode_batch"]
+__all__ = ["BatchStats", "NGramPool", "Sequence", "decode_batch", "sliding_window"]
 
 
 @dataclass
@@ -157,8 +157,12 @@ def decode_batch(
     model). `speculate` is the lookahead window (tokens per forward) of a lone greedy sequence, 0 or 1 for none;
     `pool` shares n-grams across sequences (their outputs are added as they finish); `prefix_cache` lends each
     prefill the keys and values of its prompt's longest cached prefix; `stats` (if given) adds up where the time
-    went. Results go on the sequences."""
+    went. Results go on the sequences. A model with sliding-window attention layers (`sliding_window`) decodes its
+    sequences one at a time: the batch's left-padded cache does not fit their windowed one (not built)."""
     import torch
+
+    if max_batch > 1 and sliding_window(model):
+        max_batch = 1
 
     batch = _Batch(model)
     waiting = collections.deque(sequences)
@@ -230,6 +234,14 @@ def decode_batch(
             stats.step_rows += len(batch.rows)
             stats.speculative_steps += alone
             stats.step_seconds += time.perf_counter() - started
+
+
+def sliding_window(model: Any) -> bool:
+    """Whether `model`'s KV cache keeps only a window of recent positions in some layer (Mistral, Gemma 2; the
+    layers transformers' `DynamicCache` builds for its config say so)."""
+    from transformers import DynamicCache
+
+    return any("SlidingWindow" in type(layer).__name__ for layer in DynamicCache(config=model.config).layers)
 
 
 def _same_prompt(waiting: collections.deque[Sequence], room: int) -> list[Sequence]:

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from ..batching import BatchStats, NGramPool, Sequence, decode_batch
+from ..batching import BatchStats, NGramPool, Sequence, decode_batch, sliding_window
 from ..decoding import DecodeResult, OnCommit, Stop, decode, sample
 from ..errors import BackendError, ConfigurationError, ModelFileError
 from ..prefix_cache import DEFAULT_PREFIX_CACHE_TOKENS, PrefixCache
@@ -131,7 +131,7 @@ class TorchModel(LanguageModel):
         self.prefix_cache = PrefixCache(prefix_cache_tokens) if prefix_cache_tokens > 0 else None
         if max_batch < 1:
             raise ConfigurationError(f"max_batch must be at least 1 (got {max_batch})")
-        if _sliding_window(self.model):  # the batch's left-padded cache does not fit a windowed one (not built)
+        if sliding_window(self.model):  # the batch's left-padded cache does not fit a windowed one (not built)
             max_batch = 1
         self.max_batch, self.speculate = max_batch, speculate
         self._queue: collections.deque[Sequence] = collections.deque()  # waiting to join the batch
@@ -457,10 +457,3 @@ def _seed(request: GenerationRequest, index: int) -> int:
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     positions = [p for p in (text.find(s) for s in stops) if p >= 0]
     return min(positions) if positions else None
-
-
-def _sliding_window(model: Any) -> bool:
-    # Whether `model`'s cache keeps only a window of positions in some layer (transformers builds those layers so).
-    from transformers import DynamicCache
-
-    return any("SlidingWindow" in type(layer).__name__ for layer in DynamicCache(config=model.config).layers)

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from reasoning.batching import BatchStats, NGramPool, Sequence, decode_batch  # noqa: E402
+from reasoning.batching import BatchStats, NGramPool, Sequence, decode_batch, sliding_window  # noqa: E402
 from reasoning.decoding import decode, sample  # noqa: E402
 from tests.reasoning.test_decoding import VOCAB, tiny  # noqa: E402  (the same tiny random models)
 
@@ -212,3 +212,19 @@ def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model):
     for seq, prompt in zip(sequences, prompts, strict=True):
         assert seq.result.tokens == decode(torch_model.model, prompt, max_tokens=32, eos=eos).tokens
     assert max(max(s.batch_sizes) for s in sequences) == 16
+
+
+def test_a_sliding_window_model_decodes_one_sequence_at_a_time():
+    """Prompts longer than an 8-token window: each gets greedy's answer (a batch of them failed as a whole)."""
+    torch.manual_seed(2)
+    config = transformers.MistralConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                        num_attention_heads=4, num_key_value_heads=2, sliding_window=8)  # fmt: skip
+    windowed = transformers.MistralForCausalLM(config).eval()
+    assert sliding_window(windowed) and not sliding_window(tiny("qwen2"))
+    batch = [[(7 * i + j) % VOCAB for j in range(20 + i)] for i in range(4)]
+    sequences = [Sequence(p, 10, frozenset()) for p in batch]
+    decode_batch(windowed, sequences)
+    for seq, prompt in zip(sequences, batch, strict=True):
+        alone = decode(windowed, prompt, max_tokens=10, eos=frozenset())
+        assert seq.error is None and seq.result.tokens == alone.tokens
+        assert seq.batch_sizes == [1] * len(seq.batch_sizes)
