@@ -5,7 +5,7 @@ per row per step. transformers' SDPA path (5.x) hands such a step to `torch.nn.f
 with `enable_gqa=True` when no attention mask is given (an unpadded batch, a lone sequence), and packs the query onto
 the key/value heads (`pack_gqa`: (rows, 14, 1, 64) -> (rows, 2, 7, 64)) when one is. On a CPU the first is about
 10x slower than the second (torch 2.13, bf16, 32 rows over 301 positions: 7.7 ms against 0.8 ms a layer; 24
-layers make it ~45% of a batched step; `benchmarks/forward_cost.py`), for the same numbers: each query row is still
+layers make it about half of a 32-row step; `benchmarks/forward_cost.py`), for the same numbers: each query row is still
 one softmax over the same keys.
 
 `packed_sdpa` is transformers' SDPA with one change: a one-token step with no mask gets an all-true mask of one
