@@ -499,7 +499,7 @@ async def torch_local(stack: contextlib.AsyncExitStack, out: Path, **options: An
 
         model.prefix_cache = PrefixCache(0)
     stats = model.prefix_cache.stats
-    batched = getattr(model, "batch_stats", None)
+    batched = model.batch_stats
     return Opened(model, lambda: stats.tokens_computed, note, lambda: str(batched) if model.max_batch > 1 else "")
 
 

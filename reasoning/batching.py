@@ -228,7 +228,7 @@ def decode_batch(
             argmax = logits.argmax(dim=-1).tolist() if any(s.greedy for s in batch.rows) else []
             for i, (seq, row) in enumerate(zip(list(batch.rows), logits, strict=True)):
                 seq.batch_sizes.append(len(logits))
-                _add(seq, [int(argmax[i]) if seq.greedy else _next(seq, row)])
+                _add(seq, [argmax[i] if seq.greedy else _next(seq, row)])
         if stats is not None:
             stats.steps += 1
             stats.step_rows += len(batch.rows)
