@@ -62,7 +62,7 @@ async def main() -> None:
     parser.add_argument("--counts", default="1,2,4,8,16")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--dtype", default="bfloat16")
-    parser.add_argument("--speculate", type=int, default=0, help="lookahead window of a lone greedy sequence")
+    parser.add_argument("--speculate", type=int, default=0, help="a lone greedy sequence's lookahead (0: off)")
     parser.add_argument("--prefix-cache", type=int, default=0, help="prefix cache positions (0: off, to isolate)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 on a machine loaded by others)")
     parser.add_argument("--exact", type=int, default=None, help="prompts in the exactness check (default: max N)")

@@ -15,7 +15,10 @@ nanoGPT's `generate` runs one sequence, with what a batch needs on top:
   or whose prefill raises (an empty prompt), leaves with that error (`Sequence.error`), the others go on;
 - when a single greedy sequence is left and nothing waits, the spare compute guesses ahead (`speculate` > 1): a
   lookahead step verifies `speculate - 1` guesses (n-grams of the prompt and output, of other sequences' outputs
-  in a shared `NGramPool`, else the Jacobi trajectory) and keeps every one that greedy would have made.
+  in a shared `NGramPool`, else the Jacobi trajectory) and keeps every one that greedy would have made. As
+  `reasoning.decoding`'s parallel modes do, it is timed against greedy (the batch's fastest one-row one-token step,
+  timed first if none was, after an untimed warm-up) and falls back to one-token steps for good once it has lost
+  more time than `DecodingConfig` allows (`fallback_max_loss`, `fallback_grace`): its result says `fell_back`.
 
 Exactness: a row of the batch sees the same keys and values as the sequence alone, so in fp32 greedy output
 equals `reasoning.decoding.decode`'s token for token (tested), and a sampled row draws with its own
@@ -40,10 +43,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decoding import DecodeResult, OnCommit, Stop, _draw, _fill, _matched, _NGrams, _Output, prefill
+from .decoding import DecodeResult, OnCommit, Stop, _draw, _fill, _losing, _matched, _NGrams, _Output, prefill
 from .prefix_cache import PrefixCache
+from .types import DecodingConfig
 
 __all__ = ["BatchStats", "NGramPool", "Sequence", "decode_batch", "sliding_window"]
+
+_clock = time.perf_counter  # times the steps for the lookahead's fallback (a test scripts it)
 
 
 @dataclass
@@ -80,7 +86,8 @@ class Sequence:
     Set `cancel` (a `threading.Event`, any object with `is_set()`) to make it leave before the next forward.
     After `decode_batch`: `result` (tokens, finish, forwards), or `error` (what its callbacks raised), or neither
     if it was cancelled; `batch_sizes` holds the batch size of every forward it took part in (prefill: 1), and
-    `speculative` the number of those that were lookahead steps, `computed` the prompt tokens its prefill ran."""
+    `speculative` the number of those that were lookahead steps (`result.fell_back`: its lookahead lost too much
+    time and stopped), `computed` the prompt tokens its prefill ran."""
 
     prompt: list[int]
     max_tokens: int
@@ -102,6 +109,9 @@ class Sequence:
     _ngrams: Any = None
     _trajectory: list[int] = field(default_factory=list)
     _started: float = 0.0
+    _spent: float = 0.0  # seconds in its lookahead steps
+    _made: int = 0  # tokens its lookahead steps committed
+    _fell_back: bool = False  # its lookahead lost too much time: one-token steps from then on
 
     @property
     def greedy(self) -> bool:
@@ -149,6 +159,7 @@ def decode_batch(
     ngram: int = 3,
     prefix_cache: PrefixCache | None = None,
     stats: BatchStats | None = None,
+    config: DecodingConfig | None = None,
 ) -> None:
     """Decode `sequences` together until every one has left (finished, cancelled or failed); see the module doc.
 
@@ -157,12 +168,14 @@ def decode_batch(
     model). `speculate` is the lookahead window (tokens per forward) of a lone greedy sequence, 0 or 1 for none;
     `pool` shares n-grams across sequences (their outputs are added as they finish); `prefix_cache` lends each
     prefill the keys and values of its prompt's longest cached prefix; `stats` (if given) adds up where the time
-    went. Results go on the sequences. A model with sliding-window attention layers (`sliding_window`) decodes its
-    sequences one at a time: the batch's left-padded cache does not fit their windowed one (not built)."""
+    went; `config` (default: `DecodingConfig()`) sets the lookahead's fallback (`fallback`, `fallback_max_loss`,
+    `fallback_grace`). Results go on the sequences. A model with sliding-window attention layers (`sliding_window`)
+    decodes its sequences one at a time: the batch's left-padded cache does not fit their windowed one (not built)."""
     import torch
 
     if max_batch > 1 and sliding_window(model):
         max_batch = 1
+    config = config or DecodingConfig()
 
     batch = _Batch(model)
     waiting = collections.deque(sequences)
@@ -218,10 +231,10 @@ def decode_batch(
         if checkpoint is not None:
             checkpoint()
         started = time.perf_counter()
-        # 3. One step: a lookahead step for a lone greedy sequence (nothing waiting), else one token for every row.
-        alone = len(batch.rows) == 1 and not waiting and batch.rows[0].greedy and speculate > 1
-        if alone:
-            _speculate(batch, batch.rows[0], speculate, pool, ngram)
+        # 3. One step: a lookahead step for a lone greedy sequence (see `_lookahead`), else one token for every row.
+        lookahead = _lookahead(batch, bool(waiting), speculate, config)
+        if lookahead:
+            _speculate(batch, batch.rows[0], speculate, pool, ngram, config)
         else:
             logits = batch.step()
             # Greedy rows' tokens in one argmax over the batch (one per row costs ~0.5 ms each over a large vocab).
@@ -232,7 +245,7 @@ def decode_batch(
         if stats is not None:
             stats.steps += 1
             stats.step_rows += len(batch.rows)
-            stats.speculative_steps += alone
+            stats.speculative_steps += lookahead
             stats.step_seconds += time.perf_counter() - started
 
 
@@ -242,6 +255,14 @@ def sliding_window(model: Any) -> bool:
     from transformers import DynamicCache
 
     return any("SlidingWindow" in type(layer).__name__ for layer in DynamicCache(config=model.config).layers)
+
+
+def _lookahead(batch: _Batch, waiting: bool, speculate: int, config: DecodingConfig) -> bool:
+    # Whether the next step is a lookahead step: a lone greedy sequence, nothing waiting, a window, its lookahead not
+    # abandoned, and greedy's cost known (a one-row one-token step timed; until then plain steps time one).
+    seq = batch.rows[0]
+    alone = len(batch.rows) == 1 and not waiting and seq.greedy and speculate > 1 and not seq._fell_back
+    return alone and (batch.one < float("inf") or not config.fallback)
 
 
 def _same_prompt(waiting: collections.deque[Sequence], room: int) -> list[Sequence]:
@@ -287,16 +308,19 @@ def _leave(seq: Sequence, pool: NGramPool | None) -> None:
     if out is not None and seq.error is None and not seq.cancelled():
         tokens = out.tokens[: out.cut]
         seq.result = DecodeResult(tokens=tokens, finish=out.finish, model_calls=len(seq.batch_sizes),
-                                  seconds=time.perf_counter() - seq._started, accepted=out.accepted)  # fmt: skip
+                                  seconds=time.perf_counter() - seq._started, fell_back=seq._fell_back,
+                                  accepted=out.accepted)  # fmt: skip
         if pool is not None:
             pool.add(tokens)
     if seq.on_leave is not None:
         seq.on_leave(seq)
 
 
-def _speculate(batch: _Batch, seq: Sequence, width: int, pool: NGramPool | None, ngram: int) -> None:
+def _speculate(batch: _Batch, seq: Sequence, width: int, pool: NGramPool | None, ngram: int,
+               config: DecodingConfig) -> None:  # fmt: skip
     """One lookahead step of a lone greedy sequence (as `reasoning.decoding._sliding`'s): verify `width - 1`
-    guesses after the newest token in one forward and keep every one greedy would have made."""
+    guesses after the newest token in one forward and keep every one greedy would have made; once its lookahead
+    steps have lost more time against one-token steps than `config` allows, the sequence stops speculating."""
     out = seq._out
     if seq._ngrams is None:
         seq._ngrams = _NGrams(seq.prompt, out.tokens, ngram, width - 1)
@@ -304,16 +328,20 @@ def _speculate(batch: _Batch, seq: Sequence, width: int, pool: NGramPool | None,
     recent = seq.prompt[-pool.n :] + out.tokens[-pool.n :] if pool is not None else []  # the pool reads n at most
     guesses = (pool.guess(recent) if pool is not None else []) or seq._ngrams.guess(seq._trajectory)
     window = [out.last, *_fill(guesses, out.last, width - 1)]
-    # 2. One forward over the window; the guesses equal to the prediction after an exact prefix are exact.
+    # 2. One forward over the window (timed); the guesses equal to the prediction after an exact prefix are exact.
     logits = batch.step(window)
     predictions = [int(t) for t in logits[0].argmax(dim=-1).tolist()]
     exact = predictions[: _matched(window, predictions) + 1]
-    # 3. Keep their keys and values (drop the rest), and the exact tokens; the rest is the next trajectory.
+    # 3. The fallback: its lookahead steps' time and tokens against greedy's (`reasoning.decoding._Stopwatch`'s rule).
+    seq._spent += batch.seconds
+    seq._made += len(exact)
+    seq._fell_back = _losing(seq._spent, seq._made, batch.one, config)
+    # 4. Keep their keys and values (drop the rest), and the exact tokens; the rest is the next trajectory.
     batch.keep(len(exact), width)
     seq.batch_sizes.append(1)
     seq.speculative += 1
     seq._trajectory = predictions[len(exact) :]
-    # 4. Commit them one by one, as greedy would: a stop string or EOS among them ends the output where greedy's ends.
+    # 5. Commit them one by one, as greedy would: a stop string or EOS among them ends the output where greedy's ends.
     for i, token in enumerate(exact):
         _add(seq, [token], len(exact) if i == 0 else 0)
         if seq._out.done or seq.error is not None:
@@ -322,7 +350,9 @@ def _speculate(batch: _Batch, seq: Sequence, width: int, pool: NGramPool | None,
 
 class _Batch:
     """The rows decoding together: their KV cache (one `DynamicCache`, rows left-padded to a common length), the
-    attention mask over its positions (0 on padding) and each row's own length (its next position id)."""
+    attention mask over its positions (0 on padding) and each row's own length (its next position id). Steps are
+    timed: `seconds` is the last one's, `one` the fastest one-row one-token step's (inf: none timed; the first
+    such step pays one-off warm-ups and is not timed), greedy's cost for the lookahead's fallback."""
 
     def __init__(self, model: Any) -> None:
         import torch
@@ -333,6 +363,9 @@ class _Batch:
         self.cache: Any = None
         self.mask: Any = None  # (rows, positions): 1 on a token, 0 on padding
         self.lengths: list[int] = []
+        self.seconds = 0.0
+        self.one = float("inf")
+        self._warm = False
 
     def join(self, seqs: list[Sequence], cache: Any) -> None:
         """Add prefilled sequences sharing one prompt: its cache (one row) repeated for each, and the batch's,
@@ -365,10 +398,18 @@ class _Batch:
         positions = torch.tensor([[n + i for i in range(width)] for n in self.lengths], device=self.device)
         self.mask = torch.cat([self.mask, torch.ones(len(tokens), width, dtype=torch.long, device=self.device)], 1)
         padded = not bool(self.mask.all())
+        started = _clock()
         with torch.inference_mode():
             # Without padding no mask is passed: a lone sequence runs exactly as `reasoning.decoding` runs it.
             logits = self.model(input_ids=ids, cache=self.cache, position_ids=positions, use_cache=True,
                                 attention_mask=self.mask if padded else None).logits  # fmt: skip
+        if len(tokens) == 1 and self.device.type != "cpu":
+            torch.accelerator.synchronize(self.device)  # an accelerator's forward has not finished when it returns
+        self.seconds = _clock() - started
+        if len(tokens) == 1 and width == 1:  # a one-row one-token step: greedy's cost (the first one untimed)
+            if self._warm:
+                self.one = min(self.one, self.seconds)
+            self._warm = True
         self.lengths = [n + width for n in self.lengths]
         return logits[:, -1] if window is None else logits
 

@@ -165,10 +165,16 @@ class _Stopwatch:
         self.runner.commit(count)
 
     def losing(self, produced: int) -> bool:
-        if not self.config.fallback or self.one == float("inf"):
-            return False
-        loss = self.spent - produced * self.one
-        return loss > (self.config.fallback_max_loss * produced + self.config.fallback_grace) * self.one
+        return _losing(self.spent, produced, self.one, self.config)
+
+
+def _losing(spent: float, produced: int, one: float, config: DecodingConfig) -> bool:
+    """Whether `spent` seconds for `produced` tokens lost more against greedy (`one` second a token, inf: not timed
+    yet) than `config` allows: `fallback_max_loss` of greedy's time plus `fallback_grace` one-token forwards."""
+    if not config.fallback or one == float("inf"):
+        return False
+    loss = spent - produced * one
+    return loss > (config.fallback_max_loss * produced + config.fallback_grace) * one
 
 
 class _Output:

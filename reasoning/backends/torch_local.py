@@ -72,8 +72,11 @@ class TorchModel(LanguageModel):
         (`reasoning.batching.BatchStats`) adds up the time spent in prefills, decoding steps and cache copies.
     speculate:
         The lookahead window (tokens per forward) used when a single greedy sample is left in the batch and nothing
-        waits (0 or 1: none); its guesses come from its own prompt and output and from the recent outputs of all
-        requests (a shared, bounded n-gram pool). The output is greedy's (exactly, in fp32).
+        waits (default 4; 0 or 1: none); its guesses are n-grams: what followed its newest tokens in the recent
+        outputs of all requests (a shared, bounded pool), else in its own prompt and output, else its Jacobi
+        trajectory. The output is greedy's (exactly, in fp32). Its steps are timed against a one-token step, and a
+        sample whose lookahead has lost more time than `decoding`'s fallback allows (default `DecodingConfig()`:
+        2% of greedy's time plus two one-token steps) decodes one token a step from then on (`fell_back`).
 
     Calls run on the model's own worker thread, one at a time or as one batch; a cancelled call stops before its
     next forward without stopping the others in its batch, and `aclose()` returns once the calls in flight have
@@ -83,7 +86,7 @@ class TorchModel(LanguageModel):
     """
 
     max_batch = 1  # set by __init__; an object built without it (a test's stand-in) decodes each sample alone
-    speculate = 0
+    speculate = 0  # set by __init__ (default 4); a stand-in built without it never speculates
 
     def __init__(
         self,
@@ -96,7 +99,7 @@ class TorchModel(LanguageModel):
         decoding: DecodingConfig | None = None,
         prefix_cache_tokens: int = DEFAULT_PREFIX_CACHE_TOKENS,
         max_batch: int = 32,
-        speculate: int = 0,
+        speculate: int = 4,
     ) -> None:
         try:
             import torch
@@ -385,7 +388,7 @@ class TorchModel(LanguageModel):
 
         decode_batch(self.model, [], joining=joining, checkpoint=self._worker.checkpoint, max_batch=self.max_batch,
                      speculate=self.speculate, pool=self._ngrams, prefix_cache=self.prefix_cache,
-                     stats=self.batch_stats)  # fmt: skip
+                     stats=self.batch_stats, config=self.decoding)  # fmt: skip
 
     async def _stream_together(self, prompt_ids: list[int], request: GenerationRequest
                                ) -> AsyncGenerator[CompletionDelta, None]:  # fmt: skip

@@ -8,8 +8,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from reasoning import batching  # noqa: E402
 from reasoning.batching import BatchStats, NGramPool, Sequence, decode_batch, sliding_window  # noqa: E402
 from reasoning.decoding import decode, sample  # noqa: E402
+from reasoning.types import DecodingConfig  # noqa: E402
 from tests.reasoning.test_decoding import VOCAB, tiny  # noqa: E402  (the same tiny random models)
 
 
@@ -163,7 +165,8 @@ def test_speculating_alone_is_greedy(model, width):
         alone = decode(model, prompt, max_tokens=max_tokens + 20, eos=eos, stop=stopper(stop_at))
         pool.add(alone.tokens[3:])  # another request's output, overlapping this one: good guesses
         seq = Sequence(prompt, max_tokens + 20, eos, stop=stopper(stop_at))
-        decode_batch(model, [seq], speculate=width, pool=pool)
+        # No fallback: a loaded machine's clock must not stop the lookahead this test is about.
+        decode_batch(model, [seq], speculate=width, pool=pool, config=DecodingConfig(fallback=False))
         assert seq.result.tokens == alone.tokens and seq.result.finish == alone.finish
         assert seq.speculative == len(seq.batch_sizes) - 1 or not seq.result.tokens[1:]
 
@@ -176,6 +179,49 @@ def test_speculation_only_when_alone(model):
     assert all(s.speculative == 0 for s in others) and longest.speculative > 0
     for seq in sequences:
         assert seq.result.tokens == decode(model, seq.prompt, max_tokens=seq.max_tokens, eos=frozenset()).tokens
+
+
+class Misguided(NGramPool):
+    """A pool whose guesses never match: `token`, which greedy never makes."""
+
+    def __init__(self, token):
+        super().__init__()
+        self.token = token
+
+    def guess(self, tokens):
+        return [self.token] * self.size
+
+
+@pytest.mark.parametrize(
+    ("cost", "config", "lookahead_steps"),
+    [
+        (3.0, None, 2),  # each lookahead step loses 2 one-token steps' time: past the grace (2) at the second
+        (1.0, None, 27),  # as cheap as a one-token step: never behind; all but the warm-up and yardstick steps
+        (3.0, DecodingConfig(fallback=False), 29),  # no fallback, no yardstick: every step after the prefill
+    ],
+)
+def test_a_lone_sequence_whose_lookahead_loses_time_falls_back(model, monkeypatch, cost, config, lookahead_steps):
+    """A scripted clock: a one-token forward takes 1 s, a lookahead step `cost` s, and no guess ever matches."""
+    prompt = [5, 9, 2, 7, 11, 3]
+    greedy = decode(model, prompt, max_tokens=30, eos=frozenset()).tokens
+    never = next(t for t in range(VOCAB) if t not in greedy)
+    now = 0.0
+
+    def tick(module, args, kwargs):
+        nonlocal now
+        now += 1.0 if kwargs["input_ids"].shape[1] == 1 else cost
+
+    monkeypatch.setattr(batching, "_clock", lambda: now)
+    hook = model.register_forward_pre_hook(tick, with_kwargs=True)
+    try:
+        seq = Sequence(prompt, 30, frozenset())
+        stats = BatchStats()
+        decode_batch(model, [seq], speculate=4, pool=Misguided(never), config=config, stats=stats)
+    finally:
+        hook.remove()
+    assert seq.result.tokens == greedy and len(seq.batch_sizes) == 30  # one token a forward: no guess matched
+    assert seq.speculative == stats.speculative_steps == lookahead_steps
+    assert seq.result.fell_back == (lookahead_steps == 2)
 
 
 def test_ngram_pool_is_bounded_and_guesses_what_followed():

@@ -67,7 +67,8 @@ async def test_parallel_decoding_mode_gives_the_same_text(torch_model):
     assert parallel.completions[0].finish_reason == plain.completions[0].finish_reason
     stats = parallel.completions[0].decoding
     assert stats is not None and stats.mode == "lookahead"
-    assert 1 <= stats.model_calls < plain.completions[0].decoding.model_calls  # type: ignore[union-attr]
+    # Fewer forwards than greedy's one a token (the plain request's own calls may include lookahead steps).
+    assert 1 <= stats.model_calls < plain.completions[0].completion_tokens
     assert stats.tokens_per_call > 1.0
 
 

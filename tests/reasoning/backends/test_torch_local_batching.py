@@ -81,18 +81,25 @@ async def test_samples_of_a_request_decode_together_with_their_seeds(batched, al
 async def test_a_cancelled_request_leaves_the_batch_and_the_others_finish(batched, alone):
     long = GenerationRequest(prompt="Count from 1 to 1000:", temperature=0, max_tokens=400)
     others = requests()[:4]
-    started = threading.Event()
-    hook = batched.model.register_forward_hook(lambda *_: started.set())
+    together, cancelled = threading.Event(), threading.Event()
+
+    def hold(module, args, kwargs):  # the first step of them all together waits until the victim is cancelled
+        if kwargs["input_ids"].shape[0] > 1 and not together.is_set():
+            together.set()
+            cancelled.wait(60)
+
+    hook = batched.model.register_forward_pre_hook(hold, with_kwargs=True)
     try:
         victim = asyncio.ensure_future(batched.generate(long))
         rest = [asyncio.ensure_future(batched.generate(r)) for r in others]
-        assert await asyncio.to_thread(started.wait, 60)
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(together.wait, 60)
         victim.cancel()
+        cancelled.set()
         with pytest.raises(asyncio.CancelledError):
             await victim
         results = await asyncio.gather(*rest)
     finally:
+        cancelled.set()
         hook.remove()
     for request, result in zip(others, results, strict=True):
         assert result.completions[0].text == (await alone.generate(request)).completions[0].text
@@ -110,13 +117,14 @@ async def test_stream_of_a_batched_request_gives_each_sample_whole(batched):
     assert sorted(finals) == [0, 1, 2] and all(d.decoding.batch_size > 1 for d in finals.values())
 
 
-async def test_speculating_alone_gives_greedy_text(folder, alone):
-    model = TorchModel(folder, dtype="float32", speculate=4, prefix_cache_tokens=0)
+async def test_speculating_alone_is_the_default_and_gives_greedy_text(folder, batched):
+    plain = TorchModel(folder, dtype="float32", speculate=0, prefix_cache_tokens=0)
     for request in requests()[:4]:
         request = request.model_copy(update={"max_tokens": 30})
-        result = await model.generate(request)
-        assert result.completions[0].text == (await alone.generate(request)).completions[0].text
+        result, reference = await batched.generate(request), await plain.generate(request)
+        assert result.completions[0].text == reference.completions[0].text
         assert result.completions[0].decoding.speculative_calls > 0
+        assert reference.completions[0].decoding.speculative_calls == 0
 
 
 async def test_close_during_a_batch_fails_its_calls(folder):
