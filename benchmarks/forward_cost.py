@@ -7,8 +7,9 @@ copy, and prefill against decode (issue 18), on the embedded model through the t
    tokens/s (B*W / seconds); then each cell's time relative to B=1, W=1.
 2. Cache copy: the W=1 step of part 1 with a `transformers.DynamicCache` (it appends with `torch.cat`, copying all
    B x context positions of every layer each step) beside a `transformers.StaticCache` of context+16 positions
-   (written in place; it counts its own positions, so no `cache_position` is passed), and the `torch.cat` of
-   every layer's keys and values alone.
+   (written in place; it counts its own positions, so no `cache_position` is passed), the `torch.cat` of
+   every layer's keys and values alone, and the batched decoder's cache (`reasoning.kv_cache.SpareLayer`: a
+   DynamicCache whose layers write each step into room kept after their positions).
 3. Prefill: one prompt of P random tokens into an empty cache (B=1, logits of its last position only, as the
    decoder's prefill). Then `--suffix` new tokens after a cached prefix of `--prefix` positions for B rows: in one
    forward of (B, suffix), against B forwards of (1, suffix) one after the other.
@@ -51,6 +52,7 @@ from typing import Any
 import torch
 
 from reasoning.backends.torch_local import TorchModel
+from reasoning.kv_cache import append_in_place
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe
@@ -165,6 +167,10 @@ def cache_costs(model: Any, base: Any, batches: list[int], repeats: int) -> tupl
         row["dynamic_ms"] = median_seconds(forward, functools.partial(cut, dynamic, context), repeats) * 1000
         row["cat_ms"] = cat_seconds(dynamic, repeats) * 1000
         del dynamic
+        spare = append_in_place(replicate(base, b, DynamicCache(config=model.config)))  # the batched decoder's
+        forward = step(model, spare, b, 1, context)
+        row["in_place_ms"] = median_seconds(forward, functools.partial(cut, spare, context), repeats) * 1000
+        del spare
         row["static_ms"] = None
         if error is None:
             try:
@@ -250,10 +256,12 @@ def report(decode: list[dict[str, Any]], widths: list[int], cache: list[dict[str
     out += ["", f"## The cache's copy: W=1 step, DynamicCache vs StaticCache ({context}+{STATIC_SPARE} positions)", ""]
     if static_error:
         out += [f"StaticCache skipped: {static_error}", ""]
-    out.append(table(["B", "DynamicCache ms", "StaticCache ms", "static / dynamic", "torch.cat alone ms"], [
+    out.append(table(["B", "DynamicCache ms", "StaticCache ms", "static / dynamic", "torch.cat alone ms",
+                       "in place (SpareLayer) ms", "in place / dynamic"], [
         [str(r["batch"]), f"{r['dynamic_ms']:.1f}",
          "-" if r["static_ms"] is None else f"{r['static_ms']:.1f}",
-         "-" if r["static_ms"] is None else f"{r['static_ms'] / r['dynamic_ms']:.2f}", f"{r['cat_ms']:.1f}"]
+         "-" if r["static_ms"] is None else f"{r['static_ms'] / r['dynamic_ms']:.2f}", f"{r['cat_ms']:.1f}",
+         f"{r['in_place_ms']:.1f}", f"{r['in_place_ms'] / r['dynamic_ms']:.2f}"]
         for r in cache]))  # fmt: skip
     out += ["", "## Prefill of one prompt (B=1)", ""]
     out.append(table(["P", "ms", "tokens/s"], [[str(r["prompt"]), f"{r['ms']:.1f}", f"{r['tokens_per_s']:.0f}"]

@@ -378,7 +378,9 @@ class _Batch:
                 layer.values = layer.values.repeat(count, 1, 1, 1)
         ones = torch.ones(count, length, dtype=torch.long, device=self.device)
         if self.cache is None:
-            self.cache, self.mask = cache, ones
+            from .kv_cache import append_in_place  # imports transformers, as the batch's model needs anyway
+
+            self.cache, self.mask = append_in_place(cache), ones  # a step writes in place (no torch.cat)
         else:
             total = max(length, self.mask.shape[1])
             for mine, theirs in zip(self.cache.layers, cache.layers, strict=True):

@@ -133,7 +133,7 @@ class PrefixCache:
 def _plain(cache: Any) -> bool:
     # Whether every layer keeps all positions (no sliding window, no linear attention state): only then are the
     # first n positions of its keys and values the prompt's first n tokens'.
-    return all(type(layer).__name__ in ("DynamicLayer", "StaticLayer") for layer in cache.layers)
+    return all(type(layer).__name__ in ("DynamicLayer", "SpareLayer", "StaticLayer") for layer in cache.layers)
 
 
 def _common(a: tuple[int, ...], b: list[int] | tuple[int, ...], limit: int) -> int:
