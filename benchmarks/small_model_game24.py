@@ -75,6 +75,9 @@ BY_NAME = {m.name: m for m in METHODS}
 PAPER = "IO 7.3%, CoT 4.0%, CoT-SC (k=100) 9.0%, ToT (b=1) 45%, ToT (b=5) 74%"  # Yao et al. 2023, Table 2 (GPT-4)
 PLUGIN_FILE = "game24-plugin.pkl"
 MACHINES = "machines.jsonl"  # a line per method and part run: where and when it ran
+# The default --out: its records, run.json files, machines and plug-in are kept in git (its .gitignore), so the runs
+# add up across sessions on fresh machines; commit them after a part.
+OUT = "benchmarks/results/small_model_game24"
 Cli = Callable[[Sequence[str]], int]
 
 
@@ -309,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=Path(__file__).name, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--range", default="900-999", help="0-based rows of tot/24.csv (default: 900-999)")
     parser.add_argument("--methods", default=",".join(BY_NAME), help=f"comma-separated, of {', '.join(BY_NAME)}")
-    parser.add_argument("--out", default="runs/bench/small_model_game24", help="a run folder per method in it")
+    parser.add_argument("--out", default=OUT, help=f"a run folder per method in it (default: {OUT}, kept in git)")
     parser.add_argument("--part", default="1/1", help="K/N: only the K-th of N contiguous slices of the range")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--report-only", action="store_true", help="no model call: compare what the folders hold")
