@@ -34,8 +34,8 @@ reported"), and the speed against today's default
 backend (llama.cpp in process): its wall time over the row's; with it, how many requests got the same texts as
 from the default (meaningful with `--greedy`).
 
-    python benchmarks/search_workload.py --record-only          # record runs/bench/search_workload/trace.jsonl
-    python benchmarks/search_workload.py --trace runs/bench/search_workload/trace.jsonl --steps 2 --greedy \
+    python benchmarks/search_workload.py --record-only          # record benchmarks/results/search_workload/trace.jsonl
+    python benchmarks/search_workload.py --trace benchmarks/results/search_workload/trace.jsonl --steps 2 --greedy \
         [--backends llamacpp,torch-bf16,...] [--out DIR]
 
 A backend is one line of `BACKENDS`: a name, what it is, and the function that opens it.
@@ -708,7 +708,9 @@ def build_parser(backends: Sequence[Backend] = BACKENDS) -> argparse.ArgumentPar
                         "phases of the search: 2 = BFS step 1's proposals and their values)")  # fmt: skip
     parser.add_argument("--greedy", action="store_true", help="send every request at temperature 0")
     parser.add_argument("--concurrency", type=int, help="the replay engine's calls in flight (default: the trace's)")
-    parser.add_argument("--out", default="runs/bench/search_workload", help="trace, results.json and server logs")
+    parser.add_argument("--out", default="benchmarks/results/search_workload",
+                        help="trace, results.json and server logs (default: benchmarks/results/search_workload, "
+                        "whose trace.jsonl is kept in git)")  # fmt: skip
     parser.add_argument("--record-only", action="store_true", help="record the trace, replay nothing")
     return parser
 
