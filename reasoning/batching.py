@@ -43,7 +43,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .decoding import DecodeResult, OnCommit, Stop, _draw, _fill, _losing, _matched, _NGrams, _Output, prefill
+from .decoding import (
+    DecodeResult,
+    OnCommit,
+    Stop,
+    _draw,
+    _fill,
+    _losing,
+    _matched,
+    _NGrams,
+    _Output,
+    prefill,
+    sliding_window,
+)
 from .prefix_cache import PrefixCache
 from .types import DecodingConfig
 
@@ -173,8 +185,8 @@ def decode_batch(
     decodes its sequences one at a time: the batch's left-padded cache does not fit their windowed one (not built)."""
     import torch
 
-    if max_batch > 1 and sliding_window(model):
-        max_batch = 1
+    if sliding_window(model):  # one at a time, and no lookahead: it rolls the cache back, which a window refuses
+        max_batch, speculate = 1, 0
     config = config or DecodingConfig()
 
     batch = _Batch(model)
@@ -247,14 +259,6 @@ def decode_batch(
             stats.step_rows += len(batch.rows)
             stats.speculative_steps += lookahead
             stats.step_seconds += time.perf_counter() - started
-
-
-def sliding_window(model: Any) -> bool:
-    """Whether `model`'s KV cache keeps only a window of recent positions in some layer (Mistral, Gemma 2; the
-    layers transformers' `DynamicCache` builds for its config say so)."""
-    from transformers import DynamicCache
-
-    return any("SlidingWindow" in type(layer).__name__ for layer in DynamicCache(config=model.config).layers)
 
 
 def _lookahead(batch: _Batch, waiting: bool, speculate: int, config: DecodingConfig) -> bool:

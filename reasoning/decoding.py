@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .errors import ConfigurationError
 from .prefix_cache import PrefixCache
 from .types import DecodingConfig
 
@@ -49,6 +50,7 @@ __all__ = [
     "divergence",
     "prefill",
     "sample",
+    "sliding_window",
 ]
 
 OnCommit = Callable[[list[int]], None]  # the output tokens a commit added, in order
@@ -237,10 +239,14 @@ def decode(
 
     `stop(tokens)` says whether the output so far contains a stop string; `on_commit(tokens)` gets the output
     tokens each commit adds; `prefix_cache` lends the prefill a cached prefix of the prompt (and keeps this one's).
-    The result holds the tokens (EOS excluded), why decoding ended, and the model calls it took."""
+    The result holds the tokens (EOS excluded), why decoding ended, and the model calls it took. Raises
+    `ConfigurationError` for a parallel mode on a model with sliding-window layers (`sliding_window`)."""
     config = config or DecodingConfig()
     started = time.perf_counter()
     mode = config.mode
+    if mode != "greedy" and sliding_window(model):
+        raise ConfigurationError(f"{mode} decoding rolls the KV cache back, which a model with sliding-window "
+                                 "attention layers (Mistral, Gemma 2) cannot do: decode it greedily")  # fmt: skip
     width = max_tokens if mode == "jacobi" else max(2, config.block)
     # 1. Prefill: one forward over the prompt; its last prediction is the first output token.
     runner = _Runner(model, None if mode == "greedy" else len(prompt) + max_tokens + width + 1, prefix_cache)
@@ -373,6 +379,15 @@ class _NGrams:
                     if follow:
                         return follow
         return self.pool.get(seq[-1], [])[: self.size] or trajectory
+
+
+def sliding_window(model: Any) -> bool:
+    """Whether `model`'s KV cache keeps only a window of recent positions in some layer (Mistral, Gemma 2; the
+    layers transformers' `DynamicCache` builds for its config say so). Such a cache cannot be rolled back once
+    the window is full, and a left-padded batch does not fit it."""
+    from transformers import DynamicCache
+
+    return any("SlidingWindow" in type(layer).__name__ for layer in DynamicCache(config=model.config).layers)
 
 
 def sample(

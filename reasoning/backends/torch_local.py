@@ -134,8 +134,13 @@ class TorchModel(LanguageModel):
         self.prefix_cache = PrefixCache(prefix_cache_tokens) if prefix_cache_tokens > 0 else None
         if max_batch < 1:
             raise ConfigurationError(f"max_batch must be at least 1 (got {max_batch})")
-        if sliding_window(self.model):  # the batch's left-padded cache does not fit a windowed one (not built)
-            max_batch = 1
+        if sliding_window(self.model):  # the batch's left-padded cache does not fit a windowed one (not built),
+            max_batch, speculate = 1, 0  # and a window cannot be rolled back (lookahead, the parallel modes)
+            if decoding is not None and decoding.mode != "greedy":
+                raise ConfigurationError(
+                    f"{folder.name} has sliding-window attention layers: {decoding.mode} "
+                    "decoding rolls the KV cache back, which they cannot do; use greedy"
+                )
         self.max_batch, self.speculate = max_batch, speculate
         self._queue: collections.deque[Sequence] = collections.deque()  # waiting to join the batch
         self._queue_lock = threading.Lock()

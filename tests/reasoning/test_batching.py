@@ -11,6 +11,7 @@ transformers = pytest.importorskip("transformers")
 from reasoning import batching  # noqa: E402
 from reasoning.batching import BatchStats, NGramPool, Sequence, decode_batch, sliding_window  # noqa: E402
 from reasoning.decoding import decode, sample  # noqa: E402
+from reasoning.errors import ConfigurationError  # noqa: E402
 from reasoning.types import DecodingConfig  # noqa: E402
 from tests.reasoning.test_decoding import VOCAB, tiny  # noqa: E402  (the same tiny random models)
 
@@ -260,17 +261,38 @@ def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model):
     assert max(max(s.batch_sizes) for s in sequences) == 16
 
 
-def test_a_sliding_window_model_decodes_one_sequence_at_a_time():
-    """Prompts longer than an 8-token window: each gets greedy's answer (a batch of them failed as a whole)."""
+def windowed_models():
+    """A Mistral whose every layer has an 8-token window, and a Qwen2 mixing a full and a windowed layer."""
     torch.manual_seed(2)
     config = transformers.MistralConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                                         num_attention_heads=4, num_key_value_heads=2, sliding_window=8)  # fmt: skip
-    windowed = transformers.MistralForCausalLM(config).eval()
+    mixed = transformers.Qwen2Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                     num_attention_heads=4, num_key_value_heads=2, use_sliding_window=True,
+                                     sliding_window=8, max_window_layers=1)  # fmt: skip
+    return [transformers.MistralForCausalLM(config).eval(), transformers.Qwen2ForCausalLM(mixed).eval()]
+
+
+@pytest.mark.parametrize("speculate", [0, 4])
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_sliding_window_model_decodes_one_sequence_at_a_time(which, speculate):
+    """Prompts longer than an 8-token window: each gets greedy's answer (a batch of them failed as a whole, and so
+    did a lone sequence's lookahead: a full window cannot be cropped), one sequence at a time, no lookahead step."""
+    windowed = windowed_models()[which]
     assert sliding_window(windowed) and not sliding_window(tiny("qwen2"))
     batch = [[(7 * i + j) % VOCAB for j in range(20 + i)] for i in range(4)]
     sequences = [Sequence(p, 10, frozenset()) for p in batch]
-    decode_batch(windowed, sequences)
+    decode_batch(windowed, sequences, speculate=speculate, config=DecodingConfig(fallback=False))
     for seq, prompt in zip(sequences, batch, strict=True):
         alone = decode(windowed, prompt, max_tokens=10, eos=frozenset())
         assert seq.error is None and seq.result.tokens == alone.tokens
-        assert seq.batch_sizes == [1] * len(seq.batch_sizes)
+        assert seq.batch_sizes == [1] * len(seq.batch_sizes) and seq.speculative == 0
+
+
+@pytest.mark.parametrize("mode", ["jacobi", "gs_jacobi", "hybrid", "sliding", "lookahead"])
+def test_parallel_modes_refuse_a_sliding_window_model(mode):
+    """They roll the cache back, which a full window cannot do (they gave wrong tokens, or hung): one clear error."""
+    windowed = windowed_models()[0]
+    with pytest.raises(ConfigurationError, match="sliding-window"):
+        decode(windowed, list(range(20)), max_tokens=10, eos=frozenset(), config=DecodingConfig(mode=mode))
+    greedy = decode(windowed, list(range(20)), max_tokens=10, eos=frozenset())
+    assert len(greedy.tokens) == 10

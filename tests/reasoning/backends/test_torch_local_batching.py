@@ -15,7 +15,8 @@ tokenizers = pytest.importorskip("tokenizers")
 
 from reasoning import GenerationRequest  # noqa: E402
 from reasoning.backends.torch_local import TorchModel  # noqa: E402
-from reasoning.errors import BackendError  # noqa: E402
+from reasoning.errors import BackendError, ConfigurationError  # noqa: E402
+from reasoning.types import DecodingConfig  # noqa: E402
 
 
 def tiny_folder(path, arch="qwen2", **extra):
@@ -145,7 +146,9 @@ async def test_a_sliding_window_model_decodes_each_sample_alone(tmp_path):
     """The batch's padded cache does not fit a sliding-window layer's (Mistral, Gemma 2): such a model decodes each
     sample alone, and prompts longer than its window still get their greedy answers."""
     model = TorchModel(tiny_folder(tmp_path, "mistral", sliding_window=8), dtype="float32", prefix_cache_tokens=0)
-    assert model.max_batch == 1
+    assert model.max_batch == 1 and model.speculate == 0
+    with pytest.raises(ConfigurationError, match="sliding-window"):
+        TorchModel(tmp_path, dtype="float32", decoding=DecodingConfig(mode="lookahead"))
     prompts = [GenerationRequest(prompt="Use 4 9 10 13 to obtain 24." * (1 + i), temperature=0, max_tokens=6)
                for i in range(3)]  # fmt: skip
     together = await asyncio.gather(*[model.generate(r) for r in prompts])
