@@ -35,7 +35,7 @@ def _sized_terminal(stream: IO[str]) -> bool:
 class StatusLine(Generic[R]):
     """On a terminal, a tqdm bar: items done of the total, elapsed time, ETA and rate (of this run's items, not the
     resumed ones), then the counts (`fields`) and what is in flight, redrawn in place. Otherwise (logs, CI) one line
-    per update: `[####....] done/total (R resumed)<fields> | in flight I (C calls) | seconds`.
+    per update: `[####....] done/total (R resumed)<fields> | in flight I (C calls, A answered) | seconds`.
 
     Subclasses count what a record holds (`count`, which adds one to `done`) and say it in `fields`. A runner's job
     returns its record to `track`, which counts it (`update`) once the item has left the in-flight count. Records
@@ -51,6 +51,7 @@ class StatusLine(Generic[R]):
         self.started = self.written = time.perf_counter()
         self.done = self.resumed = self.in_flight = 0
         self.calls: Callable[[], int] | None = None  # model calls in flight, where the runner can tell
+        self.answered: Callable[[], int] | None = None  # model calls answered so far in this process, likewise
         self.bar: tqdm | None = None  # on a terminal, from the first `show`
 
     def count(self, record: R) -> None:
@@ -72,9 +73,11 @@ class StatusLine(Generic[R]):
         self.show()
 
     def in_flight_text(self) -> str:
-        """`in flight I (C calls)` (the calls where the runner can tell)."""
-        calls = f" ({counted(self.calls(), 'call')})" if self.calls is not None else ""
-        return f"in flight {self.in_flight}{calls}"
+        """`in flight I (C calls, A answered)`: the calls in flight and those answered so far by this process, where
+        the runner can tell (a tree search's puzzle makes dozens of calls before its record counts any)."""
+        calls = [counted(self.calls(), "call")] if self.calls is not None else []
+        calls += [f"{self.answered()} answered"] if self.answered is not None else []
+        return f"in flight {self.in_flight}" + (f" ({', '.join(calls)})" if calls else "")
 
     def show(self) -> None:
         """Write the counts: redraw the bar on a terminal, else write one line."""
@@ -123,9 +126,11 @@ class StatusLine(Generic[R]):
         return tracked
 
     @contextlib.asynccontextmanager
-    async def live(self, calls: Callable[[], int] | None = None) -> AsyncIterator[None]:
-        """Show the line now and keep it alive while the body runs (`calls`: model calls in flight); close it."""
-        self.calls = calls
+    async def live(self, calls: Callable[[], int] | None = None,
+                   answered: Callable[[], int] | None = None) -> AsyncIterator[None]:  # fmt: skip
+        """Show the line now and keep it alive while the body runs (`calls`: model calls in flight, `answered`:
+        those answered so far); close it."""
+        self.calls, self.answered = calls, answered
         self.show()
         ticker = asyncio.create_task(self._tick())
         try:

@@ -96,7 +96,11 @@ async def run_samples(
         _skip_async(samples, key, done) if isinstance(samples, AsyncIterable) else
         (s for s in samples if key(s) not in done)
     )  # fmt: skip
-    async with progress.live(calls):
+
+    def answered() -> int:  # the shared engine's calls answered so far (a replay's engines come and go: not told)
+        return shared.paid.calls if shared is not None else 0
+
+    async with progress.live(calls, answered if shared is not None else None):
         await run_stream(pending, progress.track(one), limit=in_flight(parallel, shared))
     return done
 
