@@ -148,7 +148,9 @@ async def test_torch_model_served_with_parallel_decoding_gives_greedy_output(tor
     greedy_stats, fast_stats = greedy.completions[0].decoding, fast.completions[0].decoding
     assert greedy_stats is not None and greedy_stats.mode == "greedy"
     assert fast_stats is not None and fast_stats.mode == "lookahead"
-    assert fast_stats.model_calls < greedy_stats.model_calls
+    # Plain greedy makes one forward a token; the served model's own greedy requests speculate when alone (the
+    # default), so their calls are no yardstick.
+    assert fast_stats.model_calls < greedy.completions[0].completion_tokens
 
 
 @pytest.mark.model
