@@ -111,8 +111,9 @@ async def test_the_line_counts_the_calls_answered_before_any_item_finishes(tmp_p
     puzzles = [Puzzle(i, numbers) for i, numbers in enumerate(["4 5 6 10", "5 4 6 10"])]
     async with Engine(ScriptedModel(second_waits), cache=ResponseCache()) as engine:
         progress = Progress(2, stream, period=0.02)
-        run = asyncio.create_task(run_eval(puzzles, engine, MethodConfig(method="io"), ResultsFile(tmp_path / "r.jsonl"),
-                                           model="s", parallel=2, progress=progress))  # fmt: skip
+        results = ResultsFile(tmp_path / "r.jsonl")
+        run = asyncio.create_task(run_eval(puzzles, engine, MethodConfig(method="io"), results, model="s", parallel=2,
+                                           progress=progress))  # fmt: skip
         await until(lambda: "in flight 1 (1 call, 1 answered)" in stream.getvalue())
         assert "in flight 0 (0 calls, 0 answered) |" in status_lines(stream.getvalue())[0]
         release.set()
