@@ -96,13 +96,15 @@ async def run_samples(
         _skip_async(samples, key, done) if isinstance(samples, AsyncIterable) else
         (s for s in samples if key(s) not in done)
     )  # fmt: skip
-
-    def answered() -> int:  # the shared engine's calls answered so far (a replay's engines come and go: not told)
-        return shared.paid.calls if shared is not None else 0
-
-    async with progress.live(calls, answered if shared is not None else None):
+    # The status line's "answered": the shared engine's calls so far (a replay's engines come and go: not told).
+    answered = _calls_answered(shared) if shared is not None else None
+    async with progress.live(calls, answered):
         await run_stream(pending, progress.track(one), limit=in_flight(parallel, shared))
     return done
+
+
+def _calls_answered(engine: Engine) -> Callable[[], int]:
+    return lambda: engine.paid.calls
 
 
 def _shown(value: object) -> str:
