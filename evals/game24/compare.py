@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "load_run",
     "make_row",
     "method_options",
+    "short_names",
 ]
 
 # The options that tell runs of a method apart, by MethodConfig field; a field a config lacks (one written before
@@ -51,11 +53,12 @@ TREE_OPTIONS = ("breadth", "evaluator", "thoughts", "answer", "propose_samples")
 SAMPLING_METHODS = ("io", "cot", "cot-sc")
 ANY_OUTPUT = "any_correct"  # Row.interval_on when the interval is on puzzles solved by any output
 LEGEND = (
-    "95% CI: exact (Clopper-Pearson) interval of solved / puzzles. CI on success: a puzzle is solved when its success "
-    "is 1. CI on any output: success is a mean over samples (IO/CoT), so the interval is on puzzles solved by any "
-    "output instead. Calls and tokens as if nothing were cached; seconds: each puzzle's own wall time as measured in "
-    "that run, not reproducible (puzzles run --parallel at once share the machine, so they overlap: the run took "
-    "less than puzzles x s/puzzle)."
+    "Calls, tokens and seconds are per puzzle. 95% CI: exact (Clopper-Pearson) interval of solved / puzzles. CI on "
+    "success: a puzzle is solved when its success is 1. CI on any output (marked * in the text table): success is a "
+    "mean over samples (IO/CoT), so the interval is on puzzles solved by any output instead. Calls and tokens "
+    "(prompt + completion) as if nothing were cached; seconds: each puzzle's own wall time as measured in that run, "
+    "not reproducible (puzzles run --parallel at once share the machine, so they overlap: the run took less than "
+    "puzzles x s/puzzle)."
 )
 
 
@@ -184,6 +187,13 @@ HEAD = ("run", "method", "model", "puzzles", "solved", "success", "95% CI", "CI 
         "prompt tok/puzzle", "compl tok/puzzle", "s/puzzle (measured)")  # fmt: skip
 NUMERIC = {"puzzles", "solved", "success", "95% CI", "calls/puzzle", "prompt tok/puzzle", "compl tok/puzzle",
            "s/puzzle (measured)"}  # fmt: skip
+# The plain-text table is kept narrow (a terminal's width for a few runs): a short name per run, the method alone,
+# the CI's "on any output" as a mark, costs per puzzle with prompt + completion tokens in one column; the folders,
+# the options and the models are listed under it, the model once when every run has the same.
+TEXT_HEAD = ("run", "method", "puzzles", "solved", "success", "95% CI", "calls", "tokens", "seconds")
+TEXT_LEFT = {"run", "method"}
+ANY_OUTPUT_MARK = "*"
+LEGEND_WIDTH = 100
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -204,17 +214,57 @@ def _cells(row: Row) -> tuple[str, ...]:
     )
 
 
+def short_names(paths: Sequence[str]) -> list[str]:
+    """A short name per run folder: its last path part, or as many trailing parts as tell it from the others
+    ("a/tot", "b/tot"); the whole path for a folder that repeats."""
+    parts = [Path(p).parts or (p,) for p in paths]
+    names = []
+    for mine in parts:
+        for k in range(1, len(mine) + 1):
+            tail = mine[-k:]
+            if sum(1 for other in parts if other[-k:] == tail) == 1:
+                break
+        names.append(str(Path(*tail)))
+    return names
+
+
+def _text_cells(row: Row, name: str) -> tuple[str, ...]:
+    seconds = row.measured_seconds_per_puzzle
+    mark = ANY_OUTPUT_MARK if row.interval_on == ANY_OUTPUT else ""
+    return (
+        name,
+        row.method,
+        str(row.puzzles),
+        str(row.solved),
+        f"{100 * row.success:.1f}%",
+        f"[{100 * row.low:.1f}, {100 * row.high:.1f}]{mark}",
+        f"{row.calls_per_puzzle:.1f}",
+        f"{row.prompt_tokens_per_puzzle:.0f} + {row.completion_tokens_per_puzzle:.0f}",
+        "—" if seconds is None else f"{seconds:.1f}",
+    )
+
+
 def format_table(rows: Sequence[Row]) -> str:
-    """The rows as a plain-text table (numbers right-aligned), then the legend."""
-    table = [HEAD, *map(_cells, rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(HEAD))]
+    """The rows as a plain-text table about 80 columns wide (numbers right-aligned; a run per line, named by the
+    short name of its folder), then a line per run with its folder, method options and model (the model once, above
+    them, when every run has the same), then the legend. A CI marked "*" is on puzzles solved by any output."""
+    names = short_names([row.run for row in rows])
+    table = [TEXT_HEAD, *(_text_cells(row, name) for row, name in zip(rows, names, strict=True))]
+    widths = [max(len(line[i]) for line in table) for i in range(len(TEXT_HEAD))]
 
     def aligned(line: Sequence[str]) -> str:
-        cells = zip(HEAD, line, widths, strict=True)
-        return "  ".join(c.rjust(w) if name in NUMERIC else c.ljust(w) for name, c, w in cells).rstrip()
+        cells = zip(TEXT_HEAD, line, widths, strict=True)
+        return "  ".join(c.ljust(w) if name in TEXT_LEFT else c.rjust(w) for name, c, w in cells).rstrip()
 
-    lines = [aligned(line) for line in table]
-    return "\n".join([*lines, LEGEND])
+    models = {row.model for row in rows}
+    one_model = len(models) == 1
+    key = [f"model: {next(iter(models)) or '—'}"] if one_model else []
+    width = max(map(len, names), default=0)
+    for row, name in zip(rows, names, strict=True):
+        model = "" if one_model else f"; model {row.model or '—'}"
+        key.append(f"  {name:<{width}}  {row.method_label()}{model} — {row.run}")
+    legend = textwrap.fill(LEGEND, LEGEND_WIDTH, break_on_hyphens=False)
+    return "\n".join([*(aligned(line) for line in table), *key, legend])
 
 
 def comparison_html(rows: Sequence[Row]) -> str:

@@ -227,9 +227,14 @@ def read_run(eval_type: type[EvalT], path: str | Path) -> Iterator[tuple[RunFold
         if results.repaired:  # a killed run's last line: dropped, as a rerun (which redoes that sample) drops it
             print(f"note: {results.path}'s last line was cut short (a killed run): dropped, as a rerun of the run "
                   "would redo it", file=sys.stderr)  # fmt: skip
-        records = ev.select(results.load())
+        if not results.path.exists():  # a run stopped before its first record, or a folder made by hand
+            raise ConfigurationError(f"{folder.path} holds no records yet (no {results.path.name}): the run stopped "
+                                     "before it finished one; rerun its command to go on")  # fmt: skip
+        loaded = results.load()
+        records = ev.select(loaded)
         if not records:
-            raise ConfigurationError(f"{folder.results_path} holds no records")
+            others = f" of the run in run.json ({counted(len(loaded), 'other record')})" if loaded else ""
+            raise ConfigurationError(f"{folder.results_path} holds no records{others}")
         yield folder, info, ev, records
 
 

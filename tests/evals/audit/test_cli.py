@@ -159,7 +159,7 @@ def test_report_mistakes(tmp_path, capsys) -> None:
     assert code == 2 and "is not an audit run folder (no run.json)" in stderr
     (tmp_path / "run.json").write_text(json.dumps({"model": "m", "sampling": {}}))
     code, _, stderr = cli(capsys, "report", str(tmp_path))
-    assert code == 2 and "results.jsonl holds no records" in stderr and "Traceback" not in stderr
+    assert code == 2 and "holds no records yet (no results.jsonl)" in stderr and "Traceback" not in stderr
 
 
 ENV = dict(os.environ, REASONING_SHARED_DATA=str(SHARED_DATA))

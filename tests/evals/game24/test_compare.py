@@ -12,7 +12,7 @@ import pytest
 
 import reasoning.cli
 from evals.game24.arith import solve
-from evals.game24.compare import Row, comparison_html, load_run, make_row, method_options
+from evals.game24.compare import Row, comparison_html, load_run, make_row, method_options, short_names
 from evals.game24.data import Puzzle
 from evals.game24.eval import Game24Eval, summarize
 from evals.game24.methods import MethodConfig
@@ -74,11 +74,15 @@ async def test_two_runs_side_by_side_with_exact_intervals(capsys, tmp_path: Path
 
     code, table, err = cli(capsys, str(io), str(cot))
     assert code == 0 and err == ""
-    head, io_line, cot_line, legend = table.splitlines()
-    assert head.split()[:3] == ["run", "method", "model"] and "s/puzzle (measured)" in head
-    assert io_line.startswith(str(io)) and "30.0% [6.7, 65.2] success" in " ".join(io_line.split())
-    assert cot_line.startswith(str(cot)) and "50.0% [18.7, 81.3] success" in " ".join(cot_line.split())
-    assert legend.startswith("95% CI: exact (Clopper-Pearson)")
+    head, io_line, cot_line, *key_and_legend = table.splitlines()
+    assert head.split() == ["run", "method", "puzzles", "solved", "success", "95%", "CI", "calls", "tokens", "seconds"]
+    # A run per line under its folder's short name; the folders, options and models listed below the table.
+    assert " ".join(io_line.split()).startswith("io io 10 3 30.0% [6.7, 65.2] 1.0 ")
+    assert " ".join(cot_line.split()).startswith("cot cot 10 5 50.0% [18.7, 81.3] 1.0 ")
+    assert key_and_legend[:2] == [f"  io   io (samples 1); model s — {io}",
+                                  f"  cot  cot (samples 1); model other — {cot}"]  # fmt: skip
+    assert key_and_legend[2].startswith("Calls, tokens and seconds are per puzzle. 95% CI: exact (Clopper-Pearson)")
+    assert max(map(len, table.splitlines()[:3])) <= 80 and max(map(len, key_and_legend[2:])) <= 100
 
 
 async def test_a_mean_over_samples_puts_the_interval_on_puzzles_solved_by_any_output(capsys, tmp_path: Path) -> None:
@@ -90,7 +94,8 @@ async def test_a_mean_over_samples_puts_the_interval_on_puzzles_solved_by_any_ou
     assert row["success"] == pytest.approx(0.2) and (row["solved"], row["interval_on"]) == (4, "any_correct")
     assert (row["low"], row["high"]) == pytest.approx((0.1216, 0.7376), abs=1e-4)
     code, table, _ = cli(capsys, str(io))
-    assert "20.0% [12.2, 73.8] any output" in " ".join(table.splitlines()[1].split())
+    assert "20.0% [12.2, 73.8]* 1.0" in " ".join(table.splitlines()[1].split())
+    assert table.splitlines()[2] == "model: s"  # the same model for every run: said once
 
 
 async def test_runs_are_compared_on_their_common_puzzles_unless_told_otherwise(capsys, tmp_path: Path) -> None:
@@ -121,6 +126,8 @@ async def test_a_bad_folder_is_one_line_and_nothing_is_written(capsys, tmp_path:
     file.write_text("x\n")
     no_records = await make_run(tmp_path / "none", "io", set())
     (no_records / "results.jsonl").write_text("")
+    not_started = await make_run(tmp_path / "stopped", "io", set())  # stopped before its first record
+    (not_started / "results.jsonl").unlink()
     other = tmp_path / "echo"
     async with Engine(ScriptedModel(answer)) as engine:
         await run_eval(Echo(ITEMS[:1]), other, engine, model="scripted")
@@ -130,6 +137,8 @@ async def test_a_bad_folder_is_one_line_and_nothing_is_written(capsys, tmp_path:
         empty: f"{empty} is not a game-24 run folder (no run.json)",
         file: f"{file} is not a folder; give the --out folder of a game-24 run",
         no_records: f"{no_records / 'results.jsonl'} holds no records",
+        not_started: f"{not_started} holds no records yet (no results.jsonl): the run stopped before it finished "
+        "one; rerun its command to go on",
         other: f"{other} holds a run of `reasoning echo`, not of `reasoning game24`: use `reasoning echo` with it, "
         "or another folder",
     }
@@ -175,3 +184,11 @@ async def test_the_rows_options_and_the_reports_comparison_section(tmp_path: Pat
     with_it = render_report(run.records, summary, {}, comparison=fragment)
     assert "<h2>Compared with other runs</h2>" in with_it and fragment in with_it
     assert "Compared with other runs" not in render_report(run.records, summary, {})
+
+
+def test_short_names_tell_the_folders_apart_with_as_few_trailing_parts_as_needed() -> None:
+    assert short_names(["runs/demo/io", "runs/demo/tot"]) == ["io", "tot"]
+    assert short_names(["a/x/tot", "b/x/tot", "c/io"]) == ["a/x/tot", "b/x/tot", "io"]
+    assert short_names(["a/tot", "b/tot"]) == ["a/tot", "b/tot"]
+    assert short_names(["same", "same"]) == ["same", "same"]  # the same folder twice: its whole path
+    assert short_names(["/abs/runs/tot"]) == ["tot"]
