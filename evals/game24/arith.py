@@ -170,26 +170,38 @@ class Verdict:
     value: str | None = None
 
 
+def _listed(numbers: Counter[Fraction]) -> str:
+    return " ".join(format_number(n) for n in sorted(numbers.elements()))
+
+
 def check_answer(puzzle: str, output: str) -> Verdict:
     """Check a model's whole final output the way the paper's checker reads it: the last line, after "Answer:",
-    left of "="; the numbers used must be the puzzle's, each exactly once; the value must be exactly 24."""
+    left of "="; the numbers used must be the puzzle's, each exactly once; the value must be exactly 24.
+
+    The reason is one line a reader of the report understands: "ok", "empty output", "nothing after 'Answer:' on
+    the last line", "not arithmetic: ..." (with where the reading stopped; "(the last line has no 'Answer:')" when it
+    has none), "uses 4 6, not the puzzle's 4 5 6 10", or "equals 54, not 24"."""
     try:
         wanted = Counter(parse_numbers(puzzle))
     except ExpressionError as exc:
         return Verdict(False, f"bad puzzle: {exc}")
-    lines = output.strip().split("\n")
-    last = lines[-1].strip() if lines else ""
+    if not output.strip():
+        return Verdict(False, "empty output", "")
+    last = output.strip().split("\n")[-1].strip()
+    marked = re.search(r"(?i)answer\s*:", last) is not None
     expression = re.sub(r"(?i)^.*?answer\s*:\s*", "", last).split("=")[0].strip()
     if not expression:
-        return Verdict(False, "no expression on the last line", expression)
+        return Verdict(False, "nothing after 'Answer:' on the last line", expression)
     try:
         value, used = evaluate(expression)
     except ExpressionError as exc:
-        return Verdict(False, f"unparseable: {exc}", expression)
+        where = "" if marked else " (the last line has no 'Answer:')"
+        return Verdict(False, f"not arithmetic{where}: {exc}", expression)
     if Counter(used) != wanted:
-        return Verdict(False, "numbers differ from the puzzle's", expression, format_number(value))
+        return Verdict(False, f"uses {_listed(Counter(used))}, not the puzzle's {_listed(wanted)}", expression,
+                       format_number(value))  # fmt: skip
     if value != 24:
-        return Verdict(False, "does not equal 24", expression, format_number(value))
+        return Verdict(False, f"equals {format_number(value)}, not 24", expression, format_number(value))
     return Verdict(True, "ok", expression, "24")
 
 

@@ -29,6 +29,7 @@ from .data import Puzzle, default_data_dir, load_puzzles, parse_range
 from .eval import Game24Eval
 from .methods import METHODS, MethodConfig
 from .replay import ReplayModel, load_log
+from .task import normalize_puzzle
 
 __all__ = ["method_config", "register"]
 
@@ -129,7 +130,17 @@ def _commands(game_sub: Any) -> None:
 CHECK_EXPECTED = '{"puzzle": "4 5 6 10", "output": "..."} (one JSON object a line, UTF-8)'
 
 
+def _puzzle(text: str) -> str:
+    """`text` as a game-24 puzzle ("4 5 6 10"), as `run --puzzle` takes one; `ConfigurationError` (one line) for
+    anything but four whole numbers, so `check` and `solve` answer only what a run could ask."""
+    try:
+        return normalize_puzzle(text)
+    except ExpressionError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def _verdict(puzzle: str, output: str) -> dict[str, Any]:
+    puzzle = _puzzle(puzzle)
     return {"puzzle": puzzle, **check_answer(puzzle, output).__dict__}
 
 
@@ -150,11 +161,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    try:
-        found = solve(args.puzzle)
-    except ExpressionError as exc:
-        raise ConfigurationError(str(exc)) from None
-    print(json.dumps({"puzzle": args.puzzle, "solvable": found is not None, "solution": found}))
+    puzzle = _puzzle(args.puzzle)
+    found = solve(puzzle)
+    print(json.dumps({"puzzle": puzzle, "solvable": found is not None, "solution": found}))
     return 0
 
 

@@ -27,7 +27,7 @@ from ..identity import MODEL
 from ..progress import StatusLine
 from .data import Puzzle
 from .methods import MethodConfig, solve_puzzle
-from .report import render_report
+from .report import render_report, summary_rows
 
 __all__ = [
     "Game24Eval",
@@ -233,20 +233,9 @@ def summarize(records: Sequence[Record]) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as the table `reasoning game24 run` prints."""
-    if not summary.get("puzzles"):
+    """The summary as the table `reasoning game24 run` prints (`report.summary_rows`, as the report shows it)."""
+    rows = summary_rows(summary)
+    if not rows:
         return "no puzzles"
-    rows = [
-        ("method", summary["method"]),
-        ("model", summary["model"]),
-        ("puzzles", summary["puzzles"]),
-        ("success", f"{100 * summary['success']:.1f}%"),
-        ("solved (any output)", summary["any_correct"]),
-        ("solved (first output)", summary["first_correct"]),
-        ("calls / puzzle", f"{summary['calls_per_puzzle']:.1f}"),
-        ("prompt tokens / puzzle", f"{summary['prompt_tokens_per_puzzle']:.0f}"),
-        ("completion tokens / puzzle", f"{summary['completion_tokens_per_puzzle']:.0f}"),
-        ("dollars", f"{summary['dollars']:.4f}"),
-    ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -20,7 +20,7 @@ from reasoning._words import counted
 from ..files import write_atomic
 from ..harness import csp, escape, page
 
-__all__ = ["CSP", "render_report", "write_report"]
+__all__ = ["CSP", "render_report", "summary_rows", "write_report"]
 
 # Wired by data attributes, not onclick="...": inline handlers would need 'unsafe-inline' (or 'unsafe-hashes'),
 # which would also let any markup that slipped through escaping run. The buttons stay hidden where script is off.
@@ -33,6 +33,25 @@ document.querySelectorAll('button[data-show]').forEach(b=>b.addEventListener('cl
  p.style.display=(which==='all'||p.dataset.solved===which)?'':'none'})}));
 """
 CSP = csp(_JS)  # the report's Content-Security-Policy: only `_JS` runs
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary as (label, value) pairs, in the order and rounding both the printed table and the report's show;
+    none for a summary of no puzzles."""
+    if not summary.get("puzzles"):
+        return []
+    return [
+        ("method", str(summary["method"])),
+        ("model", str(summary["model"])),
+        ("puzzles", str(summary["puzzles"])),
+        ("success", f"{100 * summary['success']:.1f}%"),
+        ("solved (any output)", str(summary["any_correct"])),
+        ("solved (first output)", str(summary["first_correct"])),
+        ("calls / puzzle", f"{summary['calls_per_puzzle']:.1f}"),
+        ("prompt tokens / puzzle", f"{summary['prompt_tokens_per_puzzle']:.0f}"),
+        ("completion tokens / puzzle", f"{summary['completion_tokens_per_puzzle']:.0f}"),
+        ("dollars", f"{summary['dollars']:.4f}"),
+    ]
 
 
 def _tree_html(tree: dict[str, Any], correct_states: set[str]) -> str:
@@ -76,12 +95,14 @@ def render_report(
     `comparison_html` of this run beside others), a row per record and each record's outputs and search tree."""
     rows = []
     for r in records:
-        best = r["outputs"][0] if r["outputs"] else ""
+        # The first output's answer as the checker read it (its last line, after "Answer:"), not the raw line.
+        verdicts = r.get("verdicts") or [{}]
+        read = verdicts[0].get("expression") or "—"
         idx = escape(r["idx"])
         rows.append(
             f'<tr class="{"ok" if r["any_correct"] else "no"}"><td><a href="#p{idx}">{idx}</a></td>'
             f"<td>{escape(r['puzzle'])}</td><td>{r['success']:.2f}</td><td>{'yes' if r['first_correct'] else 'no'}</td>"
-            f"<td><code>{escape(best.strip().splitlines()[-1] if best.strip() else '')}</code></td>"
+            f"<td><code>{escape(read)}</code></td>"
             f"<td>{escape(r['calls'])}</td><td>{escape(r['prompt_tokens'])}</td><td>{escape(r['completion_tokens'])}</td>"
             f"<td>{r['dollars']:.4f}</td><td>{escape(r['stopped'])}</td></tr>"
         )
@@ -89,8 +110,8 @@ def render_report(
     for r in records:
         correct = {o for o, v in zip(r["outputs"], r["verdicts"], strict=True) if v["correct"]}
         outputs = "".join(
-            f'<li class="{"good" if v["correct"] else ""}"><code>{escape(o.strip())}</code> — '
-            f"{escape(v['reason'])}</li>"
+            f'<li class="{"good" if v["correct"] else ""}"><pre>{escape(o.strip())}</pre>'
+            f"{'solved' if v['correct'] else escape(v['reason'])}</li>"
             for o, v in zip(r["outputs"], r["verdicts"], strict=True)
         )
         tree = _tree_html(r["tree"], correct) if r.get("tree") else ""
@@ -102,23 +123,20 @@ def render_report(
             f"{escape(r['completion_tokens'])} completion tokens, stopped: {escape(r['stopped'])}</p>"
             f"<ol>{outputs}</ol>{tree}</div>"
         )
-    summary_rows = "".join(
-        f"<tr><th>{escape(k)}</th><td>{escape(f'{v:.4g}' if isinstance(v, float) else v)}</td></tr>"
-        for k, v in summary.items()
-    )
+    summary_html = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in summary_rows(summary))
     meta_json = escape(json.dumps(meta, indent=1, default=str))
     rate = 100 * summary.get("success", 0.0)
     compared = f"\n<h2>Compared with other runs</h2>\n{comparison}" if comparison else ""
     body = f"""<h1>Game of 24 — {escape(summary.get("method", ""))} on {escape(summary.get("model", ""))}</h1>
 <p>Success {rate:.1f}% <span class="bar" style="width:{rate * 3:.0f}px"></span></p>
-<table id="summary">{summary_rows}</table>
+<table id="summary">{summary_html}</table>
 <details><summary>Run configuration</summary><pre>{meta_json}</pre></details>{compared}
 <h2>Puzzles</h2>
 <p id="controls" hidden><button data-open="yes">expand all</button><button data-open="no">collapse all</button>
 <button data-show="all">all</button><button data-show="yes">solved</button>
 <button data-show="no">not solved</button></p>
-<table id="puzzles"><tr><th>#</th><th>puzzle</th><th>success</th><th>first</th><th>first output</th><th>calls</th>
-<th>prompt tok</th><th>compl tok</th><th>$</th><th>stopped</th></tr>{"".join(rows)}</table>
+<table id="puzzles"><tr><th>#</th><th>puzzle</th><th>success</th><th>first</th><th>first answer (as read)</th>
+<th>calls</th><th>prompt tok</th><th>compl tok</th><th>$</th><th>stopped</th></tr>{"".join(rows)}</table>
 {"".join(sections)}"""
     return page(f"Game of 24 — {summary.get('method', '')}", body, script=_JS)
 

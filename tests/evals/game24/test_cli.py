@@ -93,11 +93,11 @@ def test_check_arguments_and_stdin():
     out = cli("game24", "check", input=lines)
     verdicts = [json.loads(line) for line in out.stdout.splitlines()]
     assert [v["correct"] for v in verdicts] == [False, False]
-    assert verdicts[0]["reason"] == "does not equal 24"
+    assert verdicts[0]["reason"] == "equals 25, not 24"
     bad = cli("game24", "check", input="not json\n" + json.dumps(items[0]) + "\n")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "stdin line 1" in bad.stderr
     verdicts = [json.loads(line) for line in bad.stdout.splitlines()]
-    assert verdicts[0]["error"].startswith("stdin line 1: not JSON") and verdicts[1]["reason"] == "does not equal 24"
+    assert verdicts[0]["error"].startswith("stdin line 1: not JSON") and verdicts[1]["reason"] == "equals 25, not 24"
 
 
 def check_stdin(capsys, monkeypatch, stdin: bytes) -> tuple[int, list[dict], str]:

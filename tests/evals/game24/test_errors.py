@@ -46,7 +46,7 @@ def test_the_usual_unicode_operators_are_read() -> None:
 def test_the_reported_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert reasoning.cli.main(["game24", "check", "1 1 4 6", "Answer: 4 * 6 * 1 ^ 1 = 24"]) == 0
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["reason"] == "unparseable: unexpected character '^' at 10: powers are not allowed"
+    assert verdict["reason"] == "not arithmetic: unexpected character '^' at 10: powers are not allowed"
     assert verdict["expression"][10] == "^"
     assert check_answer("4 5 6 10", "Answer: (10 - 6) * 5 ** 1 + 4 = 24").reason.endswith("'**' at 13: powers are "
                                                                                          "not allowed")  # fmt: skip
@@ -80,3 +80,15 @@ def test_the_cli_says_it_in_one_line(capsys: pytest.CaptureFixture[str], tmp_pat
     code = reasoning.cli.main(["game24", "run", "--range", "999-900", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err == "reasoning: error: --range 999-900: start 999 is after end 900\n"
+
+
+@pytest.mark.parametrize("puzzle", ["4 5 6", "4 5 6 10 11", "4.5 5 6 10", "a b c d", ""])
+def test_solve_and_check_take_only_what_a_run_could_ask(capsys: pytest.CaptureFixture[str], puzzle: str) -> None:
+    # Three numbers once gave "not solvable" with exit 0, and check graded them: a game-24 puzzle is four numbers.
+    for argv in (["solve", puzzle], ["check", puzzle, "Answer: 4 * 6 = 24"]):
+        assert reasoning.cli.main(["game24", *argv]) == 2
+        out = capsys.readouterr()
+        assert out.out == "" and out.err.startswith("reasoning: error: a puzzle is four whole numbers"), out
+    # A puzzle written as a run takes it ("4,5,6,10") is answered under its normal form.
+    assert reasoning.cli.main(["game24", "solve", "4,5,6,10"]) == 0
+    assert json.loads(capsys.readouterr().out)["puzzle"] == "4 5 6 10"
