@@ -20,7 +20,7 @@ from reasoning.tree import SearchContext
 from ..harness import Eval, LogSample, Scored, Turn, as_fields
 from .data import Game
 from .methods import MethodConfig, solve_game
-from .report import figure, render_report
+from .report import figure, label, render_report
 
 __all__ = ["CrosswordsEval", "Record", "RunInfo", "summarize"]
 
@@ -105,10 +105,10 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
         return render_report(records, summary, info.model_dump(mode="json"))
 
     def format_summary(self, summary: dict[str, Any]) -> str:
-        """The summary as lines of name and value, rounded as the report rounds them (`report.figure`: success
-        rates as percentages, like the paper's Table 3)."""
-        width = max(map(len, summary), default=0)
-        return "\n".join(f"{key:<{width}}  {figure(key, value)}" for key, value in summary.items())
+        """The summary as lines of name and value, named and rounded as the report names and rounds them
+        (`report.label`, `report.figure`: success rates as percentages, like the paper's Table 3)."""
+        width = max(map(len, map(label, summary)), default=0)
+        return "\n".join(f"{label(key):<{width}}  {figure(key, value)}" for key, value in summary.items())
 
     def log_sample(self, record: Record, info: RunInfo) -> LogSample:
         """The clues as input, the answer grid as target; the model's reply (IO, CoT) or the grid the search filled

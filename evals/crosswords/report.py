@@ -21,7 +21,7 @@ from ..harness import escape, page
 from .board import CLUE_NAMES, words_of
 from .data import load_games
 
-__all__ = ["PAPER", "figure", "render_report", "title_of"]
+__all__ = ["LABELS", "PAPER", "figure", "label", "render_report", "title_of"]
 
 _STYLE = (".grid{font-family:monospace;font-size:1.2em;line-height:1.2;white-space:pre;display:inline-block;"
           "margin-right:2em;vertical-align:top}.pruned{color:#a00}.out{font-weight:bold}.visits{font-family:"
@@ -34,6 +34,19 @@ PAPER = {("io", True): (38.7, 14.0, 0.0), ("cot", True): (40.6, 15.6, 1.0), ("to
 PAPER_BEST = (82.4, 67.5, 35.0)  # ToT "+best state"
 _RATES = ("letter", "word", "game")
 _FILL = re.compile(r"^([hv][1-5])\.")
+
+
+# The printed summary's and the report's names for summary.json's keys (a key not here is shown as it is).
+LABELS = {"letter": "letter success", "word": "word success", "game": "game success",
+          "best_letter": "letter success, best state (oracle)", "best_word": "word success, best state (oracle)",
+          "best_game": "game success, best state (oracle)", "visited_per_game": "states visited / game",
+          "calls_per_game": "model calls / game", "tokens_per_game": "tokens / game",
+          "dollars": "dollars (all games)"}  # fmt: skip
+
+
+def label(key: str) -> str:
+    """`key` of summary.json as the printed summary and the report name it (`LABELS`)."""
+    return LABELS.get(key, key)
 
 
 def figure(key: str, value: Any) -> str:
@@ -117,8 +130,8 @@ def _summary(summary: dict[str, Any], info: dict[str, Any]) -> str:
     prune = bool(_config(info).get("prune", True))
     head = "<tr><th></th><th>letter</th><th>word</th><th>game</th></tr>"
 
-    def row(label: str, values: Sequence[str]) -> str:
-        return f"<tr><th>{escape(label)}</th>" + "".join(f'<td class="n">{escape(v)}</td>' for v in values) + "</tr>"
+    def row(name: str, values: Sequence[str]) -> str:
+        return f"<tr><th>{escape(name)}</th>" + "".join(f'<td class="n">{escape(v)}</td>' for v in values) + "</tr>"
 
     rows = [row("output", [figure(k, summary[k]) for k in _RATES])] if "letter" in summary else []
     if "best_letter" in summary:
@@ -129,10 +142,9 @@ def _summary(summary: dict[str, Any], info: dict[str, Any]) -> str:
         if method == "tot-dfs" and prune:
             rows.append(row("paper, GPT-4: +best state", [f"{v:.1f}%" for v in PAPER_BEST]))
     games = summary.get("games", 0)
-    costs = [("games", "games"), ("visited_per_game", "states visited / game"), ("calls_per_game", "model calls / "
-             "game"), ("tokens_per_game", "tokens / game"), ("dollars", "dollars (all games)")]  # fmt: skip
-    cost = "".join(f'<tr><th>{escape(label)}</th><td class="n">{escape(figure(k, summary[k]))}</td></tr>'
-                   for k, label in costs if k in summary)  # fmt: skip
+    costs = ("games", "visited_per_game", "calls_per_game", "tokens_per_game", "dollars")
+    cost = "".join(f'<tr><th>{escape(label(k))}</th><td class="n">{escape(figure(k, summary[k]))}</td></tr>'
+                   for k in costs if k in summary)  # fmt: skip
     return (f'<table id="summary"><caption>Success rate (%), mean over {escape(games)} games (as the paper\'s Table '
             f"3)</caption>{head}{''.join(rows)}</table>"
             '<p class="note">letter: the share of the 25 cells right; word: of the 10 words (rows h1-h5, columns '

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.crosswords.eval import CrosswordsEval
 from evals.crosswords.report import figure, render_report
 from tests.conftest import SHARED_DATA
 
@@ -105,6 +106,14 @@ def test_the_rates_are_labelled_as_table_3_and_rounded_once():
     assert 'model calls / game</th><td class="n">885.1</td>' in html and "885.15" not in html
     assert figure("calls_per_game", 1040.35) == "1040.3" and figure("best_game", 0.35) == "35.0%"
     assert figure("games", 20) == "20" and figure("dollars", 0.5) == "0.5000"
+
+
+def test_the_printed_summary_names_and_rounds_as_the_report_does() -> None:
+    lines = dict(line.split("  ", 1) for line in CrosswordsEval.format_summary(None, SUMMARY).splitlines())  # type: ignore[arg-type]
+    shown = {name.strip(): value.strip() for name, value in lines.items()}
+    assert shown["letter success"] == "78.0%" and shown["game success, best state (oracle)"] == "35.0%"
+    assert shown["model calls / game"] == "885.1" and shown["states visited / game"] == "92.8"
+    assert shown["method"] == "tot-dfs" and not any("_" in name for name in shown)
 
 
 def test_a_hostile_clue_is_escaped():
