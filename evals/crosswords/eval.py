@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from reasoning.engine import Engine, Spend
 from reasoning.session import Session
@@ -75,8 +75,7 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
             raise TypeError("not an object")
         if raw.get("run") != self.run:
             return None
-        if not isinstance(raw.get("idx"), int) or isinstance(raw.get("idx"), bool):
-            raise ValueError("no game number")
+        _RecordFields.model_validate(raw)  # a pydantic ValidationError (a ValueError) for a hand-edited line
         return raw
 
     def write(self, record: Record) -> str:
@@ -122,6 +121,32 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
                      completion_tokens=record["completion_tokens"], dollars=record["dollars"])  # fmt: skip
         return LogSample(id=str(record["idx"]), input="\n".join(record["clues"]), target="\n".join(record["answer"]),
                          messages=(reply,), scores=scores, cost=cost, metadata=as_fields(record))  # fmt: skip
+
+
+class _Checked(BaseModel):
+    # The fields of a record that the summary, the report and the export read, with their types (strict: "1" is
+    # not 1; no NaN); the rest of a record is kept as it is.
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+
+
+class _Scores(_Checked):
+    letter: float = Field(ge=0, le=1)
+    word: float = Field(ge=0, le=1)
+    solved: bool
+
+
+class _RecordFields(_Scores):
+    idx: int
+    method: str
+    output: list[str]
+    answer: list[str] | None = None  # records of earlier versions may lack the answer and the clues
+    clues: list[str] | None = None
+    calls: int = Field(ge=0)
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    dollars: float = Field(ge=0)
+    best: _Scores | None = None
+    visited: list[_Scores] | None = None
 
 
 def summarize(records: Sequence[Record]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import functools
 import itertools
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -170,17 +171,25 @@ class Verdict:
     value: str | None = None
 
 
-def _listed(numbers: Counter[Fraction]) -> str:
-    return " ".join(format_number(n) for n in sorted(numbers.elements()))
+def _precise(value: Fraction) -> str:
+    # 15 significant digits, for where `format_number`'s 4 would make a reason contradict itself ("equals 24, not
+    # 24" for 24.000001; "uses 4 5 6 10, not the puzzle's 4 5 6 10" for 4.00001).
+    return format_number(value) if value.denominator == 1 else f"{float(value):.15g}"
+
+
+def _listed(numbers: Counter[Fraction], show: Callable[[Fraction], str] = format_number) -> str:
+    return " ".join(show(n) for n in sorted(numbers.elements()))
 
 
 def check_answer(puzzle: str, output: str) -> Verdict:
     """Check a model's whole final output the way the paper's checker reads it: the last line, after "Answer:",
     left of "="; the numbers used must be the puzzle's, each exactly once; the value must be exactly 24.
 
-    The reason is one line a reader of the report understands: "ok", "empty output", "nothing after 'Answer:' on
-    the last line", "not arithmetic: ..." (with where the reading stopped; "(the last line has no 'Answer:')" when it
-    has none), "uses 4 6, not the puzzle's 4 5 6 10", or "equals 54, not 24"."""
+    The reason is one line a reader of the report understands: "ok", "empty output", "no expression after
+    'Answer:' on the last line", "no expression (and no 'Answer:') on the last line", "not arithmetic: ..." (with
+    where the reading stopped; "(the last line has no 'Answer:')" when it has none), "uses 4 6, not the puzzle's
+    4 5 6 10", or "equals 54, not 24". Numbers in it (and `value`) are shown as the paper shows them
+    (`format_number`: 4 significant digits), to 15 where 4 would make the reason contradict itself."""
     try:
         wanted = Counter(parse_numbers(puzzle))
     except ExpressionError as exc:
@@ -189,19 +198,29 @@ def check_answer(puzzle: str, output: str) -> Verdict:
         return Verdict(False, "empty output", "")
     last = output.strip().split("\n")[-1].strip()
     marked = re.search(r"(?i)answer\s*:", last) is not None
-    expression = re.sub(r"(?i)^.*?answer\s*:\s*", "", last).split("=")[0].strip()
+    # After the last "Answer:" (the paper's checker drops every "answer: "), left of the first "=".
+    expression = re.sub(r"(?i)^.*answer\s*:\s*", "", last).split("=")[0].strip()
     if not expression:
-        return Verdict(False, "nothing after 'Answer:' on the last line", expression)
+        missing = "no expression after 'Answer:'" if marked else "no expression (and no 'Answer:')"
+        return Verdict(False, f"{missing} on the last line", expression)
     try:
         value, used = evaluate(expression)
     except ExpressionError as exc:
         where = "" if marked else " (the last line has no 'Answer:')"
         return Verdict(False, f"not arithmetic{where}: {exc}", expression)
+    shown = format_number(value)
+    if shown == "24" and value != 24:
+        shown = _precise(value)
     if Counter(used) != wanted:
-        return Verdict(False, f"uses {_listed(Counter(used))}, not the puzzle's {_listed(wanted)}", expression,
-                       format_number(value))  # fmt: skip
+        for show in (format_number, _precise):
+            uses, numbers = _listed(Counter(used), show), _listed(wanted, show)
+            if uses != numbers:
+                return Verdict(False, f"uses {uses}, not the puzzle's {numbers}", expression, shown)
+        return Verdict(False, f"uses numbers close to but not exactly the puzzle's {numbers}", expression, shown)
     if value != 24:
-        return Verdict(False, f"equals {format_number(value)}, not 24", expression, format_number(value))
+        if shown == "24":  # closer than 15 digits tell
+            return Verdict(False, f"equals 24 only approximately (off by {float(value - 24):.3g})", expression, shown)
+        return Verdict(False, f"equals {shown}, not 24", expression, shown)
     return Verdict(True, "ok", expression, "24")
 
 

@@ -123,7 +123,8 @@ def _commands(game_sub: Any) -> None:
     compare.add_argument("--all-puzzles", action="store_true",
                          help="each run on its own puzzles (default: the puzzles common to all the runs)")  # fmt: skip
     compare.add_argument("--format", choices=["text", "json"], default="text", help="stdout: a table, or JSON rows")
-    compare.add_argument("--html", metavar="PATH", help="also write the table as one self-contained HTML page")
+    compare.add_argument("--html", metavar="PATH", help="also write the table as one self-contained HTML page "
+                         "(an HTML page already there is replaced; any other file is refused)")  # fmt: skip
     compare.set_defaults(run=compare_command)
 
 

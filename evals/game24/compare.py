@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from .methods import MethodConfig
 __all__ = [
     "Row",
     "Run",
+    "check_page_path",
     "common_puzzles",
     "compare_command",
     "comparison_html",
@@ -113,7 +115,8 @@ class Row:
 
 def load_run(path: str | Path) -> Run:
     """The game-24 run folder at `path`, read as `reasoning game24 report` reads one (nothing in it is changed but
-    its `.lock`). `ConfigurationError` (one line) for a missing path, a file, a folder with no `run.json` or another
+    its `.lock`, and a killed run's cut-short last line, dropped from the results file as a rerun drops it, with a
+    line on stderr). `ConfigurationError` (one line) for a missing path, a file, a folder with no `run.json` or another
     eval's, a results file that is not game-24 records, or no records at all."""
     with read_run(Game24Eval, path) as (folder, info, ev, records):
         return Run(folder.path, info, ev.model, records)
@@ -228,9 +231,14 @@ def short_names(paths: Sequence[str]) -> list[str]:
     return names
 
 
-def _text_cells(row: Row, name: str) -> tuple[str, ...]:
+def _printable(text: str) -> str:
+    # A folder name with a newline or a tab, escaped as Python writes it, so that it stays on its line of the table.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _text_cells(row: Row, name: str, marks: bool) -> tuple[str, ...]:
     seconds = row.measured_seconds_per_puzzle
-    mark = ANY_OUTPUT_MARK if row.interval_on == ANY_OUTPUT else ""
+    mark = ANY_OUTPUT_MARK if row.interval_on == ANY_OUTPUT else " " if marks else ""  # the brackets aligned
     return (
         name,
         row.method,
@@ -246,10 +254,13 @@ def _text_cells(row: Row, name: str) -> tuple[str, ...]:
 
 def format_table(rows: Sequence[Row]) -> str:
     """The rows as a plain-text table about 80 columns wide (numbers right-aligned; a run per line, named by the
-    short name of its folder), then a line per run with its folder, method options and model (the model once, above
-    them, when every run has the same), then the legend. A CI marked "*" is on puzzles solved by any output."""
-    names = short_names([row.run for row in rows])
-    table = [TEXT_HEAD, *(_text_cells(row, name) for row, name in zip(rows, names, strict=True))]
+    short name of its folder where it really is, `short_names`), then a line per run with its folder, method
+    options and model (the model once, above them, when every run has the same), then the legend. A CI marked "*"
+    is on puzzles solved by any output."""
+    # Named where the folders are (`a` and `/x/a` typed for one folder are one folder), shown printable.
+    names = [_printable(n) for n in short_names([os.path.realpath(row.run) for row in rows])]
+    marks = any(row.interval_on == ANY_OUTPUT for row in rows)
+    table = [TEXT_HEAD, *(_text_cells(row, name, marks) for row, name in zip(rows, names, strict=True))]
     widths = [max(len(line[i]) for line in table) for i in range(len(TEXT_HEAD))]
 
     def aligned(line: Sequence[str]) -> str:
@@ -262,7 +273,7 @@ def format_table(rows: Sequence[Row]) -> str:
     width = max(map(len, names), default=0)
     for row, name in zip(rows, names, strict=True):
         model = "" if one_model else f"; model {row.model or '—'}"
-        key.append(f"  {name:<{width}}  {row.method_label()}{model} — {row.run}")
+        key.append(f"  {name:<{width}}  {row.method_label()}{model} — {_printable(row.run)}")
     legend = textwrap.fill(LEGEND, LEGEND_WIDTH, break_on_hyphens=False)
     return "\n".join([*(aligned(line) for line in table), *key, legend])
 
@@ -292,11 +303,40 @@ def comparison_page(rows: Sequence[Row], note: str | None = None) -> str:
     return page("Game of 24 — runs compared", f"<h1>Game of 24 — runs compared</h1>\n{said}{comparison_html(rows)}")
 
 
+def check_page_path(path: str, folders: Sequence[str]) -> None:
+    """`ConfigurationError` (one line) unless `path` is a place `--html` may write its page: not empty, not a folder,
+    not a file that is not an HTML page already (a run's results or run.json would be lost), nor a link to one, nor
+    a compared run's own report.html. An HTML page already there is replaced."""
+    if not path.strip():
+        raise ConfigurationError("--html is empty; give a file to write the page to")
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise ConfigurationError(f"--html {path} is a folder; give a file")
+    reports = {Path(os.path.realpath(Path(folder) / "report.html")) for folder in folders}
+    if target in reports:
+        raise ConfigurationError(f"--html {path} is a compared run's own report; give another path")
+    if target.exists() and not _is_page(target):
+        raise ConfigurationError(f"--html {path} exists and is not an HTML page; move it or give another path")
+
+
+def _is_page(path: Path) -> bool:
+    # Whether the file begins as every page of ours does (`evals.harness.page`).
+    try:
+        with path.open("rb") as f:
+            return f.read(15).lower() == b"<!doctype html>"
+    except OSError:
+        return False
+
+
 def compare_command(args: argparse.Namespace) -> int:
-    """`reasoning game24 compare RUN_DIR [RUN_DIR ...] [--all-puzzles] [--format text|json] [--html PATH]`: every
-    folder is read before anything is written, so a bad one is one `ConfigurationError` and no output. The note on
+    """`reasoning game24 compare RUN_DIR [RUN_DIR ...] [--all-puzzles] [--format text|json] [--html PATH]`: the page's
+    path is checked (`check_page_path`) and every folder read before anything is written, so a bad one is one
+    `ConfigurationError` and no output. The note on
     common puzzles and where the page went go to stderr; the table (or the JSON list of rows) to stdout."""
-    runs, note = common_puzzles([load_run(path) for path in [args.dir, *args.more]], all_puzzles=args.all_puzzles)
+    folders = [args.dir, *args.more]
+    if args.html is not None:
+        check_page_path(args.html, folders)
+    runs, note = common_puzzles([load_run(path) for path in folders], all_puzzles=args.all_puzzles)
     rows = [make_row(run) for run in runs]
     if note is not None:
         print(note, file=sys.stderr)

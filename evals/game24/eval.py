@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import IO, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from reasoning.engine import Engine, Spend
 from reasoning.errors import ConfigurationError
@@ -189,16 +189,48 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
                          cost=cost, metadata=as_fields(record))  # fmt: skip
 
 
+class _Checked(BaseModel):
+    # The fields of a verdict and of a record that the summary, the status line, the report and compare read, with
+    # their types (strict: "1" is not 1, true is not 1; no NaN); the rest of a record is kept as it is, unread.
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+
+
+class _VerdictFields(_Checked):
+    correct: bool
+    reason: str
+    expression: str | None = None
+    value: str | None = None
+
+
+class _RecordFields(_Checked):
+    idx: int
+    puzzle: str
+    method: str
+    outputs: list[str]
+    verdicts: list[_VerdictFields]
+    success: float = Field(ge=0, le=1)
+    any_correct: bool
+    first_correct: bool
+    calls: int = Field(ge=0)
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    dollars: float = Field(ge=0)
+    stopped: str
+    seconds: float | None = Field(default=None, ge=0)
+
+
 def read_record(raw: Any, run: str | None) -> Record | None:
     """A decoded results line as a record of run `run` (None: of any run); None for another run's record.
-    `TypeError` for a line that is not an object, `ValueError` for a record of the run with no puzzle number."""
+    `TypeError` for a line that is not an object; a pydantic `ValidationError` (a `ValueError`) for a record of the
+    run whose fields that readers use are missing or of the wrong type (`_RecordFields`: a hand-edited line), or
+    whose outputs and verdicts differ in number."""
     if not isinstance(raw, dict):
         raise TypeError("not an object")
     if run is not None and raw.get("run") != run:
         return None
-    idx = raw.get("idx")
-    if not isinstance(idx, int) or isinstance(idx, bool):  # the resume reads it
-        raise ValueError("no puzzle number")
+    checked = _RecordFields.model_validate(raw)
+    if len(checked.outputs) != len(checked.verdicts):
+        raise ValueError("outputs and verdicts differ in number")
     return raw
 
 

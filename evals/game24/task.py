@@ -30,7 +30,7 @@ def normalize_puzzle(text: str) -> str:
         shown = text if len(text) <= 60 else text[:60] + "..."
         raise ExpressionError(f"a puzzle is four whole numbers of up to {MAX_PUZZLE_DIGITS} digits, e.g. '4 5 6 10'; "
                               f"got {shown!r}")  # fmt: skip
-    return " ".join(parts)
+    return " ".join(str(int(p)) for p in parts)  # "04" is 4
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from reasoning._words import counted
 from reasoning.engine import Engine
 from reasoning.errors import ConfigurationError
 
+from ..files import iter_lines
 from ..identity import identity, option_flags
 from .eval import Eval
 from .folder import RunFolder
@@ -230,10 +231,10 @@ def read_run(eval_type: type[EvalT], path: str | Path) -> Iterator[tuple[RunFold
         if not results.path.exists():  # a run stopped before its first record, or a folder made by hand
             raise ConfigurationError(f"{folder.path} holds no records yet (no {results.path.name}): the run stopped "
                                      "before it finished one; rerun its command to go on")  # fmt: skip
-        loaded = results.load()
-        records = ev.select(loaded)
-        if not records:
-            others = f" of the run in run.json ({counted(len(loaded), 'other record')})" if loaded else ""
+        records = ev.select(results.load())
+        if not records:  # an empty file, or only lines of other runs (an eval's reader skips those)
+            lines = sum(1 for _ in iter_lines(results.path))
+            others = f" of the run in run.json ({counted(lines, 'line')} of another run)" if lines else ""
             raise ConfigurationError(f"{folder.results_path} holds no records{others}")
         yield folder, info, ev, records
 

@@ -56,8 +56,9 @@ class ResultsFile(Generic[R]):
                 raise ConfigurationError(f"{self.path}:{number} is not valid JSON; fix or move the file") from None
             try:
                 record = self._read(raw)
-            except (ValueError, TypeError, KeyError, ValidationError, RecursionError):
-                raise ConfigurationError(f"{self.path}:{number} is not {self.what}; fix or move the file") from None
+            except (ValueError, TypeError, KeyError, ValidationError, RecursionError) as exc:
+                raise ConfigurationError(f"{self.path}:{number} is not {self.what} ({_why(exc)}); fix or move the "
+                                         "file") from None  # fmt: skip
             if record is not None:
                 yield record
 
@@ -81,3 +82,15 @@ class ResultsFile(Generic[R]):
                 raise InterfaceError(f"{self.what}'s write() must return one line of JSON text; it returned "
                                      f"{line!r:.60}")  # fmt: skip
         append_lines(self.path, lines)
+
+
+def _why(exc: Exception) -> str:
+    # What is wrong with a line, in a few words: a pydantic error's first field and message ("calls: Input should be
+    # a valid integer"), else the exception's own text (its type where it has none), cut to 120 characters.
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        text = f"{where}: {first['msg']}" if where else str(first["msg"])
+    else:
+        text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -140,7 +140,7 @@ async def test_a_killed_run_s_partial_last_line_is_repaired_and_redone(tmp_path:
 def test_a_bad_line_in_the_middle_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     path.write_text('{"kind": "pair"}\n{not json\n')
-    with pytest.raises(ConfigurationError, match=r"results.jsonl:1 is not an audit record; fix or move the file"):
+    with pytest.raises(ConfigurationError, match=r"results.jsonl:1 is not an audit record \(.+\); fix or move"):
         ResultsFile(path).load()
     path.write_text("{not json\n")
     with pytest.raises(ConfigurationError, match=r"results.jsonl:1 is not valid JSON"):

@@ -147,3 +147,25 @@ def test_the_ablations_replay_report_has_the_clues_the_note_and_the_best_board(t
     assert "h2. motor" in html and "“An engine”" in html
     assert "ToT DFS, without pruning (ablation)" in html and "every proposal was rebuilt from the log" in html
     assert "best state (visit 59)" in html
+
+
+def test_a_hand_edited_record_is_refused_on_reading_naming_its_field() -> None:
+    # A record missing a field the summary or the report reads (or holding another type) was a KeyError or TypeError
+    # in `report`; the results reader turns these ValueErrors into one line naming the file, line and field.
+    from types import SimpleNamespace
+
+    from pydantic import ValidationError
+
+    ev = SimpleNamespace(run="r")
+    good = {"run": "r", "idx": 0, "method": "io", "output": ["ABCDE"] * 5, "letter": 0.2, "word": 0.1,
+            "solved": False, "calls": 1, "prompt_tokens": 10, "completion_tokens": 5, "dollars": 0.0}  # fmt: skip
+    assert CrosswordsEval.read(ev, good) == good  # type: ignore[arg-type]
+    assert CrosswordsEval.read(ev, {**good, "run": "other", "calls": "x"}) is None  # type: ignore[arg-type]
+    for change in ({"calls": "1"}, {"letter": 2.0}, {"solved": 1}, {"output": None}, {"best": {"letter": 0.5}},
+                   {"idx": True}, {"dollars": float("nan")}):  # fmt: skip
+        with pytest.raises(ValidationError):
+            CrosswordsEval.read(ev, {**good, **change})  # type: ignore[arg-type]
+    bad = dict(good)
+    del bad["word"]
+    with pytest.raises(ValidationError, match="word"):
+        CrosswordsEval.read(ev, bad)  # type: ignore[arg-type]

@@ -42,7 +42,11 @@ def test_evaluate_rejects(text):
         ("Answer: (10 - 6) * 5 + 4 = 24\nHope this helps!", False,
          "not arithmetic (the last line has no 'Answer:'): unexpected character 'H' at 0"),
         ("Answer: 4 * (5 + 6", False, "not arithmetic: missing ')' for the '(' at 4"),
-        ("Steps:\nAnswer:", False, "nothing after 'Answer:' on the last line"),
+        ("Steps:\nAnswer:", False, "no expression after 'Answer:' on the last line"),
+        ("Answer: Answer: (10 - 6) * 5 + 4 = 24", True, "ok"),  # read after the last "Answer:", as the paper does
+        ("(10 - 6) * 5 + 4\n= 24", False, "no expression (and no 'Answer:') on the last line"),
+        ("Answer: (10 - 6) * 5 + 4.00001 = 24", False, "uses 4.00001 5 6 10, not the puzzle's 4 5 6 10"),
+        ("Answer: 10 / 6 * 5 + 4", False, "equals 12.33, not 24"),
         ("", False, "empty output"),
         (" \n\n ", False, "empty output"),
     ],

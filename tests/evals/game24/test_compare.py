@@ -192,3 +192,89 @@ def test_short_names_tell_the_folders_apart_with_as_few_trailing_parts_as_needed
     assert short_names(["a/tot", "b/tot"]) == ["a/tot", "b/tot"]
     assert short_names(["same", "same"]) == ["same", "same"]  # the same folder twice: its whole path
     assert short_names(["/abs/runs/tot"]) == ["tot"]
+
+
+async def test_a_results_file_of_another_run_is_not_said_to_hold_no_records(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # read_run says "(N other records)" when the file holds only another run's records, but the game-24 eval drops
+    # those as it reads them (read_record), so a full file of another config's records read "holds no records".
+    io = await make_run(tmp_path / "io", "io", set(NUMBERS[:3]))
+    cot = await make_run(tmp_path / "cot", "cot", set(NUMBERS[:3]))
+    (io / "results.jsonl").write_bytes((cot / "results.jsonl").read_bytes())
+    code, out, err = cli(capsys, str(io))
+    assert code == 2 and out == ""
+    assert err == (f"reasoning: error: {io / 'results.jsonl'} holds no records of the run in run.json (10 lines of "
+                   "another run)\n")  # fmt: skip
+
+
+async def test_html_onto_a_compared_runs_own_file_loses_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `--html io/results.jsonl` replaced the run's records with the HTML page (exit 0): the run was lost.
+    io = await make_run(tmp_path / "io", "io", set(NUMBERS[:3]))
+    cot = await make_run(tmp_path / "cot", "cot", set(NUMBERS[:5]))
+    before = {name: (io / name).read_bytes() for name in ("results.jsonl", "run.json")}
+    for name in before:
+        code, out, err = cli(capsys, str(io), str(cot), "--html", str(io / name))
+        assert code == 2 and out == "" and err.startswith("reasoning: error: ") and len(err.splitlines()) == 1, err
+    assert {name: (io / name).read_bytes() for name in before} == before
+    # Nor a compared run's own report, a folder, an empty path, or a link to a run's file; a page of ours is replaced.
+    (io / "report.html").write_text("<!doctype html><p>the run's report</p>")
+    (tmp_path / "link.html").symlink_to(io / "results.jsonl")
+    refused = [(io / "report.html", "is a compared run's own report"), (tmp_path, "is a folder"),
+               ("", "--html is empty"), (tmp_path / "link.html", "exists and is not an HTML page")]  # fmt: skip
+    for bad, message in refused:
+        code, out, err = cli(capsys, str(io), str(cot), "--html", str(bad))
+        assert (code, out) == (2, "") and message in err and len(err.splitlines()) == 1, err
+    assert {name: (io / name).read_bytes() for name in before} == before
+    page = tmp_path / "compare.html"
+    for _ in range(2):
+        code, out, err = cli(capsys, str(io), str(cot), "--html", str(page))
+        assert code == 0 and page.read_text().startswith("<!doctype html>")
+
+
+async def test_a_hand_edited_record_is_one_line_naming_its_field(capsys: pytest.CaptureFixture[str],
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    # A record missing a field the readers use, or holding it as another type, was a traceback (KeyError, TypeError)
+    # in report and compare; a NaN was blamed on the eval's summarize().
+    io = await make_run(tmp_path / "io", "io", set(NUMBERS[:3]))
+    capsys.readouterr()  # not what the run said
+    lines = (io / "results.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    edits = {"calls": ({"calls": "3"}, "calls: Input should be a valid integer"),
+             "success": ({"success": "1"}, "success: Input should be a valid number"),
+             "nan": ({"dollars": float("nan")}, "dollars: Input should be a finite number"),
+             "verdicts": ({"verdicts": [{}]}, "verdicts.0.correct: Field required"),
+             "outputs": ({"outputs": []}, "outputs and verdicts differ in number"),
+             "puzzle": ({"puzzle": None}, "puzzle: Input should be a valid string")}  # fmt: skip
+    for name, (change, why) in edits.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "run.json").write_bytes((io / "run.json").read_bytes())
+        (folder / "results.jsonl").write_text("\n".join([json.dumps({**first, **change}), *lines[1:]]) + "\n")
+        for command in ("report", "compare"):
+            code = reasoning.cli.main(["game24", command, str(folder)])
+            out = capsys.readouterr()
+            assert code == 2 and out.out == "", (name, command, out)
+            assert out.err == (f"reasoning: error: {folder / 'results.jsonl'}:1 is not a game-24 record ({why}); fix "
+                               "or move the file\n"), (name, command, out.err)  # fmt: skip
+    # A record without a field that was never written by every version (seconds) still reads.
+    del first["seconds"]
+    (io / "results.jsonl").write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    assert reasoning.cli.main(["game24", "compare", str(io)]) == 0
+
+
+async def test_the_table_names_folders_where_they_are_and_keeps_runs_on_their_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # The same folder typed two ways was named "bk/a" and "a"; a newline in a folder's name split its row; the "*"
+    # of an any-output interval pushed its brackets out of line with the others.
+    io = await make_run(tmp_path / "a", "io", set(NUMBERS[:4]), samples=2, correct_samples={0})
+    odd = await make_run(tmp_path / "new\nline", "io", set(NUMBERS[:3]))
+    (tmp_path / "x").mkdir()
+    code, table, _ = cli(capsys, str(io), str(tmp_path / "x" / ".." / "a"), str(odd))
+    _, first, second, third, *_ = table.splitlines()
+    assert code == 0 and first.split()[0] == second.split()[0] == str(io)  # one folder: its whole path, twice
+    assert third.split()[0] == "new\\nline"
+    assert first.index("]*") == third.index("] ")  # the brackets line up

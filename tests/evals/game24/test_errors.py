@@ -90,5 +90,28 @@ def test_solve_and_check_take_only_what_a_run_could_ask(capsys: pytest.CaptureFi
         out = capsys.readouterr()
         assert out.out == "" and out.err.startswith("reasoning: error: a puzzle is four whole numbers"), out
     # A puzzle written as a run takes it ("4,5,6,10") is answered under its normal form.
-    assert reasoning.cli.main(["game24", "solve", "4,5,6,10"]) == 0
-    assert json.loads(capsys.readouterr().out)["puzzle"] == "4 5 6 10"
+    for written in ("4,5,6,10", "04 5 06 10", "\t4 5  6 10 "):
+        assert reasoning.cli.main(["game24", "solve", written]) == 0
+        assert json.loads(capsys.readouterr().out)["puzzle"] == "4 5 6 10"
+
+
+@pytest.mark.parametrize("output", ["(10 - 6) * 5 + 4\n= 24", "= 24", "steps\n====="])
+def test_a_last_line_with_no_answer_is_not_said_to_have_one(output: str) -> None:
+    # Said "nothing after 'Answer:' on the last line" for a last line that has no "Answer:" (a model that writes the
+    # expression and then "= 24" on a line of its own).
+    verdict = check_answer("4 5 6 10", output)
+    assert not verdict.correct and "nothing after 'Answer:'" not in verdict.reason, verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("puzzle", "output"),
+    [
+        ("4 5 6 10", "Answer: (10 - 6) * 5 + 4.00001 = 24"),  # said "uses 4 5 6 10, not the puzzle's 4 5 6 10"
+        ("1 1 24 999999", "Answer: 24 * 1 + 1 / 999999 = 24"),  # said "equals 24, not 24"
+    ],
+)
+def test_a_reason_never_contradicts_itself(puzzle: str, output: str) -> None:
+    # The numbers and the value are rounded to 4 significant digits (format_number), so a near miss read as a hit.
+    verdict = check_answer(puzzle, output)
+    assert not verdict.correct
+    assert verdict.reason not in ("uses 4 5 6 10, not the puzzle's 4 5 6 10", "equals 24, not 24"), verdict.reason

@@ -69,9 +69,16 @@ async def test_each_puzzle_is_solved_in_its_own_context_with_the_per_puzzle_budg
 def test_a_record_of_another_run_is_skipped_and_a_record_with_no_puzzle_number_refused(tmp_path: Path) -> None:
     ev = Game24Eval(MethodConfig(method="io"))
     assert ev.read({"run": "other", "idx": "x"}) is None
-    assert ev.read({"run": ev.run, "idx": 3}) == {"run": ev.run, "idx": 3}
+    record = {"run": ev.run, "idx": 3, "puzzle": "4 5 6 10", "method": "io", "outputs": ["x"],
+              "verdicts": [{"correct": False, "reason": "r"}], "success": 0.0, "any_correct": False,
+              "first_correct": False, "calls": 1, "prompt_tokens": 2, "completion_tokens": 3, "dollars": 0.0,
+              "stopped": "max_outputs", "tree": {"anything": "unread"}}  # fmt: skip
+    assert ev.read(record) == record
+    for bad in ({"idx": True}, {"idx": "3"}, {"calls": None}):
+        with pytest.raises(ValueError):
+            ev.read({**record, **bad})
     with pytest.raises(ValueError):
-        ev.read({"run": ev.run, "idx": True})
+        ev.read({"run": ev.run, "idx": 3})  # the fields every record has are missing
     with pytest.raises(TypeError):
         ev.read([ev.run])
 
