@@ -331,8 +331,8 @@ def _is_page(path: Path) -> bool:
 def compare_command(args: argparse.Namespace) -> int:
     """`reasoning game24 compare RUN_DIR [RUN_DIR ...] [--all-puzzles] [--format text|json] [--html PATH]`: the page's
     path is checked (`check_page_path`) and every folder read before anything is written, so a bad one is one
-    `ConfigurationError` and no output. The note on
-    common puzzles and where the page went go to stderr; the table (or the JSON list of rows) to stdout."""
+    `ConfigurationError` and no output. The note on common puzzles and where the page went go to stderr; the table
+    (or the JSON list of rows) to stdout."""
     folders = [args.dir, *args.more]
     if args.html is not None:
         check_page_path(args.html, folders)

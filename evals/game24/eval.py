@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -202,6 +202,18 @@ class _VerdictFields(_Checked):
     value: str | None = None
 
 
+class _TreeNode(_Checked):
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=True)  # a value may be any float
+
+    id: int
+    values: list[float] | None = None  # the report writes each with :g
+
+
+class _Tree(_Checked):
+    nodes: list[_TreeNode]
+    edges: list[Annotated[list[int], Field(min_length=2, max_length=2)]]  # [parent, child]
+
+
 class _RecordFields(_Checked):
     idx: int
     puzzle: str
@@ -217,6 +229,7 @@ class _RecordFields(_Checked):
     dollars: float = Field(ge=0)
     stopped: str
     seconds: float | None = Field(default=None, ge=0)
+    tree: _Tree | None = None  # a search's (the report draws it)
 
 
 def read_record(raw: Any, run: str | None) -> Record | None:

@@ -247,7 +247,11 @@ async def test_a_hand_edited_record_is_one_line_naming_its_field(capsys: pytest.
              "nan": ({"dollars": float("nan")}, "dollars: Input should be a finite number"),
              "verdicts": ({"verdicts": [{}]}, "verdicts.0.correct: Field required"),
              "outputs": ({"outputs": []}, "outputs and verdicts differ in number"),
-             "puzzle": ({"puzzle": None}, "puzzle: Input should be a valid string")}  # fmt: skip
+             "puzzle": ({"puzzle": None}, "puzzle: Input should be a valid string"),
+             "tree": ({"tree": {"nodes": [{"id": "0"}], "edges": []}},
+                      "tree.nodes.0.id: Input should be a valid integer"),
+             "values": ({"tree": {"nodes": [{"id": 0, "values": ["x"]}], "edges": []}},
+                        "tree.nodes.0.values.0: Input should be a valid number")}  # fmt: skip
     for name, (change, why) in edits.items():
         folder = tmp_path / name
         folder.mkdir()

@@ -72,7 +72,7 @@ def test_a_record_of_another_run_is_skipped_and_a_record_with_no_puzzle_number_r
     record = {"run": ev.run, "idx": 3, "puzzle": "4 5 6 10", "method": "io", "outputs": ["x"],
               "verdicts": [{"correct": False, "reason": "r"}], "success": 0.0, "any_correct": False,
               "first_correct": False, "calls": 1, "prompt_tokens": 2, "completion_tokens": 3, "dollars": 0.0,
-              "stopped": "max_outputs", "tree": {"anything": "unread"}}  # fmt: skip
+              "stopped": "max_outputs", "requests": {"anything": "unread"}}  # fmt: skip
     assert ev.read(record) == record
     for bad in ({"idx": True}, {"idx": "3"}, {"calls": None}):
         with pytest.raises(ValueError):
