@@ -17,7 +17,7 @@ from reasoning.engine import Engine, Spend
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
-from ..harness import Eval, LogSample, Scored, Turn, as_fields
+from ..harness import Eval, LogSample, RecordFields, Scored, Turn, as_fields
 from .data import Game
 from .methods import MethodConfig, solve_game
 from .report import figure, label, render_report
@@ -123,13 +123,7 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
                          messages=(reply,), scores=scores, cost=cost, metadata=as_fields(record))  # fmt: skip
 
 
-class _Checked(BaseModel):
-    # The fields of a record that the summary, the report and the export read, with their types (strict: "1" is
-    # not 1; no NaN); the rest of a record is kept as it is.
-    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
-
-
-class _Scores(_Checked):
+class _Scores(RecordFields):
     letter: float = Field(ge=0, le=1)
     word: float = Field(ge=0, le=1)
     solved: bool

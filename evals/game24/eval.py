@@ -22,7 +22,7 @@ from reasoning.errors import ConfigurationError
 from reasoning.session import Session
 from reasoning.tree import SearchContext
 
-from ..harness import Eval, LogSample, Scored, Turn, as_fields
+from ..harness import Eval, LogSample, RecordFields, Scored, Turn, as_fields
 from ..identity import MODEL
 from ..progress import StatusLine
 from .data import Puzzle
@@ -189,32 +189,26 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
                          cost=cost, metadata=as_fields(record))  # fmt: skip
 
 
-class _Checked(BaseModel):
-    # The fields of a verdict and of a record that the summary, the status line, the report and compare read, with
-    # their types (strict: "1" is not 1, true is not 1; no NaN); the rest of a record is kept as it is, unread.
-    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
-
-
-class _VerdictFields(_Checked):
+class _VerdictFields(RecordFields):
     correct: bool
     reason: str
     expression: str | None = None
     value: str | None = None
 
 
-class _TreeNode(_Checked):
+class _TreeNode(RecordFields):
     model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=True)  # a value may be any float
 
     id: int
     values: list[float] | None = None  # the report writes each with :g
 
 
-class _Tree(_Checked):
+class _Tree(RecordFields):
     nodes: list[_TreeNode]
     edges: list[Annotated[list[int], Field(min_length=2, max_length=2)]]  # [parent, child]
 
 
-class _RecordFields(_Checked):
+class _RecordFields(RecordFields):
     idx: int
     puzzle: str
     method: str

@@ -4,7 +4,7 @@ a run folder by one driver, through one `run`/`report` command pair.
 - `Eval`: what an eval supplies (`eval.py`).
 - `run_eval`, `write_outputs`: run one into a folder, rebuild its outputs (`run.py`).
 - `run_samples`, `resume`: the run loop (`driver.py`).
-- `RunFolder`, `RunHeader`, `ResultsFile`: the folder's files (`folder.py`, `results.py`).
+- `RunFolder`, `RunHeader`, `ResultsFile`, `RecordFields`: the folder's files (`folder.py`, `results.py`).
 - `page`, `escape`, `csp`, `STYLESHEET`: the one HTML shell of every report (`page.py`).
 - `add_eval_commands`: `reasoning NAME run | report` (`command.py`).
 - `LogSample`, `Turn`, `Scored`: a record as one sample of an eval log (`Eval.log_sample`; `log_sample.py`).
@@ -26,7 +26,7 @@ from .eval import Eval, RunInfo
 from .folder import RunFolder, RunHeader, git_revision, toolkit_version
 from .log_sample import LogSample, Scored, Turn, as_fields
 from .page import STYLESHEET, csp, escape, page
-from .results import ResultsFile
+from .results import RecordFields, ResultsFile
 from .run import open_folder, open_results, run_eval, write_outputs
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Engines",
     "Eval",
     "LogSample",
+    "RecordFields",
     "ResultsFile",
     "RunFolder",
     "RunHeader",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from reasoning.errors import ConfigurationError, InterfaceError
 
@@ -94,3 +94,12 @@ def _why(exc: Exception) -> str:
     else:
         text = str(exc) or type(exc).__name__
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+class RecordFields(BaseModel):
+    """The base of an eval's check of the record fields its readers use (`Eval.read` validates a decoded line with
+    a subclass and keeps the dict): strict types ("1" is not 1, true is not 1), no NaN or infinity, other fields
+    ignored. A line that fails is a pydantic `ValidationError`, which `ResultsFile` reports in one line naming the
+    field."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
