@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 __all__ = [
     "ExpressionError",
@@ -35,11 +36,31 @@ _OPS = {"×": "*", "x": "*", "X": "*", "÷": "/", "−": "-"}
 
 
 class ExpressionError(ValueError):
-    """The text is not an arithmetic expression we accept."""
+    """The text is not an arithmetic expression we accept. A message quotes the characters as they were written
+    ("×", not the "*" it is read as) and says where they are 1-based ("at character 5": the fifth character of the
+    text given to `evaluate`)."""
 
 
-def _tokens(text: str) -> list[tuple[str, int]]:
-    """The tokens of `text`, each with its offset (operators written the usual way: "×" is "*")."""
+class _Token(NamedTuple):
+    """A token: `kind` is the operator as read ("*" for "×", "x" or "X"; "/" for "÷"; "-" for "−") or the
+    number's digits; `at` is its 0-based offset in the text; `written` is the text as written there."""
+
+    kind: str
+    at: int
+    written: str
+
+    def where(self) -> str:
+        """`'×' at character 5`: what was written, and its 1-based position."""
+        return f"{self.written!r} at {_character(self.at)}"
+
+
+def _character(offset: int) -> str:
+    """`character 5` for the 0-based offset 4: positions in messages count from 1, as a reader does."""
+    return f"character {offset + 1}"
+
+
+def _tokens(text: str) -> list[_Token]:
+    """The tokens of `text`, in order; `ExpressionError` for a character no token starts with."""
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ExpressionError(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
     out, pos = [], 0
@@ -49,9 +70,9 @@ def _tokens(text: str) -> list[tuple[str, int]]:
         if match is None:
             at = len(text) - len(text[pos:].lstrip())  # the offending character, not the blank before it
             hint = ": powers are not allowed" if text[at] == "^" else ""
-            raise ExpressionError(f"unexpected character {text[at]!r} at {at}{hint}")
-        token = match.group(1) or _OPS.get(match.group(2), match.group(2))
-        out.append((token, match.end() - len(match.group(1) or match.group(2))))
+            raise ExpressionError(f"unexpected {text[at]!r} at {_character(at)}{hint}")
+        written = match.group(1) or match.group(2)
+        out.append(_Token(_OPS.get(written, written), match.end() - len(written), written))
         pos = match.end()
     return out
 
@@ -59,82 +80,81 @@ def _tokens(text: str) -> list[tuple[str, int]]:
 class _Parser:
     # expr := term (("+" | "-") term)* ; term := factor (("*" | "/") factor)* ;
     # factor := ("+" | "-") factor | number | "(" expr ")"
-    # Every error names the offending token and its offset in the text.
-    def __init__(self, tokens: list[tuple[str, int]]) -> None:
+    # Every error quotes the offending token as written and its 1-based position in the text.
+    def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.pos = 0
         self.numbers: list[Fraction] = []
 
     def peek(self) -> str | None:
-        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+        return self.tokens[self.pos].kind if self.pos < len(self.tokens) else None
 
-    def at(self) -> int:
-        """The offset of the next token."""
-        return self.tokens[self.pos][1]
+    def next(self) -> _Token:
+        """The next token (only when `peek` is not None)."""
+        return self.tokens[self.pos]
 
-    def take(self) -> str:
-        token = self.peek()
-        if token is None:
-            last, where = self.tokens[-1]
-            raise ExpressionError(f"the expression ends after {last!r} at {where}")
+    def take(self) -> _Token:
+        if self.peek() is None:
+            raise ExpressionError(f"the expression ends after {self.tokens[-1].where()}")
         self.pos += 1
-        return token
+        return self.tokens[self.pos - 1]
 
     def expr(self, depth: int) -> Fraction:
         value = self.term(depth)
         while self.peek() in ("+", "-"):
             op, rhs = self.take(), self.term(depth)
-            value = value + rhs if op == "+" else value - rhs
+            value = value + rhs if op.kind == "+" else value - rhs
         return value
 
     def term(self, depth: int) -> Fraction:
         value = self.factor(depth)
         while self.peek() in ("*", "/"):
-            at = self.at()
             op, rhs = self.take(), self.factor(depth)
-            if op == "/" and rhs == 0:
-                raise ExpressionError(f"division by zero at {at}")
-            value = value * rhs if op == "*" else value / rhs
+            if op.kind == "/" and rhs == 0:
+                raise ExpressionError(f"division by zero: the {op.where()} divides by 0")
+            value = value * rhs if op.kind == "*" else value / rhs
         return value
 
     def factor(self, depth: int) -> Fraction:
         if depth > 50:
             raise ExpressionError("expression nested too deeply")
         token = self.take()
-        at = self.tokens[self.pos - 1][1]
-        if token in ("+", "-"):
+        if token.kind in ("+", "-"):
             inner = self.factor(depth + 1)
-            return inner if token == "+" else -inner
-        if token == "(":
+            return inner if token.kind == "+" else -inner
+        if token.kind == "(":
             value = self.expr(depth + 1)
             if self.peek() is None:
-                raise ExpressionError(f"missing ')' for the '(' at {at}")
+                raise ExpressionError(f"missing ')' for the {token.where()}")
             if self.peek() != ")":
-                raise ExpressionError(f"expected ')' at {self.at()} for the '(' at {at}, found {self.peek()!r}")
+                found = self.next()
+                raise ExpressionError(f"expected ')' at {_character(found.at)} for the {token.where()}, "
+                                      f"found {found.written!r}")  # fmt: skip
             self.take()
             return value
-        if token[0].isdigit():
-            number = Fraction(token)
+        if token.kind[0].isdigit():
+            number = Fraction(token.kind)
             self.numbers.append(number)
             return number
         previous = self.tokens[self.pos - 2] if self.pos >= 2 else None
-        if token == "*" and previous is not None and previous == ("*", at - 1):
-            raise ExpressionError(f"'**' at {at - 1}: powers are not allowed")
-        raise ExpressionError(f"expected a number or '(' at {at}, found {token!r}")
+        if token.written == "*" and previous is not None and (previous.written, previous.at) == ("*", token.at - 1):
+            raise ExpressionError(f"'**' at {_character(previous.at)}: powers are not allowed")
+        raise ExpressionError(f"expected a number or '(' at {_character(token.at)}, found {token.written!r}")
 
 
 def evaluate(text: str) -> tuple[Fraction, list[Fraction]]:
-    """The exact value of an arithmetic expression and the numbers it uses, in order."""
+    """The exact value of an arithmetic expression and the numbers it uses, in order; `ExpressionError` (quoting
+    the text as written, with its 1-based position) when `text` is not one."""
     parser = _Parser(_tokens(text))
     if not parser.tokens:
         raise ExpressionError("empty expression")
     value = parser.expr(0)
-    extra = parser.peek()
-    if extra == ")":
-        raise ExpressionError(f"unexpected ')' at {parser.at()}: no '(' to close")
-    if extra is not None:
-        raise ExpressionError(f"expected an operator at {parser.at()}, found {extra!r}")
-    return value, parser.numbers
+    if parser.peek() is None:
+        return value, parser.numbers
+    extra = parser.next()
+    if extra.kind == ")":
+        raise ExpressionError(f"unexpected ')' at {_character(extra.at)}: no '(' to close")
+    raise ExpressionError(f"expected an operator at {_character(extra.at)}, found {extra.written!r}")
 
 
 def parse_numbers(text: str) -> list[Fraction]:
@@ -187,9 +207,10 @@ def check_answer(puzzle: str, output: str) -> Verdict:
 
     The reason is one line a reader of the report understands: "ok", "empty output", "no expression after
     'Answer:' on the last line", "no expression (and no 'Answer:') on the last line", "not arithmetic: ..." (with
-    where the reading stopped; "(the last line has no 'Answer:')" when it has none), "uses 4 6, not the puzzle's
-    4 5 6 10", or "equals 54, not 24". Numbers in it (and `value`) are shown as the paper shows them
-    (`format_number`: 4 significant digits), to 15 where 4 would make the reason contradict itself."""
+    where the reading stopped: the character as written and its position in `expression`, counted from 1; "(the
+    last line has no 'Answer:')" when it has none), "uses 4 6, not the puzzle's 4 5 6 10", or "equals 54, not 24".
+    Numbers in it (and `value`) are shown as the paper shows them (`format_number`: 4 significant digits), to 15
+    where 4 would make the reason contradict itself."""
     try:
         wanted = Counter(parse_numbers(puzzle))
     except ExpressionError as exc:
@@ -260,10 +281,10 @@ def check_step(numbers: list[Fraction], line: str) -> StepCheck:
         if pool[operand] <= 0:
             return StepCheck(False, f"{format_number(operand)} is not among the numbers left")
         pool[operand] -= 1
-    op = _OPS.get(op, op)
-    if op == "/" and fb == 0:
+    read = _OPS.get(op, op)  # the reason quotes `op` as written: "8 × 3 is 24, not 25"
+    if read == "/" and fb == 0:
         return StepCheck(False, "division by zero")
-    exact = {"+": fa + fb, "-": fa - fb, "*": fa * fb, "/": fa / fb if fb else Fraction(0)}[op]
+    exact = {"+": fa + fb, "-": fa - fb, "*": fa * fb, "/": fa / fb if fb else Fraction(0)}[read]
     if not _close(fc, c, exact):
         return StepCheck(False, f"{a} {op} {b} is {format_number(exact)}, not {c}")
     try:

@@ -38,10 +38,13 @@ def test_evaluate_rejects(text):
         ("Answer: 4 * 5 / 10 * 6 = 24", False, "equals 12, not 24"),
         ("Answer: 24", False, "uses 24, not the puzzle's 4 5 6 10"),
         ("Answer: 4 * 4 + 6 + 2", False, "uses 2 4 4 6, not the puzzle's 4 5 6 10"),
-        ("I give up", False, "not arithmetic (the last line has no 'Answer:'): unexpected character 'I' at 0"),
-        ("Answer: (10 - 6) * 5 + 4 = 24\nHope this helps!", False,
-         "not arithmetic (the last line has no 'Answer:'): unexpected character 'H' at 0"),
-        ("Answer: 4 * (5 + 6", False, "not arithmetic: missing ')' for the '(' at 4"),
+        ("I give up", False, "not arithmetic (the last line has no 'Answer:'): unexpected 'I' at character 1"),
+        (
+            "Answer: (10 - 6) * 5 + 4 = 24\nHope this helps!",
+            False,
+            "not arithmetic (the last line has no 'Answer:'): unexpected 'H' at character 1",
+        ),
+        ("Answer: 4 * (5 + 6", False, "not arithmetic: missing ')' for the '(' at character 5"),
         ("Steps:\nAnswer:", False, "no expression after 'Answer:' on the last line"),
         ("Answer: Answer: (10 - 6) * 5 + 4 = 24", True, "ok"),  # read after the last "Answer:", as the paper does
         ("(10 - 6) * 5 + 4\n= 24", False, "no expression (and no 'Answer:') on the last line"),

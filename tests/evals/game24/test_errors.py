@@ -9,7 +9,7 @@ import pytest
 
 import reasoning.cli
 from evals.game24 import check_answer, evaluate
-from evals.game24.arith import ExpressionError
+from evals.game24.arith import ExpressionError, check_step, parse_numbers
 from evals.game24.data import load_puzzles, parse_range
 from reasoning.errors import ConfigurationError
 
@@ -17,26 +17,57 @@ from reasoning.errors import ConfigurationError
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("4 * 6 * 1 ^ 1", "unexpected character '^' at 10: powers are not allowed"),  # said ' ' at 9
-        ("4*6*1^1", "unexpected character '^' at 5: powers are not allowed"),
-        ("4 * 6 %  1", "unexpected character '%' at 6"),
-        ("4 * 6   = 24", "unexpected character '=' at 8"),
-        ("(4 + 2) · 4", "unexpected character '·' at 8"),
-        ("2 ** 3", "'**' at 2: powers are not allowed"),  # said "unexpected '*'"
-        ("(1 + 2", "missing ')' for the '(' at 0"),  # said "unexpected end of expression"
-        ("((1 + 2) * 3", "missing ')' for the '(' at 0"),
-        ("1 + 2)", "unexpected ')' at 5: no '(' to close"),
-        ("(1 + 2 3)", "expected ')' at 7 for the '(' at 0, found '3'"),  # said "missing closing parenthesis"
-        ("1 2", "expected an operator at 2, found '2'"),
-        ("1 +", "the expression ends after '+' at 2"),
-        ("()", "expected a number or '(' at 1, found ')'"),
-        ("4 / (2 - 2)", "division by zero at 2"),
+        ("4 * 6 * 1 ^ 1", "unexpected '^' at character 11: powers are not allowed"),  # said ' ' at 9
+        ("4*6*1^1", "unexpected '^' at character 6: powers are not allowed"),
+        ("4 * 6 %  1", "unexpected '%' at character 7"),
+        ("4 * 6   = 24", "unexpected '=' at character 9"),
+        ("(4 + 2) · 4", "unexpected '·' at character 9"),
+        ("2 ** 3", "'**' at character 3: powers are not allowed"),  # said "unexpected '*'"
+        ("(1 + 2", "missing ')' for the '(' at character 1"),  # said "unexpected end of expression"
+        ("((1 + 2) * 3", "missing ')' for the '(' at character 1"),
+        ("1 + 2)", "unexpected ')' at character 6: no '(' to close"),
+        ("(1 + 2 3)", "expected ')' at character 8 for the '(' at character 1, found '3'"),  # said "missing ..."
+        ("1 2", "expected an operator at character 3, found '2'"),
+        ("1 +", "the expression ends after '+' at character 3"),
+        ("()", "expected a number or '(' at character 2, found ')'"),
+        ("4 / (2 - 2)", "division by zero: the '/' at character 3 divides by 0"),
     ],
 )
 def test_each_parse_error_names_the_offending_character_and_its_offset(text: str, message: str) -> None:
     with pytest.raises(ExpressionError) as caught:
         evaluate(text)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "written"),
+    [
+        # Each said the "*", "/" or "-" the parser reads instead of what is there, and counted from 0.
+        ("4 ×", "the expression ends after '×' at character 3", "×"),
+        ("4 x", "the expression ends after 'x' at character 3", "x"),
+        ("4 X", "the expression ends after 'X' at character 3", "X"),
+        ("4 −", "the expression ends after '−' at character 3", "−"),
+        ("8 ÷ (3 − 3)", "division by zero: the '÷' at character 3 divides by 0", "÷"),
+        ("4 × × 6", "expected a number or '(' at character 5, found '×'", "×"),
+        ("4 xx 6", "expected a number or '(' at character 4, found 'x'", "x"),  # not "'**': powers"
+        ("4 *× 6", "expected a number or '(' at character 4, found '×'", "×"),
+        ("(4 + 2 x 3", "missing ')' for the '(' at character 1", "("),
+        ("(4 + 2 (3)", "expected ')' at character 8 for the '(' at character 1, found '('", "("),
+    ],
+)
+def test_a_parse_error_quotes_what_was_written_where_a_reader_counts_it(text: str, message: str, written: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(text)
+    assert str(caught.value) == message
+    # "character N" is the N-th character of the text: what the message quotes is there.
+    position = int(message.rsplit("at character ", 1)[1].split()[0].rstrip(":,"))
+    assert text[position - 1] == written
+
+
+def test_a_wrong_step_quotes_its_operator_as_written() -> None:
+    numbers = parse_numbers("4 5 6 10")
+    assert check_step(numbers, "4 × 5 = 21 (left: 6 10 21)").reason == "4 × 5 is 20, not 21"  # said "4 * 5"
+    assert check_step(numbers, "10 − 4 = 5 (left: 5 5 6)").reason == "10 − 4 is 6, not 5"
 
 
 def test_the_usual_unicode_operators_are_read() -> None:
@@ -46,10 +77,11 @@ def test_the_usual_unicode_operators_are_read() -> None:
 def test_the_reported_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert reasoning.cli.main(["game24", "check", "1 1 4 6", "Answer: 4 * 6 * 1 ^ 1 = 24"]) == 0
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["reason"] == "not arithmetic: unexpected character '^' at 10: powers are not allowed"
-    assert verdict["expression"][10] == "^"
-    assert check_answer("4 5 6 10", "Answer: (10 - 6) * 5 ** 1 + 4 = 24").reason.endswith("'**' at 13: powers are "
-                                                                                         "not allowed")  # fmt: skip
+    assert verdict["reason"] == "not arithmetic: unexpected '^' at character 11: powers are not allowed"
+    assert verdict["expression"][11 - 1] == "^"
+    verdict = check_answer("4 5 6 10", "Answer: (10 - 6) × 5 ** 1 + 4 = 24").__dict__
+    assert verdict["reason"] == "not arithmetic: '**' at character 14: powers are not allowed"
+    assert verdict["expression"][14 - 1 : 14 + 1] == "**"
 
 
 @pytest.mark.parametrize(

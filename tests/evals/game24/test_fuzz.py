@@ -160,7 +160,7 @@ def test_the_verdict_is_exact_arithmetic(case):
     verdict = check_answer(puzzle, f"Answer: {expression} = 24")
     assert verdict.correct is (value == 24), (expression, value, verdict)
     if value is None:
-        assert verdict.reason.startswith("not arithmetic: division by zero at ")  # where: the offset of the "/"
+        assert verdict.reason.startswith("not arithmetic: division by zero: the '/' at character ")  # where it is
 
 
 WRITTEN = ["{e}", "Answer: {e}", "answer:{e} = 24", "Steps:\n4 + 5 = 9 (left: 6 9 10)\nAnswer: {e} = 24",
@@ -190,7 +190,7 @@ def test_numbers_other_than_the_puzzles_are_rejected(puzzle, data):
     verdict = check_answer(puzzle, "Answer: " + " ".join(tokens) + " = 24")
     assert not verdict.correct
     assert verdict.reason.endswith(f", not the puzzle's {puzzle}") or verdict.reason.startswith(
-        "not arithmetic: division by zero at "
+        "not arithmetic: division by zero: the '/' at character "
     )
     # Leaving a number out, or using one twice, is refused too.
     for used in [*itertools.combinations(numbers, 3), [*numbers, numbers[0]]]:
