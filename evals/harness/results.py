@@ -30,6 +30,9 @@ class ResultsFile(Generic[R]):
     own (skipped); it raises `ValueError`, `TypeError`, `KeyError` or a pydantic `ValidationError` for a line that
     is not one of this eval's records ("is not {what}"). `write(record)` is the record's one-line JSON text and
     `key(record)` its sample key (the resume set). The first record of a repeated key wins, as the resume counts it.
+
+    Opening the file, and reading it, never creates anything: a file (or folder) that is not there reads as no
+    records. `append` makes the file, and the folders above it, when it writes the first record.
     """
 
     def __init__(
@@ -42,7 +45,6 @@ class ResultsFile(Generic[R]):
         what: str,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.repaired = repair_tail(self.path)
         self._read, self._write, self.key, self.what = read, write, key, what
 
@@ -74,13 +76,15 @@ class ResultsFile(Generic[R]):
         return {self.key(r) for r in self.records()}
 
     def append(self, records: R | Sequence[R]) -> None:
-        """Append one record (or several, in one write), each whole, flushed to disk before returning."""
+        """Append one record (or several, in one write), each whole, flushed to disk before returning; the file and
+        the folders above it are made if they are not there."""
         many: Sequence[R] = records if isinstance(records, list | tuple) else [records]  # type: ignore[list-item]
         lines = [self._write(r) for r in many]
         for line in lines:  # one record a line: a line break in one would make the file unreadable to every rerun
             if not isinstance(line, str) or "\n" in line or "\r" in line:
                 raise InterfaceError(f"{self.what}'s write() must return one line of JSON text; it returned "
                                      f"{line!r:.60}")  # fmt: skip
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # here, not on opening: a reader makes nothing
         append_lines(self.path, lines)
 
 

@@ -242,3 +242,9 @@ async def test_the_audit_runs_on_the_harness_each_pair_and_its_judge_in_a_sessio
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["header"]["eval"] == "audit" and run["sampling"] == sampling.model_dump()
     assert run["identity"] == {"chat": False, "--model": "scripted"}
+
+
+def test_reading_a_missing_results_file_makes_nothing(tmp_path: Path) -> None:
+    results = ResultsFile(tmp_path / "no" / "run" / "results.jsonl")  # once made tmp_path/no/run
+    assert not results.repaired and list(results.entries()) == [] and results.load() == {}
+    assert list(tmp_path.iterdir()) == []

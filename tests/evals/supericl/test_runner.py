@@ -3,6 +3,7 @@ changes, explanations of overrides (completion and chat), and a plug-in that rai
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,9 @@ async def test_plugin_labels_that_differ_only_in_case_are_matched(tmp_path) -> N
     assert got["toy/5|cascade"].source == "llm"  # a confident label outside the task's is escalated
     prompt = next(c.prompt or "" for c in model.calls)
     assert "toy-plugin prediction: yes (confidence 0.80)" in prompt  # the examples' lines use the task's spelling
+
+
+def test_reading_a_missing_results_file_makes_nothing(tmp_path: Path) -> None:
+    results = ResultsFile(tmp_path / "no" / "run" / "results.jsonl")  # once made tmp_path/no/run
+    assert not results.repaired and list(results.records()) == [] and results.done() == set()
+    assert list(tmp_path.iterdir()) == []
