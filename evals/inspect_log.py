@@ -8,6 +8,11 @@ one `EvalSample` per `LogSample` (epoch 1; messages, the last reply as the outpu
 `ModelUsage` under the model's name), and `EvalResults` (each numeric score's mean over the samples that have it;
 the eval's own summary as metadata). Ids are digests of the run's run.json and its samples' ids, so exporting a run
 again writes the same log.
+
+The log's times (`EvalSpec.created`, `EvalStats.started_at` and `completed_at`) are the run's own, as far as the
+folder records them (`run_times`); run.json and the records hold no clock time, so the start is read from the
+folder's call log (`calls.jsonl`, where a run writes it unless `--log` named another file) and the end is when
+results.jsonl was last written. Which is which is in the spec's metadata ("times").
 """
 
 from __future__ import annotations
@@ -49,9 +54,10 @@ from reasoning.engine import Spend
 
 from .harness import LogSample, RunHeader, Turn
 
-__all__ = ["eval_log", "write_log"]
+__all__ = ["eval_log", "run_times", "write_log"]
 
 NOT_KEPT = "this run did not store the prompts it sent: the messages are the model's replies only"
+CALL_LOG = "calls.jsonl"  # the call log a run writes in its folder by default (`--log`)
 
 
 def write_log(out: Path, log: EvalLog) -> None:
@@ -72,17 +78,18 @@ def eval_log(
 ) -> EvalLog:
     """The run as an `EvalLog` with status "success": `info` is run.json's content (less the header), `header`
     its header, `samples` the records as samples, `summary` the eval's summary, `changed` when the results file
-    was last written (seconds since the epoch: the log's created and completed time)."""
+    was last written (seconds since the epoch: the run's end). The log is created and started when the run started
+    and completed when it ended (`run_times`: how each is known is in the spec's metadata, "times")."""
     identity = dict(info.get("identity") or {})
     model = str(info.get("model") or identity.get("--model") or "unknown")
-    when = datetime.datetime.fromtimestamp(changed, datetime.UTC).isoformat()
+    started, completed, times = run_times(run, samples, changed)
     digest = _digest(eval_name, info, samples)
     ids: list[str | int] = [s.id for s in samples]
     head = header.model_dump(mode="json") if header is not None else None
     spec = EvalSpec(
         eval_id=digest[:22],
         run_id=digest[22:44],
-        created=when,
+        created=_iso(started),
         task=eval_name,
         task_id=digest[44:],
         task_args=identity,
@@ -91,7 +98,7 @@ def eval_log(
         config=EvalConfig(),
         revision=_revision(header),
         packages={"reasoning-toolkit": header.toolkit_version} if header is not None else {},
-        metadata={"run_folder": str(run), "run": dict(info), "header": head},
+        metadata={"run_folder": str(run), "run": dict(info), "header": head, "times": times},
     )
     usage = ModelUsage()
     exported = []
@@ -104,9 +111,58 @@ def eval_log(
         eval=spec,
         plan=EvalPlan(steps=[EvalPlanStep(solver=eval_name, params={"run": str(run)})]),
         results=_results(exported, summary),
-        stats=EvalStats(started_at=when, completed_at=when, model_usage={model: usage}),
+        stats=EvalStats(started_at=_iso(started), completed_at=_iso(completed), model_usage={model: usage}),
         samples=exported,
     )
+
+
+def run_times(run: Path, samples: Sequence[LogSample], changed: float) -> tuple[float, float, dict[str, str]]:
+    """When the run in folder `run` started and ended (seconds since the epoch), and how each is known (a short
+    line each, under "started_at" and "completed_at").
+
+    The end is `changed`, when results.jsonl was last written (its last record). The start is the earliest call
+    in the folder's call log (`calls.jsonl`: each line's `ts`, when the call ended, less its `latency_s`), the
+    first call of the first invocation of the run (a resumed run's log holds every invocation's calls). Where the
+    folder has no call log (`--log` put it elsewhere) or none that starts before the end (a log of a later run that
+    finished no record), the start is not recorded: it is taken as the end less the longest sample's own wall time
+    (the records' `seconds`), the latest the run can have started, and said so; where no sample has one either,
+    the start is the end (a span of 0 s, said so)."""
+    first = _first_call(run / CALL_LOG)
+    ended = "when results.jsonl was last written (its last record)"
+    if first is not None and first <= changed:
+        return first, changed, {"started_at": f"the start of the first call in {CALL_LOG}", "completed_at": ended}
+    longest = max((s for s in (_seconds(x.metadata.get("seconds")) for x in samples) if s is not None), default=None)
+    if longest is not None:
+        how = "not recorded: the end less the longest sample's seconds (the latest the run can have started)"
+        return changed - longest, changed, {"started_at": how, "completed_at": ended}
+    return changed, changed, {"started_at": "not recorded: taken as the end", "completed_at": ended}
+
+
+def _first_call(path: Path) -> float | None:
+    """The earliest start (`ts - latency_s`, seconds since the epoch) of the calls in the call log at `path`; None
+    when there is no such file or no line of it is a call with both numbers (lines that are not are skipped)."""
+    try:
+        file = path.open(encoding="utf-8", errors="replace")
+    except OSError:  # missing, a folder, unreadable
+        return None
+    first: float | None = None
+    with file:
+        for line in file:
+            try:
+                call = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if not isinstance(call, dict):
+                continue
+            ts, latency = _seconds(call.get("ts")), _seconds(call.get("latency_s"))
+            if ts is not None and latency is not None and (first is None or ts - latency < first):
+                first = ts - latency
+    return first
+
+
+def _iso(when: float) -> str:
+    """Seconds since the epoch as an ISO 8601 time in UTC, as inspect_ai writes its own."""
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat()
 
 
 def _sample(sample: LogSample, model: str) -> EvalSample:

@@ -2,12 +2,14 @@
 model and exported (`reasoning export`), go in one log folder; `inspect view bundle` writes the static viewer for
 it; a loopback server serves that (with byte ranges, which the viewer reads a `.eval` file by) and headless Chromium
 renders it. The page must list both logs, show every puzzle and the audit's pairs with their scores, and a sample's
-messages (the model's replies, each named by its part)."""
+messages (the model's replies, each named by its part). And the log's times are the run's: its start and its end."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import http.server
+import json
 import os
 import re
 import subprocess
@@ -19,9 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from evals.harness import LogSample
+from tests.conftest import require
 from tests.evals.audit.test_report import chromium
 from tests.evals.devtools import Browser
-from tests.evals.test_export import PUZZLES, audit_run, export, game24_run
+from tests.evals.test_export import PUZZLES, audit_run, export, game24_run, results
 
 INSPECT = Path(sys.executable).with_name("inspect")  # inspect_ai's command, beside this Python
 
@@ -109,3 +115,66 @@ def test_the_viewer_shows_the_exported_samples(tmp_path, monkeypatch, capsys) ->
         # A flipped pair: the unbiased and the biased reply, each named by its twin.
         route = f"#/logs/audit.eval/samples/sample/{urllib.parse.quote(flipped.id, safe='')}/1"
         wait(route, flipped.input.splitlines()[0], *(m.text for m in flipped.messages), "unbiased", "biased")
+
+
+END = 1_800_000_000.0  # when results.jsonl was last written: the run's end, seconds since the epoch
+
+
+def iso(when: float) -> str:
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat()
+
+
+def written(run: Path, samples: list[LogSample]) -> Any:
+    """`samples` of the run folder `run`, exported as a log and read back by inspect_ai's own reader."""
+    require("inspect_ai")
+    from inspect_ai.log import read_eval_log
+
+    from evals.inspect_log import eval_log, write_log
+
+    log = eval_log(eval_name="toy", run=run, info={"model": "m"}, header=None, samples=samples, summary={},
+                   changed=END)  # fmt: skip
+    write_log(run / "toy.eval", log)
+    return read_eval_log(str(run / "toy.eval"))
+
+
+def test_the_log_starts_at_the_run_s_first_call_and_ends_at_its_last_record(tmp_path: Path) -> None:
+    # Both times were the results file's: the viewer showed every run as taking no time.
+    calls = [{"ts": END - 500, "latency_s": 5.0}, {"ts": END - 900, "latency_s": 100.0}, {"ts": END - 10}, [1],
+             {"ts": "soon", "latency_s": 1}]  # fmt: skip
+    (tmp_path / "calls.jsonl").write_text("".join(json.dumps(c) + "\n" for c in calls) + "{not json\n")
+    log = written(tmp_path, [LogSample(id="1", input="q", metadata={"seconds": 7.0})])
+    assert log.stats.started_at == log.eval.created == iso(END - 1000)  # the earliest call's start, not its end
+    assert log.stats.completed_at == iso(END)
+    assert log.eval.metadata["times"] == {
+        "started_at": "the start of the first call in calls.jsonl",
+        "completed_at": "when results.jsonl was last written (its last record)",
+    }
+
+
+@pytest.mark.parametrize("calls", [None, [{"ts": END + 60, "latency_s": 1.0}]])  # none; or only after the end
+def test_without_a_call_log_the_start_is_the_latest_the_records_allow(tmp_path: Path, calls: Any) -> None:
+    if calls is not None:
+        (tmp_path / "calls.jsonl").write_text("".join(json.dumps(c) + "\n" for c in calls))
+    samples = [LogSample(id=str(i), input="q", metadata={"seconds": s}) for i, s in enumerate([30.0, 50.0, None])]
+    log = written(tmp_path, samples)
+    assert (log.stats.started_at, log.stats.completed_at) == (iso(END - 50), iso(END))
+    assert log.eval.metadata["times"]["started_at"].startswith("not recorded: the end less the longest sample's")
+
+
+def test_with_nothing_recorded_the_start_is_said_to_be_the_end(tmp_path: Path) -> None:
+    log = written(tmp_path, [LogSample(id="1", input="q", metadata={"seconds": "n/a"})])
+    assert log.stats.started_at == log.stats.completed_at == iso(END)
+    assert log.eval.metadata["times"]["started_at"] == "not recorded: taken as the end"
+
+
+def test_an_exported_run_spans_its_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require("inspect_ai")
+    run = game24_run(tmp_path, monkeypatch, capsys)
+    log = export(capsys, run)
+    calls = [json.loads(line) for line in (run / "calls.jsonl").read_text().splitlines()]
+    assert len(calls) == len(results(run)) == len(PUZZLES)  # one chain-of-thought call (2 samples) a puzzle
+    assert log.stats.started_at == iso(min(c["ts"] - c["latency_s"] for c in calls))
+    assert log.stats.completed_at == iso((run / "results.jsonl").stat().st_mtime)
+    assert log.stats.started_at < log.stats.completed_at
