@@ -113,7 +113,7 @@ async def _sample(
     puzzle: Puzzle, config: MethodConfig, ctx: SearchContext, prompt: str, stop: tuple[str, ...]
 ) -> list[str]:
     options: dict[str, Any] = {"n": config.samples, "temperature": config.temperature,
-                               "max_tokens": config.max_tokens, "stop": stop}  # fmt: skip
+                               "max_tokens": config.max_tokens, "stop": stop, "seed": config.seed}  # fmt: skip
     if config.chat:
         request = GenerationRequest.chat(prompt, **options)
     else:

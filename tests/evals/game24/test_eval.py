@@ -152,3 +152,20 @@ async def test_a_folder_made_with_another_reading_of_thoughts_is_refused_not_red
         records, _ = await run_eval(Game24Eval(paper, PUZZLES), tmp_path, engine, model="s",
                                     identity={"--thoughts": "auto"})  # fmt: skip
     assert [r["idx"] for r in records] == [0, 1]
+
+
+@pytest.mark.parametrize("method", ["io", "cot", "cot-sc", "tot-bfs", "tot-dfs", "tot-astar"])
+async def test_every_method_sends_the_runs_seed(tmp_path: Path, method: str) -> None:
+    """`--seed` reaches every request of every method (IO, CoT and CoT-SC sent none, so their samples were drawn
+    from a fresh random seed on every run, whatever run.json said)."""
+    seeds: list[int | None] = []
+
+    def noting(request: GenerationRequest, k: int) -> str:
+        seeds.append(request.seed)
+        return reply(request, k)
+
+    config = MethodConfig(method=method, breadth=2, n_value=1, samples=2, seed=7, max_steps=3,
+                          budget=SearchBudget(max_calls=6))  # fmt: skip
+    async with Engine(ScriptedModel(noting, name="s"), cache=ResponseCache()) as engine:
+        await run_eval(Game24Eval(config, PUZZLES[:1]), tmp_path, engine, model="s", identity={"--x": 1})
+    assert seeds and set(seeds) == {7}, seeds
