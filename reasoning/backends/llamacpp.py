@@ -35,6 +35,11 @@ class LlamaCppModel(LanguageModel):
     value prompts within 48 tokens); `reuse_prefix=False` runs every prompt whole, for output independent of
     history. `prompt_tokens_sent` and `prompt_tokens_evaluated` count the prompt tokens of all calls and those the
     model ran.
+
+    Threads: `n_threads` (default: the CPU count, at most 8). The first model built in a process sets
+    `OMP_WAIT_POLICY=PASSIVE` unless the environment sets it (llama.cpp's threads then sleep between forwards rather
+    than spin, which stalls everything else on a busy machine); set `OMP_WAIT_POLICY=ACTIVE` for spinning. It has no
+    effect if `llama_cpp` was imported before the first model was built.
     """
 
     # Set by __init__; an object built without it (a test's stand-in with a fake `Llama`) reuses prefixes and counts.
@@ -52,6 +57,13 @@ class LlamaCppModel(LanguageModel):
         reuse_prefix: bool = True,
         prompt_cache_bytes: int = 0,
     ) -> None:
+        # llama.cpp's OpenMP threads spin between forwards by default. On a machine with other work (a benchmark, a
+        # second process, a loaded CI runner) spinning threads take the cores the others need: `reasoning game24 run
+        # --method io --range 903-905` took 125 s with OMP_WAIT_POLICY=ACTIVE against 35 s passive, beside a running
+        # benchmark on 2 cores (2026-12-01).
+        # OpenMP reads the setting when its library loads (with llama_cpp, just below), so it is set before that,
+        # and a user's own OMP_WAIT_POLICY wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_cache import LlamaRAMCache
