@@ -4,10 +4,11 @@ A search sends its requests in bursts (a BFS step of game 24: ~40 value prompts 
 or GPU forward over a batch of B one-token rows costs far less than B forwards. `decode_batch` runs the batch as
 nanoGPT's `generate` runs one sequence, with what a batch needs on top:
 
-- each prompt is prefilled on its own (`reasoning.decoding.prefill`: one forward over its prompt, or over what
-  follows its longest prefix in `prefix_cache`) and its KV cache is merged into the batch's, left-padded to the
-  longest (an attention mask hides the padding; position ids count each row's own tokens); the samples of one
-  prompt waiting side by side (a request's `n`) share its prefill, their rows copies of its keys and values;
+- each prompt is prefilled (`reasoning.decoding.prefill_together`: what follows its longest prefix in
+  `prefix_cache` is run, the prompts that found one in one forward together, the others alone) and its KV cache is
+  merged into the batch's, left-padded to the longest (an attention mask hides the padding; position ids count
+  each row's own tokens); the samples of one prompt waiting side by side (a request's `n`) share its prefill,
+  their rows copies of its keys and values;
 - every step forwards each row's newest token; each row stops on its own EOS, stop string or `max_tokens` and
   leaves the batch (its rows of the KV cache are dropped, and the padding no row needs any more is trimmed);
 - sequences arriving while the batch runs join it between two steps (continuous batching, `joining`);
@@ -53,7 +54,8 @@ from .decoding import (
     _matched,
     _NGrams,
     _Output,
-    prefill,
+    _pad,
+    prefill_together,
     sliding_window,
 )
 from .prefix_cache import PrefixCache
@@ -68,11 +70,12 @@ _clock = time.perf_counter  # times the steps for the lookahead's fallback (a te
 class BatchStats:
     """Where a batched decoder's time went (seconds, wall clock on the decoding thread), summed over its batches.
 
-    `prefills`: prefill forwards (one per prompt: the samples of one prompt share it), `prefill_seconds` their time
-    (the prefix cache's restore and store included); `steps`: decoding forwards over the batch, `step_rows` the rows
-    they carried (`step_rows / steps` is the mean batch size), `speculative_steps` those that were a lone sequence's
-    lookahead step, `step_seconds` their time (sampling and stop checks included); `copy_seconds`: merging a
-    newcomer's keys and values into the batch's and dropping those of the rows that left."""
+    `prefills`: prompts prefilled (the samples of one prompt share one; those with a cached prefix run in one
+    forward together), `prefill_seconds` their time (the prefix cache's restore and store included); `steps`:
+    decoding forwards over the batch, `step_rows` the rows they carried (`step_rows / steps` is the mean batch
+    size), `speculative_steps` those that were a lone sequence's lookahead step, `step_seconds` their time
+    (sampling and stop checks included); `copy_seconds`: merging a newcomer's keys and values into the batch's and
+    dropping those of the rows that left."""
 
     prefills: int = 0
     prefill_seconds: float = 0.0
@@ -192,45 +195,24 @@ def decode_batch(
     batch = _Batch(model)
     waiting = collections.deque(sequences)
     while True:
-        # 1. Newcomers join, prefilled one prompt at a time (the samples of one prompt share its prefill); each
-        #    sample's first token comes from the prefill's logits (greedy, or drawn with its own generator).
+        # 1. Newcomers join, as many as there is room for: the samples of one prompt share its prefill, and the
+        #    prompts with a cached prefix prefill together (`prefill_together`); each sample's first token comes
+        #    from its prefill's logits (greedy, or drawn with its own generator).
         waiting.extend(joining() if joining is not None else [])
-        while waiting and len(batch.rows) < max_batch:
-            group = _same_prompt(waiting, max_batch - len(batch.rows))
+        groups = _newcomers(waiting, max_batch - len(batch.rows), pool)
+        if groups:
             if checkpoint is not None:
                 checkpoint()
-            for seq in [s for s in group if s.cancelled()]:
-                group.remove(seq)
-                _leave(seq, pool)
-            if not group:
-                continue
             started = time.perf_counter()
-            for seq in group:
+            for seq in (seq for group in groups for seq in group):
                 seq._started = started
                 seq._generator = torch.Generator(device="cpu").manual_seed(seq.seed)
-            try:
-                cache, logits, computed = prefill(model, group[0].prompt, prefix_cache)
-            except Exception as exc:  # this prompt cannot run (no tokens, too long for the model): its samples fail
-                for seq in group:
-                    seq.error = exc
-                    _leave(seq, pool)
-                continue
-            group[0].computed = computed
-            going = []
-            for seq in group:
-                seq.batch_sizes.append(1)
-                if _start(seq, _next(seq, logits)):
-                    going.append(seq)
-                else:
-                    _leave(seq, pool)
+            prefills = prefill_together(model, [group[0].prompt for group in groups], prefix_cache)
             if stats is not None:
-                stats.prefills += 1
+                stats.prefills += len(groups)
                 stats.prefill_seconds += time.perf_counter() - started
-            if going:
-                started = time.perf_counter()
-                batch.join(going, cache)
-                if stats is not None:
-                    stats.copy_seconds += time.perf_counter() - started
+            for group, done in zip(groups, prefills, strict=True):
+                _join(batch, group, done, pool, stats)
         # 2. Those cancelled or failed meanwhile leave; no one left and no one waiting: done.
         started = time.perf_counter()
         batch.drop([s for s in batch.rows if s.cancelled() or s.error is not None or s._out.done], pool)
@@ -267,6 +249,42 @@ def _lookahead(batch: _Batch, waiting: bool, speculate: int, config: DecodingCon
     seq = batch.rows[0]
     alone = len(batch.rows) == 1 and not waiting and seq.greedy and speculate > 1 and not seq._fell_back
     return alone and (batch.one < float("inf") or not config.fallback)
+
+
+def _newcomers(waiting: collections.deque[Sequence], room: int, pool: NGramPool | None) -> list[list[Sequence]]:
+    # The waiting sequences there is room for, in groups sharing a prompt (those cancelled while waiting leave).
+    groups = []
+    while waiting and room > 0:
+        group = _same_prompt(waiting, room)
+        room -= len(group)
+        for seq in [s for s in group if s.cancelled()]:
+            group.remove(seq)
+            _leave(seq, pool)
+        if group:
+            groups.append(group)
+    return groups
+
+
+def _join(batch: _Batch, group: list[Sequence], done: Any, pool: NGramPool | None, stats: BatchStats | None) -> None:
+    # A group's prefill (or the error it raised) done: each sample's first token; those not finished join the batch.
+    if isinstance(done, BaseException):  # this prompt cannot run (no tokens, too long for the model): its samples fail
+        for seq in group:
+            seq.error = done
+            _leave(seq, pool)
+        return
+    group[0].computed = done.computed
+    going = []
+    for seq in group:
+        seq.batch_sizes.append(1)
+        if _start(seq, _next(seq, done.logits)):
+            going.append(seq)
+        else:
+            _leave(seq, pool)
+    if going:
+        started = time.perf_counter()
+        batch.join(going, done.cache)
+        if stats is not None:
+            stats.copy_seconds += time.perf_counter() - started
 
 
 def _same_prompt(waiting: collections.deque[Sequence], room: int) -> list[Sequence]:
@@ -446,15 +464,3 @@ class _Batch:
         self.lengths = [self.lengths[i] for i in keep]
         for seq in leaving:
             _leave(seq, pool)
-
-
-def _pad(tensor: Any, total: int, dim: int = 2) -> Any:
-    # Left-pad `tensor` with zeros along `dim` to `total` positions.
-    import torch
-
-    missing = total - tensor.shape[dim]
-    if missing == 0:
-        return tensor
-    shape = list(tensor.shape)
-    shape[dim] = missing
-    return torch.cat([torch.zeros(shape, dtype=tensor.dtype, device=tensor.device), tensor], dim=dim)

@@ -49,6 +49,7 @@ __all__ = [
     "decode",
     "divergence",
     "prefill",
+    "prefill_together",
     "sample",
     "sliding_window",
 ]
@@ -118,13 +119,21 @@ class _Runner:
         """Run and keep the whole prompt; the logits after its last token (the first output token's). With a
         prefix cache: copy in the keys and values of its longest cached prefix, run the rest (at least the last
         token), then cache the prompt's."""
-        cached = self.prefix_cache
-        self.length = self.reused = reused = cached.restore(prompt, self.cache) if cached is not None else 0
-        logits = self.logits(prompt[reused:], last_only=True)[-1]
-        self.commit(len(prompt) - reused)
-        if cached is not None:
-            cached.store(prompt, self.cache)
+        self.restore(prompt)
+        logits = self.logits(prompt[self.reused :], last_only=True)[-1]
+        self.commit(len(prompt) - self.reused)
+        self.keep(prompt)
         return logits
+
+    def restore(self, prompt: list[int]) -> None:
+        """Copy in the keys and values of `prompt`'s longest cached prefix (none without a prefix cache)."""
+        cached = self.prefix_cache
+        self.length = self.reused = cached.restore(prompt, self.cache) if cached is not None else 0
+
+    def keep(self, prompt: list[int]) -> None:
+        """Cache the keys and values of `prompt`, which the cache holds whole now (with a prefix cache)."""
+        if self.prefix_cache is not None:
+            self.prefix_cache.store(prompt, self.cache)
 
     def commit(self, count: int) -> None:
         """Keep the first `count` positions the last forward wrote. The static cache's write pointer moves back
@@ -441,6 +450,102 @@ def prefill(model: Any, prompt: list[int], prefix_cache: PrefixCache | None = No
     runner = _Runner(model, None, prefix_cache)
     logits = runner.prefill(prompt)
     return Prefill(runner.cache, logits, len(prompt) - runner.reused)
+
+
+def prefill_together(model: Any, prompts: list[list[int]], prefix_cache: PrefixCache | None) -> list[Any]:
+    """Prefill `prompts` (token ids, at least one each) as `prefill` does, those with a cached prefix in one forward.
+
+    A burst of a search's prompts shares a few-shot prefix, so after the first most of them find all but a short
+    rest (their suffix: ~10-60 tokens of a ~280-token game-24 prompt) in `prefix_cache`. Their rests run as the rows
+    of one forward (`_rests_together`) rather than one forward each: a forward over B short rows costs far less than
+    B forwards (`benchmarks/forward_cost.py`, suffix prefills). A prompt with nothing cached runs alone (its rest is
+    the whole prompt). Each prompt's keys and values are its own (one row, every position its prompt's), exactly
+    what `prefill` would hold but for rounding (a forward of another shape), and are cached as `prefill`'s.
+
+    Returns, per prompt in order, its `Prefill` or the exception its prefill raised (the others go on)."""
+    runners = [_Runner(model, None, prefix_cache) for _ in prompts]
+    done: list[Any] = [None] * len(prompts)
+    for i, (runner, prompt) in enumerate(zip(runners, prompts, strict=True)):
+        try:
+            runner.restore(prompt)
+        except Exception as exc:  # no tokens, or too long for the model: this prompt fails, the others go on
+            done[i] = exc
+    together = [i for i, runner in enumerate(runners) if done[i] is None and runner.reused]
+    if len(together) > 1:
+        try:
+            logits = _rests_together([runners[i] for i in together], [prompts[i] for i in together])
+        except Exception:  # one of them cannot run: each runs alone below and fails alone
+            logits = []
+        for i, row in zip(together, logits, strict=False):
+            runners[i].keep(prompts[i])
+            done[i] = Prefill(runners[i].cache, row, len(prompts[i]) - runners[i].reused)
+    for i, (runner, prompt) in enumerate(zip(runners, prompts, strict=True)):
+        if done[i] is None:
+            try:
+                logits = runner.logits(prompt[runner.reused :], last_only=True)[-1]
+                runner.commit(len(prompt) - runner.reused)
+                runner.keep(prompt)
+                done[i] = Prefill(runner.cache, logits, len(prompt) - runner.reused)
+            except Exception as exc:  # this prompt cannot run: it fails, the others go on
+                done[i] = exc
+    return done
+
+
+def _rests_together(runners: list[_Runner], prompts: list[list[int]]) -> list[Any]:
+    """One forward over the rests of `prompts` after their restored prefixes (each runner holds one, at least one
+    position); each runner then holds its whole prompt. The logits after each prompt's last token, (vocab,) each.
+
+    The rows' layout, P the longest prefix and S the longest rest: the cache holds each prefix left-padded to P,
+    the input each rest left-padded to S; an attention mask hides both paddings (a padding input sees its row's
+    prefix, so no query is left with nothing to attend to), and position ids count each row's own tokens."""
+    import torch
+    from transformers import DynamicCache
+
+    model = runners[0].model
+    device = runners[0].device
+    prefix = [runner.reused for runner in runners]
+    rests = [prompt[n:] for prompt, n in zip(prompts, prefix, strict=True)]
+    p, s = max(prefix), max(len(rest) for rest in rests)
+    # 1. The batch's cache: every row's prefix, left-padded to P.
+    cache: Any = DynamicCache(config=model.config)
+    for index, layer in enumerate(cache.layers):
+        keys = torch.cat([_pad(runner.cache.layers[index].keys, p) for runner in runners])
+        values = torch.cat([_pad(runner.cache.layers[index].values, p) for runner in runners])
+        layer.lazy_initialization(keys, values)
+        layer.keys, layer.values = keys, values
+    # 2. The input: every rest left-padded to S (a padding input repeats the rest's first token, hidden by the mask).
+    mask = torch.zeros(len(runners), p + s, dtype=torch.long, device=device)
+    ids, positions = [], []
+    for row, (n, rest) in enumerate(zip(prefix, rests, strict=True)):
+        mask[row, p - n : p] = 1
+        mask[row, p + s - len(rest) :] = 1
+        ids.append([rest[0]] * (s - len(rest)) + rest)
+        positions.append([n] * (s - len(rest)) + list(range(n, n + len(rest))))
+    with torch.inference_mode():
+        logits = model(input_ids=torch.tensor(ids, device=device), cache=cache, use_cache=True,
+                       position_ids=torch.tensor(positions, device=device), attention_mask=mask,
+                       logits_to_keep=1).logits[:, -1]  # fmt: skip
+    # 3. Each runner keeps its own row, without the padding: its prompt's positions in order.
+    for row, (runner, n, rest) in enumerate(zip(runners, prefix, rests, strict=True)):
+        columns = torch.cat([torch.arange(p - n, p), torch.arange(p + s - len(rest), p + s)]).to(device)
+        for mine, batch in zip(runner.cache.layers, cache.layers, strict=True):
+            mine.keys = batch.keys[row : row + 1].index_select(2, columns)
+            mine.values = batch.values[row : row + 1].index_select(2, columns)
+        runner.length += len(rest)
+        runner.calls += 1
+    return list(logits)
+
+
+def _pad(tensor: Any, total: int, dim: int = 2) -> Any:
+    # Left-pad `tensor` with zeros along `dim` to `total` positions.
+    import torch
+
+    missing = total - tensor.shape[dim]
+    if missing == 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    return torch.cat([torch.zeros(shape, dtype=tensor.dtype, device=tensor.device), tensor], dim=dim)
 
 
 def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:

@@ -12,6 +12,7 @@ from reasoning import batching  # noqa: E402
 from reasoning.batching import BatchStats, NGramPool, Sequence, decode_batch, sliding_window  # noqa: E402
 from reasoning.decoding import decode, sample  # noqa: E402
 from reasoning.errors import ConfigurationError  # noqa: E402
+from reasoning.prefix_cache import PrefixCache  # noqa: E402
 from reasoning.types import DecodingConfig  # noqa: E402
 from tests.reasoning.test_decoding import VOCAB, tiny  # noqa: E402  (the same tiny random models)
 
@@ -84,6 +85,31 @@ def test_samples_of_one_prompt_share_one_prefill_and_draw_as_alone(model):
         assert seq.result.tokens == alone.tokens, seq.seed
     assert sequences[4].result.tokens == [] and sequences[4].result.finish == "stop"  # EOS is not output
     assert "3 prompts" in str(stats)
+
+
+def test_prompts_with_a_cached_prefix_prefill_together_and_decode_as_alone(model):
+    """A burst of prompts sharing a few-shot prefix, as a search sends them: with a prefix cache, their rests
+    prefill in one forward (`prefill_together`), and greedy and sampled rows still give what they give alone,
+    without any cache; a request's samples still share one prefill."""
+    rng = random.Random(11)
+    shared = [rng.randrange(VOCAB) for _ in range(30)]
+    prompts = [shared + [rng.randrange(VOCAB) for _ in range(rng.randrange(1, 12))] for _ in range(8)]
+    prompts.append([rng.randrange(VOCAB) for _ in range(9)])  # shares nothing: prefilled alone
+    cache = PrefixCache(max_tokens=2000)
+    decode_batch(model, [Sequence(prompts[0], 4, frozenset())], prefix_cache=cache)  # the prefix is cached now
+    sequences = [Sequence(p, 16, frozenset()) for p in prompts[1:]]
+    sequences += [Sequence(prompts[2], 16, frozenset(), temperature=0.9, seed=k) for k in range(3)]
+    stats = BatchStats()
+    decode_batch(model, sequences, prefix_cache=cache, stats=stats)
+    for seq in sequences:
+        if seq.greedy:
+            alone = decode(model, seq.prompt, max_tokens=16, eos=frozenset())
+        else:
+            alone = sample(model, seq.prompt, max_tokens=16, eos=frozenset(), temperature=0.9, seed=seq.seed)
+        assert seq.result.tokens == alone.tokens, (seq.prompt, seq.seed)
+    assert stats.prefills == 9  # 8 prompts, the three samples on the one before them
+    assert sum(s.computed for s in sequences) == cache.stats.tokens_computed - len(prompts[0])
+    assert sum(s.computed for s in sequences[:7]) == sum(len(p) - 30 for p in prompts[1:8])  # the rests alone
 
 
 def test_sequences_join_a_running_batch_and_leave_it(model):
@@ -250,12 +276,19 @@ def game24_requests(count):
 
 
 @pytest.mark.model
-def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model):
+@pytest.mark.parametrize("cached", [False, True])
+def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model, cached):
+    """With `cached`, a propose and a value prompt are in a prefix cache first: the others' rests prefill together."""
     requests = game24_requests(16)
     prompts = [torch_model.encode(r) for r in requests]
     eos = torch_model.eos_token_ids
+    cache = PrefixCache(max_tokens=8192) if cached else None
+    if cache is not None:
+        decode_batch(torch_model.model, [Sequence(p, 1, eos) for p in prompts[:2]], prefix_cache=cache)
     sequences = [Sequence(p, 32, eos) for p in prompts]
-    decode_batch(torch_model.model, sequences)
+    decode_batch(torch_model.model, sequences, prefix_cache=cache)
+    if cache is not None:
+        assert sum(s.computed for s in sequences) < sum(map(len, prompts)) // 4  # most came from the cache
     for seq, prompt in zip(sequences, prompts, strict=True):
         assert seq.result.tokens == decode(torch_model.model, prompt, max_tokens=32, eos=eos).tokens
     assert max(max(s.batch_sizes) for s in sequences) == 16

@@ -132,3 +132,49 @@ def test_game24_value_prompts_on_the_embedded_model(torch_model):
         plain = decode(torch_model.model, prompt, **options)
         assert decode(torch_model.model, prompt, prefix_cache=cache, **options).tokens == plain.tokens, numbers
     assert cache.stats.hits == 3 and cache.stats.tokens_computed < cache.stats.tokens_sent * 0.4
+
+
+def test_prompts_with_a_cached_prefix_prefill_together_as_alone(model, monkeypatch):
+    """`prefill_together` runs the rests of the prompts with a cached prefix in one forward: each gets the logits,
+    keys and values (one row, its own positions) a prefill alone gives, to rounding, and is cached as it would be;
+    a prompt with nothing cached runs alone, and an empty one fails alone."""
+    from reasoning import decoding
+
+    prompts = family(3)
+    cache = PrefixCache(max_tokens=2000)
+    prefill(model, prompts[0], cache)  # the shared prefix is cached now
+    rows = []
+    real = decoding._rests_together
+    monkeypatch.setattr(decoding, "_rests_together", lambda runners, p: rows.append(len(p)) or real(runners, p))
+    batch = [*prompts[1:], []]
+    hits = sum(1 for p in batch if cache.match(p)[1])  # those with a cached prefix: one forward for their rests
+    done = decoding.prefill_together(model, batch, cache)
+    assert rows == [hits] and hits >= 9
+    assert isinstance(done[-1], Exception)  # the empty prompt
+    for prompt, got in zip(batch[:-1], done[:-1], strict=True):
+        whole = prefill(model, prompt)
+        assert got.cache.get_seq_length() == len(prompt)
+        assert torch.allclose(got.logits, whole.logits, atol=1e-5), prompt
+        for layer, plain in zip(got.cache.layers, whole.cache.layers, strict=True):
+            assert layer.keys.shape == plain.keys.shape and torch.allclose(layer.keys, plain.keys, atol=1e-5)
+            assert torch.allclose(layer.values, plain.values, atol=1e-5)
+        assert cache.match([*prompt, 1])[1] == len(prompt)  # cached whole
+    # What ran: every prompt's rest after what was cached before this call (the unrelated ones whole).
+    assert cache.stats.tokens_computed == len(prompts[0]) + sum(got.computed for got in done[:-1])
+
+
+def test_a_failing_batch_forward_falls_back_to_one_prefill_each(model, monkeypatch):
+    from reasoning import decoding
+
+    prompts = family(4)[:5]
+    cache = PrefixCache(max_tokens=2000)
+    prefill(model, prompts[0], cache)
+
+    def broken(runners, p):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(decoding, "_rests_together", broken)
+    done = decoding.prefill_together(model, prompts[1:], cache)
+    for prompt, got in zip(prompts[1:], done, strict=True):
+        assert torch.allclose(got.logits, prefill(model, prompt).logits, atol=1e-5)
+        assert got.computed < len(prompt)  # still after the cached prefix
