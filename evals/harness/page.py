@@ -23,7 +23,7 @@ h4{font-size:13px;margin:2px 0}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}.wide{overflow-x:auto}
 td,th{border:1px solid #ccd;padding:3px 7px;text-align:left}th{background:#eef1f6}
 td.n{text-align:right;font-variant-numeric:tabular-nums}tr.all td{font-weight:600}
-.ci{color:#667;font-size:12px}.note{color:#556}figure{margin:12px 0;display:inline-block;vertical-align:top}
+.ci{color:#667;font-size:12px}.note{color:#556}figure{margin:12px 32px 12px 0;display:inline-block;vertical-align:top}
 figcaption{font-weight:600}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f7f9;border:1px solid #e2e4ea;padding:6px;margin:4px 0;
 font:12.5px/1.4 ui-monospace,monospace}

@@ -2,6 +2,7 @@
 rendered offline by a headless Chromium (no request leaves the page)."""
 
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -96,3 +97,24 @@ async def test_headless_chromium_renders_it_offline(tmp_path: Path) -> None:
     width, height, colours = png_size_and_colours(shot)
     assert (width, height) == (1200, 1600) and colours > 50
     assert listener.paths == []  # no request reached the loopback listener
+
+
+async def test_plots_side_by_side_keep_their_captions_apart(tmp_path: Path) -> None:
+    """Calibration plots sit side by side; each caption stays over its own plot, with room before the next one (the
+    captions ran together: "...0 failed)navigate: ECE ...")."""
+    from tests.evals.devtools import Browser
+
+    await write_run(tmp_path / "run")
+    with Browser(chromium(), tmp_path / "profile") as page:
+        page.goto((tmp_path / "run" / "report.html").as_uri())
+        page.wait_for("document.querySelectorAll('figure').length > 0")
+        # This run has one task, so one calibration plot: a second task's is its copy, put beside it.
+        boxes = page.evaluate("(() => {const f = document.querySelector('figure'); f.after(f.cloneNode(true));"
+                              " return [...document.querySelectorAll('figure')].map(f => {"
+                              "const r = f.getBoundingClientRect(); return [r.left, r.right, r.top]})})()")  # fmt: skip
+    rows: dict[int, list[tuple[float, float]]] = {}
+    for left, right, top in boxes:
+        rows.setdefault(round(top), []).append((left, right))
+    pairs = [(a, b) for row in rows.values() for a, b in itertools.pairwise(sorted(row))]
+    assert pairs, boxes  # at least two plots share a row
+    assert all(b[0] - a[1] >= 16 for a, b in pairs), boxes
