@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import difflib
 import importlib.metadata
 import json
@@ -41,6 +42,7 @@ from .types import DecodingConfig, GenerationRequest
 
 __all__ = [
     "COMMANDS",
+    "HelpFormatter",
     "Parser",
     "Subparsers",
     "add_model_options",
@@ -62,17 +64,59 @@ _FIRST = ("game24", "crosswords", "text", "audit", "supericl")
 _DISTRIBUTION = "reasoning-toolkit"  # pyproject.toml's `name`: its entry points register before any other's
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """`--help` of every `reasoning` command: each option with a default shows it, `(default: X)` after its help,
+    unless the help already says it (mentions "default") or the default is nothing to show (None, a flag's
+    False/True, an empty list); and lines are broken only at spaces, so a file name or a path stays whole (one
+    longer than the line runs past it rather than being cut mid-word)."""
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if not action.help and action.option_strings and _shown_default(action.default):
+            action = copy.copy(action)  # an option with no help still shows its default
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        if not text or text == argparse.SUPPRESS or not action.option_strings or not _shown_default(action.default):
+            return text
+        return text if "default" in text.lower() else f"{text} (default: %(default)s)"
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        text = " ".join(text.split())
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+
+
+def _shown_default(value: Any) -> bool:
+    """Whether `--help` shows an option's default `value` (not for None, a bool, an empty list, or SUPPRESS)."""
+    return value is not None and value is not argparse.SUPPRESS and not isinstance(value, bool) and value != []
+
+
+class _Subcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """`add_subparsers`' action: a subcommand's `--help` opens with its one-line help when it has no description."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if kwargs.get("description") is None and kwargs.get("help") not in (None, argparse.SUPPRESS):
+            kwargs["description"] = kwargs["help"]
+        return super().add_parser(name, **kwargs)
+
+
 class Parser(argparse.ArgumentParser):
     """The parser of `reasoning` and of every subcommand (`add_subparsers` makes its subparsers of this class too).
 
     A mistake on the command line is one line on stderr, exit 2: `reasoning game24 run: error: unrecognized
     arguments: --bogus; see 'reasoning game24 run --help'` (the usage block is in `--help`). No abbreviations:
     `--temp 0.1` is refused (with `--temperature` suggested), never taken to mean an option the user did not type.
+    `--help` shows each option's default (`HelpFormatter`) and each subcommand's help as its description.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Subcommands)
 
     def error(self, message: str) -> NoReturn:
         message = " ".join(message.splitlines())
@@ -299,7 +343,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True)  # subparsers of its class: `Parser`
 
     gen = sub.add_parser("generate", help="generate text with a model (the embedded default if none is given)")
-    gen.add_argument("prompt")
+    gen.add_argument("prompt", help="the prompt: a chat user message, or raw text with --completion")
     gen.add_argument("--system", help="system message (chat mode)")
     gen.add_argument("--completion", action="store_true", help="send the prompt as raw text, not as chat")
     gen.add_argument("-n", type=int, default=1, help="samples")
@@ -321,7 +365,9 @@ def build_parser() -> Parser:
     add_model_options(serve)
     serve.set_defaults(run=lambda a: asyncio.run(_serve(a)))
 
-    model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is")
+    model = sub.add_parser("model", help="assemble and verify the embedded model; print where it is",
+                           description="assemble the embedded model from its parts, verify its SHA-256, and print "
+                           "its name, file and digest as one JSON line")  # fmt: skip
     model.set_defaults(run=_model_info)
 
     register_commands(sub)

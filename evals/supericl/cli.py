@@ -59,7 +59,7 @@ def _options(run: argparse.ArgumentParser) -> None:
     data.add_argument("--hf-config", help="its configuration, e.g. sst2")
     data.add_argument("--hf-train-split", default="train")
     data.add_argument("--hf-test-split", default="validation")
-    data.add_argument("--limit", type=int, help="the first N test items of each task")
+    data.add_argument("--limit", type=int, help="the first N test items of each task (default: every item)")
     data.add_argument("--train-fraction", type=float, default=0.5, help="BBH: share of each task used for training")
     how = run.add_argument_group("methods")
     how.add_argument("--methods", action="append", help=f"comma-separated: {', '.join(METHODS)} (default: all)")
