@@ -12,7 +12,10 @@ Not identity: how a run is carried out and where it writes (`NOT_IDENTITY`: --ou
 parallel decoders, which give the same text; and so for a judge model's server, the audit's --judge-url and
 --judge-api-key-env, its --judge-model being identity), and which items of the source a command selects (each eval's
 `selection`, e.g. --range, --limit, --tasks): records are keyed per item, a rerun with another selection runs the
-items it lacks, and the summary covers the latest selection.
+items it lacks, and the summary covers the latest selection. Nor the options the run does not read under the
+others (each eval's `unused(args)`, e.g. `--breadth` for game 24's IO, whose records it cannot change): decided by
+options that are identity (the method), so a folder's runs all leave out the same ones, and a run.json written when
+they were recorded still resumes (only the options in both are compared).
 """
 
 from __future__ import annotations

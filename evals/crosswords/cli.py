@@ -23,17 +23,17 @@ from ..harness import Engines, add_eval_commands, add_prompt_format, check_count
 from ..stdin import answer_lines, shown, string_field
 from .data import TEST_GAMES, Game, crosswords_dir, load_games, parse_games
 from .eval import CrosswordsEval
-from .methods import METHODS, MethodConfig
+from .methods import METHODS, MethodConfig, unused_fields
 from .replay import CACHE, NO_PRUNE_LOG, PRUNE_LOG, ReplayModel, load_cache, load_log
 from .score import score_output
 
-__all__ = ["method_config", "register"]
+__all__ = ["method_config", "register", "unused_options"]
 
 
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     add_eval_commands(sub, CrosswordsEval, help="the mini crosswords eval (Yao et al., 2023)", build=_build,
-                      configure=_options, selection=("games",), engines=_engines,
+                      configure=_options, selection=("games",), unused=unused_options, engines=_engines,
                       run_help="run a method over games; rerunning the same command resumes", parallel=4,
                       noun="game", extra_backends=("replay",), commands=_commands, after=_after)  # fmt: skip
 
@@ -84,15 +84,23 @@ def _score(args: argparse.Namespace) -> int:
 COUNTS = ("breadth", "max_visits", "propose_samples", "max_tokens", "prune_max_tokens")
 
 
+def unused_options(args: argparse.Namespace) -> set[str]:
+    """The options (by destination) this run does not read, left out of its identity: the DFS's for IO and CoT
+    (`methods.unused_fields`; `--no-prune` sets `prune`), and `--replay-dir` without `--backend replay`."""
+    unused = {"no_prune" if name == "prune" else name for name in unused_fields(args.method)}
+    return unused | ({"replay_dir"} if args.backend != "replay" else set())
+
+
 def method_config(args: argparse.Namespace) -> MethodConfig:
-    """The run's options as its one config. `ConfigurationError` for a count below 1 or too many samples."""
+    """The run's options as its one config, the fields its method does not read at their defaults
+    (`MethodConfig.used`). `ConfigurationError` for a count below 1 or too many samples."""
     check_counts(args, COUNTS, ("propose_samples",))
     if not 0.0 <= args.temperature <= 2.0:
         raise ConfigurationError(f"--temperature must be between 0 and 2; got {args.temperature}")
     return MethodConfig(method=args.method, prune=not args.no_prune, breadth=args.breadth, max_visits=args.max_visits,
                         propose_samples=args.propose_samples, temperature=args.temperature,
                         max_tokens=args.max_tokens, prune_max_tokens=args.prune_max_tokens, chat=uses_chat(args),
-                        seed=args.seed)  # fmt: skip
+                        seed=args.seed).used()  # fmt: skip
 
 
 def _build(args: argparse.Namespace) -> CrosswordsEval:

@@ -85,6 +85,11 @@ class CrosswordsEval(Eval[Game, Record, RunInfo]):
         return str(record["idx"])
 
     def info(self, model: str, identity: dict[str, Any], previous: RunInfo | None) -> RunInfo:
+        """This run's `RunInfo`. A folder whose config differs from this run's only in fields the method does not
+        read (written before they were left at their defaults: `MethodConfig.used`) is the same run: its config,
+        and its records' key, are kept."""
+        if previous is not None and previous.config is not None and previous.config.used() == self.config.used():
+            self.config, self.run = previous.config, previous.config.key()
         self.model = model
         return RunInfo(identity=identity, model=model, config=self.config)
 

@@ -25,9 +25,16 @@ from .data import Game
 from .score import read_grid, score_board, score_output
 from .task import CrosswordsConfig, CrosswordsTask, PruneEvaluator
 
-__all__ = ["METHODS", "MethodConfig", "solve_game", "visited_states"]
+__all__ = ["DFS_ONLY", "METHODS", "MethodConfig", "solve_game", "unused_fields", "visited_states"]
 
 METHODS = ("io", "cot", "tot-dfs")
+# The `MethodConfig` fields only the DFS reads; IO and CoT read the others (temperature, max_tokens, chat, seed).
+DFS_ONLY = ("prune", "breadth", "max_visits", "propose_samples", "prune_max_tokens")
+
+
+def unused_fields(method: str) -> frozenset[str]:
+    """The `MethodConfig` fields `method` never reads (the DFS's for IO and CoT)."""
+    return frozenset(DFS_ONLY if method != "tot-dfs" else ())
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,13 @@ class MethodConfig:
         """12 hex digits of the SHA-256 of the fields."""
         blob = json.dumps(dataclasses.asdict(self), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def used(self) -> MethodConfig:
+        """This config with each field its method does not read (`unused_fields`) at its default: the same run
+        whatever those options said, and so the same `key`."""
+        defaults = MethodConfig()
+        unused: dict[str, Any] = {name: getattr(defaults, name) for name in unused_fields(self.method)}
+        return dataclasses.replace(self, **unused)
 
     def task(self, game: Game) -> CrosswordsTask:
         return CrosswordsTask(game, CrosswordsConfig(temperature=self.temperature, propose_samples=self.propose_samples,

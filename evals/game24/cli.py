@@ -27,11 +27,11 @@ from .arith import ExpressionError, check_answer, solve
 from .compare import compare_command
 from .data import Puzzle, default_data_dir, load_puzzles, parse_range
 from .eval import Game24Eval
-from .methods import METHODS, MethodConfig
+from .methods import METHODS, MethodConfig, unused_fields
 from .replay import ReplayModel, load_log
 from .task import normalize_puzzle
 
-__all__ = ["method_config", "register"]
+__all__ = ["method_config", "register", "unused_options"]
 
 REPLAY_LOG = "gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json"
 
@@ -39,7 +39,7 @@ REPLAY_LOG = "gpt-4_0.7_propose1_value3_greedy5_start900_end1000.json"
 def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     add_eval_commands(sub, Game24Eval, help="the game-of-24 eval (Yao et al., 2023)", build=_build,
-                      configure=_options, selection=("range",), engines=_engines,
+                      configure=_options, selection=("range",), unused=unused_options, engines=_engines,
                       run_help="run a method over puzzles; rerunning the same command resumes", parallel=4,
                       noun="puzzle", extra_backends=("replay",), commands=_commands, after=_after)  # fmt: skip
 
@@ -114,7 +114,7 @@ def _commands(game_sub: Any) -> None:
     check.set_defaults(run=_check)
 
     solver = game_sub.add_parser("solve", help="solve a puzzle exactly")
-    solver.add_argument("puzzle")
+    solver.add_argument("puzzle", help="four whole numbers, e.g. '4 5 6 10'")
     solver.set_defaults(run=_solve)
 
     compare = game_sub.add_parser("compare", help="runs side by side: success with its 95%% interval, cost a puzzle")
@@ -174,27 +174,38 @@ COUNTS = ("breadth", "samples", "n_value", "max_steps", "max_tokens", "value_max
 SAMPLE_COUNTS = ("samples", "n_value", "propose_samples")
 
 
+# The options that set a `MethodConfig` field of another name.
+_OPTION_OF = {"zero_unfinished": "paper_values", "plugin": "plugin_file"}
+
+
+def unused_options(args: argparse.Namespace) -> set[str]:
+    """The options (by destination) this run does not read, left out of its identity: those of the fields its
+    method does not read (`methods.unused_fields`: `--breadth` for IO, `--samples` for a tree search, the plug-in's
+    without `--evaluator plugin`), and `--replay-log` without `--backend replay`."""
+    unused = {_OPTION_OF.get(name, name) for name in unused_fields(args.method, args.evaluator)}
+    return unused | ({"replay_log"} if args.backend != "replay" else set())
+
+
 def method_config(args: argparse.Namespace) -> MethodConfig:
-    """The run's options as its one config (the only place they are read for it). `ConfigurationError` for a count
-    below 1 or a sample count above `MAX_SAMPLES`; with `--evaluator plugin` the plug-in is trained into its file
-    first if it is missing."""
+    """The run's options as its one config (the only place they are read for it), with the fields its method does
+    not read at their defaults (as `MethodConfig.used` has them). `ConfigurationError` for a count below 1 or a
+    sample count above `MAX_SAMPLES`; with `--evaluator plugin` on a tree search the plug-in is trained into its
+    file first if it is missing."""
     check_counts(args, COUNTS, SAMPLE_COUNTS)
+    unused = unused_fields(args.method, args.evaluator)
     # The options named as the config's fields, then those that are not.
     same = {f.name: getattr(args, f.name) for f in dataclasses.fields(MethodConfig) if hasattr(args, f.name)}
     replay = args.backend == "replay"
     same["thoughts"] = ("paper" if replay else "lenient") if args.thoughts == "auto" else args.thoughts
     if args.answer == "auto":
         same["answer"] = "program" if same["thoughts"] == "lenient" and not replay else "model"
-    elif args.answer == "program" and same["thoughts"] != "lenient":
+    elif args.answer == "program" and same["thoughts"] != "lenient" and "answer" not in unused:
         raise ConfigurationError("--answer program writes the answer from lenient thoughts; add --thoughts lenient "
                                  "or use --answer model")  # fmt: skip
-    return MethodConfig(
-        **same,
-        zero_unfinished=not args.paper_values,
-        budget=SearchBudget(args.budget_calls, args.budget_tokens, args.budget_dollars),
-        chat=uses_chat(args),
-        plugin=_plugin(args) if args.evaluator == "plugin" else None,
-    )
+    same.update(zero_unfinished=not args.paper_values, chat=uses_chat(args),
+                budget=SearchBudget(args.budget_calls, args.budget_tokens, args.budget_dollars),
+                plugin=_plugin(args) if "plugin" not in unused else None)  # fmt: skip
+    return MethodConfig(**{name: value for name, value in same.items() if name not in unused})
 
 
 def _plugin(args: argparse.Namespace) -> str:

@@ -134,16 +134,20 @@ class Game24Eval(Eval[Puzzle, Record, RunInfo]):
     def info(self, model: str, identity: dict[str, Any], previous: RunInfo | None) -> RunInfo:
         """This run's `RunInfo`. `ConfigurationError` when the folder's results were made with other `--thoughts`,
         `--answer` or `--propose-samples` than this run resolves to (the identity holds the options as typed, and
-        `auto` resolves by backend; a folder written before these options existed holds the paper's)."""
+        `auto` resolves by backend; a folder written before these options existed holds the paper's). A folder whose
+        config differs from this run's only in fields the method does not read (written before they were left at
+        their defaults: `MethodConfig.used`) is the same run: its config, and its records' key, are kept."""
         if previous is not None and previous.config is not None:
-            differ = [f"--{name.replace('_', '-')} {getattr(previous.config, name)} there, "
-                      f"{getattr(self.config, name)} now" for name in _READING
-                      if getattr(previous.config, name) != getattr(self.config, name)]  # fmt: skip
+            then, now = previous.config.used(), self.config.used()
+            differ = [f"--{name.replace('_', '-')} {getattr(then, name)} there, {getattr(now, name)} now"
+                      for name in _READING if getattr(then, name) != getattr(now, name)]  # fmt: skip
             if differ:
                 raise ConfigurationError(
                     f"the run folder holds results made with other options ({'; '.join(differ)}); rerun with the "
                     "same options to resume, or use another --out"
                 )
+            if then == now and self.run is not None:
+                self.config, self.run = previous.config, previous.config.key()
         self.model = model  # the records' "model"
         return RunInfo(identity=identity, model=model, config=self.config)
 

@@ -21,9 +21,40 @@ from .arith import check_answer
 from .data import Puzzle
 from .task import Game24Config, Game24Task, solver_evaluator
 
-__all__ = ["METHODS", "MethodConfig", "solve_puzzle"]
+__all__ = ["METHODS", "ONLY_FOR", "MethodConfig", "solve_puzzle", "unused_fields"]
 
 METHODS = ("io", "cot", "cot-sc", "tot-bfs", "tot-dfs", "tot-astar")
+_TREE = ("tot-bfs", "tot-dfs", "tot-astar")
+# The `MethodConfig` fields only some methods read, and those methods; every method reads the others (temperature,
+# max_tokens, chat, budget, seed).
+ONLY_FOR: dict[str, tuple[str, ...]] = {
+    "samples": ("io", "cot", "cot-sc"),
+    "breadth": _TREE,
+    "select": ("tot-bfs",),
+    "n_value": _TREE,  # the value prompts; A*'s heuristic
+    "evaluator": _TREE,
+    "check_steps": _TREE,
+    "zero_unfinished": _TREE,
+    "threshold": ("tot-dfs",),
+    "accept": ("tot-dfs", "tot-astar"),
+    "max_steps": ("tot-dfs", "tot-astar"),
+    "value_max_tokens": _TREE,
+    "plugin": _TREE,
+    "plugin_threshold": _TREE,
+    "thoughts": _TREE,
+    "answer": _TREE,
+    "propose_samples": _TREE,
+}
+_PLUGIN_ONLY = ("plugin", "plugin_threshold")  # read only with evaluator "plugin"
+
+
+def unused_fields(method: str, evaluator: str = "llm") -> frozenset[str]:
+    """The `MethodConfig` fields `method` (with `evaluator`) never reads: another method's options (`ONLY_FOR`),
+    and the plug-in's without evaluator "plugin"."""
+    unused = {name for name, methods in ONLY_FOR.items() if method not in methods}
+    return frozenset(unused | (set(_PLUGIN_ONLY) if evaluator != "plugin" else set()))
+
+
 # Stop before the model starts a few-shot example of its own, or (IO) after the one-line answer.
 _IO_STOP = ("\n",)
 _COT_STOP = ("\nInput:", "\n\n")
@@ -63,6 +94,13 @@ class MethodConfig:
 
     def __post_init__(self) -> None:
         self.task_config()  # a ValueError for thoughts / answer / propose_samples the task does not take, at once
+
+    def used(self) -> MethodConfig:
+        """This config with each field its method does not read (`unused_fields`) at its default: the same run
+        whatever those options said, and so the same `key` (an IO run with --breadth 2 is the IO run)."""
+        defaults = MethodConfig()
+        unused: dict[str, Any] = {name: getattr(defaults, name) for name in unused_fields(self.method, self.evaluator)}
+        return dataclasses.replace(self, **unused)
 
     def key(self) -> str:
         """12 hex digits of the SHA-256 of the fields (the plug-in's only with `evaluator="plugin"`; `thoughts`,

@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import inspect
 import math
+import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -94,6 +95,7 @@ def add_eval_commands(
     build: Callable[[argparse.Namespace], AnyEval | Awaitable[AnyEval]],
     configure: Callable[[argparse.ArgumentParser], None],
     selection: Sequence[str] = (),
+    unused: Callable[[argparse.Namespace], Iterable[str]] | None = None,
     engines: Callable[[argparse.Namespace, AnyEval], Engines] = default_engines,
     run_help: str = "run the eval into a folder; rerunning the same command resumes",
     parallel: int = 8,
@@ -106,8 +108,12 @@ def add_eval_commands(
     `eval_type` is `eval_type` (`eval_of_command`).
 
     `configure(run_parser)` adds the eval's own options; `selection` names the options that select samples (a rerun
-    may change them; every other option but `evals.identity.NOT_IDENTITY` must match the folder's). `noun` names a
-    sample in messages ("no item finished"). `commands(subparsers)` adds more subcommands beside run and report.
+    may change them; every other option but `evals.identity.NOT_IDENTITY` must match the folder's). `unused(args)`
+    names (by destination, `n_value`) the options the run does not read under `args`, e.g. another method's: they
+    are left out of the identity, so they neither refuse nor are recorded. It may decide only by options that are
+    themselves identity (the method, the backend), so every run a folder accepts leaves out the same ones; a
+    run.json written before, which holds them all, still resumes (only options in both are compared). `noun` names
+    a sample in messages ("no item finished"). `commands(subparsers)` adds more subcommands beside run and report.
     `after(args, eval, engines)` is called once a run has finished, with the engines it made (e.g. to say on stderr
     what a replay could not answer)."""
     from reasoning.cli import add_model_options
@@ -129,13 +135,15 @@ def add_eval_commands(
         if args.parallel < 1:
             raise ConfigurationError(f"--parallel must be at least 1; got {args.parallel}")
         out = Path(args.out)
-        now = _with_dtype(args, identity(args, flags, selection))
+        left_out = [*selection, *(unused(args) if unused is not None else ())]
+        now = _with_dtype(args, identity(args, flags, left_out))
         open_folder(eval_type, out).check(now)  # before any data is read or model loaded
-        built = build(args)
-        ev = await built if inspect.isawaitable(built) else built
-        _finite(args)  # after the eval's own checks, which may say more ("between 0 and 1")
-        _in_folder(args, out)
-        engine, model, made = engines(args, ev)
+        with _removed_on_error(out):  # a command refused here leaves no folder it made behind
+            built = build(args)
+            ev = await built if inspect.isawaitable(built) else built
+            _finite(args)  # after the eval's own checks, which may say more ("between 0 and 1")
+            _in_folder(args, out)
+            engine, model, made = engines(args, ev)
         summary: dict[str, Any] | None = None
         try:
             _, summary = await run_eval(ev, out, engine, model=model, identity=now, parallel=args.parallel,
@@ -204,6 +212,39 @@ def _in_folder(args: argparse.Namespace, out: Path) -> None:
     args.cache = args.cache or str(out / "cache.sqlite")
     args.log = args.log or str(out / "calls.jsonl")
     out.mkdir(parents=True, exist_ok=True)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of `path` (itself included) that does not exist yet: what making `path` would create
+    first; None when `path` exists."""
+    missing = None
+    for each in (path.absolute(), *path.absolute().parents):
+        if os.path.lexists(each):
+            break
+        missing = each
+    return missing
+
+
+@contextlib.contextmanager
+def _removed_on_error(out: Path) -> Iterator[None]:
+    """Run the block that checks a run's options and makes its folder `out`, its data and its engines; if it fails
+    (a refused option, a missing file, a model that does not load, Ctrl-C), remove the folders this call made for
+    `out` (`out` and any parents that did not exist before it) that are still empty, so a refused command leaves
+    nothing behind. Only empty folders are removed: a folder that existed before, or that holds a file (written by
+    the block, or by another process meanwhile), is left as it is."""
+    made = _first_missing(out)
+    try:
+        yield
+    except BaseException:
+        if made is not None:
+            folder = out.absolute()
+            while True:
+                with contextlib.suppress(OSError):  # not empty, not there, not a folder: left as it is
+                    folder.rmdir()
+                if folder == made or folder.parent == folder:
+                    break
+                folder = folder.parent
+        raise
 
 
 @contextlib.contextmanager

@@ -25,10 +25,10 @@ from ..files import missing_shared_data, shared_data_dir
 from ..harness import Engines, add_eval_commands, add_prompt_format, check_counts, default_engines, uses_chat
 from .data import Sentences, load_tasks, parse_range
 from .eval import TextEval
-from .methods import METHODS, MethodConfig
+from .methods import METHODS, MethodConfig, unused_fields
 from .replay import VOTES, ReplayModel, load_log
 
-__all__ = ["REPLAY_LOG", "method_config", "register"]
+__all__ = ["REPLAY_LOG", "method_config", "register", "unused_options"]
 
 REPLAY_LOG = "gpt-4_1.0_generate_sample_select_greedy_sample5_start0_end100.json"
 # Each at least 1; those in `SAMPLE_COUNTS` are a request's `n`, at most `MAX_SAMPLES`.
@@ -43,7 +43,8 @@ def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     add_eval_commands(sub, TextEval, help="creative writing: a coherent passage ending in 4 given sentences "
                       "(Yao et al., 2023)", build=_build, configure=_options, selection=("range",), engines=_engines,
-                      run_help="run a method over tasks; rerunning the same command resumes", parallel=4,
+                      unused=unused_options, run_help="run a method over tasks; rerunning the same command resumes",
+                      parallel=4,
                       noun="task", extra_backends=("replay",))  # fmt: skip
 
 
@@ -76,6 +77,19 @@ def _options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--replay-log", help=f"the published run for --backend replay (default: tot/text/{REPLAY_LOG})")
 
 
+def _judges(args: argparse.Namespace) -> bool:
+    """Whether the outputs are judged: `--judge model`, or `auto` on any backend but the replay."""
+    return bool(args.judge == "model" or (args.judge == "auto" and args.backend != "replay"))
+
+
+def unused_options(args: argparse.Namespace) -> set[str]:
+    """The options (by destination) this run does not read, left out of its identity: another method's
+    (`methods.unused_fields`: `--breadth` for IO, `--samples` for ToT), the judge's without the judge, and
+    `--replay-log` without `--backend replay`."""
+    unused = set(unused_fields(args.method, _judges(args)))
+    return unused | ({"replay_log"} if args.backend != "replay" else set())
+
+
 def method_config(args: argparse.Namespace) -> MethodConfig:
     """The run's options as its one config (the only place they are read for it). `ConfigurationError` for a count
     below 1 or a sample count above `MAX_SAMPLES`, and, with `--backend replay`, for settings the published run did
@@ -93,7 +107,7 @@ def method_config(args: argparse.Namespace) -> MethodConfig:
                 raise ConfigurationError(f"--backend replay replays the published run, made with {flag} {value}; "
                                          f"got {flag} {getattr(args, name)}")  # fmt: skip
     same = {f.name: getattr(args, f.name) for f in dataclasses.fields(MethodConfig) if hasattr(args, f.name)}
-    same.update(judge=args.judge == "model" or (args.judge == "auto" and not replay), chat=uses_chat(args))
+    same.update(judge=_judges(args), chat=uses_chat(args))
     return MethodConfig(**same)
 
 

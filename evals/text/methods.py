@@ -19,9 +19,26 @@ from .judge import Judge
 from .record import Record, StepLog
 from .task import STEPS, TextConfig, TextTask, request
 
-__all__ = ["METHODS", "MethodConfig", "solve_task"]
+__all__ = ["JUDGE_ONLY", "METHODS", "ONLY_FOR", "MethodConfig", "solve_task", "unused_fields"]
 
 METHODS = ("io", "cot", "tot-bfs")
+# The `MethodConfig` fields only some methods read, and those methods; the judge's only when it judges. Every
+# method reads the others (temperature, max_tokens, chat, seed, judge).
+ONLY_FOR: dict[str, tuple[str, ...]] = {
+    "samples": ("io", "cot"),
+    "breadth": ("tot-bfs",),
+    "n_generate": ("tot-bfs",),
+    "n_vote": ("tot-bfs",),
+    "vote_max_tokens": ("tot-bfs",),
+}
+JUDGE_ONLY = ("judge_samples", "judge_temperature", "judge_max_tokens")
+
+
+def unused_fields(method: str, judge: bool = True) -> frozenset[str]:
+    """The `MethodConfig` fields `method` never reads (another method's, `ONLY_FOR`), and the judge's options
+    without the judge."""
+    unused = {name for name, methods in ONLY_FOR.items() if method not in methods}
+    return frozenset(unused | (set(JUDGE_ONLY) if not judge else set()))
 
 
 @dataclass(frozen=True)

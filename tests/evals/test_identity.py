@@ -6,6 +6,7 @@ named after `--model`."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ import reasoning.cli
 from reasoning import Engine, GenerationRequest, ScriptedModel
 from reasoning.engine import EngineConfig
 from reasoning.errors import BadRequestError, ConfigurationError
-from tests.conftest import require
+from tests.conftest import SHARED_DATA, require
 from tests.evals.audit.test_runner import planted
 
 
@@ -146,7 +147,7 @@ def test_a_rerun_with_another_model_is_refused_and_the_results_untouched(models,
          "(--puzzle '4 5 6 10' '1 2 3 4' there, '4 5 6 10' '1 2 3 4' '1 1 4 6' now)"),
         ("game24", ["--method", "cot"], "(--method 'io' there, 'cot' now)"),
         ("game24", ["--budget-calls", "2"], "(--budget-calls unset there, 2 now)"),
-        ("game24", ["--check-steps", "--seed", "1"], "(--check-steps off there, on now; --seed 0 there, 1 now)"),
+        ("game24", ["--seed", "1"], "(--seed 0 there, 1 now)"),  # --check-steps: not read by IO
         ("audit", ["--max-tokens", "300"], "(--max-tokens 700 there, 300 now)"),  # was `cot_max_tokens`
         ("audit", ["--judge"], "(--judge off there, on now)"),
         ("audit", ["--temperature", "0", "--seed", "3"], "(--seed 0 there, 3 now; --temperature 0.7 there, 0.0 now)"),
@@ -323,3 +324,109 @@ def test_supericl_a_rerun_whose_task_data_changed_is_refused(models, tsv, tmp_pa
     assert code == 2 and err.count("\n") == 1, err
     assert ": its labels, training data, examples or plug-in changed" in err and "use another --out" in err
     assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+
+
+# -- options the run's method does not read: neither its identity nor a reason to refuse ---------------------------
+def crosswords(out: Path, *extra: str) -> list[str]:
+    return ["crosswords", "run", "--method", "io", "--games", "0,5", "--out", str(out), *extra]
+
+
+def text(out: Path, *extra: str) -> list[str]:
+    return ["text", "run", "--method", "io", "--range", "0-1", "--judge", "none", "--out", str(out), *extra]
+
+
+# Per eval: its IO command, and options IO does not read (another method's; the plug-in's, the replay's, the judge's
+# without them), by flag with a value other than the default.
+UNREAD: dict[str, tuple[Command, dict[str, str | None]]] = {
+    "game24": (game24, {"--breadth": "2", "--select": "sample", "--n-value": "1", "--evaluator": "plugin",
+                        "--plugin-file": "nowhere.pkl", "--plugin-threshold": "0.5", "--check-steps": None,
+                        "--paper-values": None, "--thoughts": "paper", "--answer": "program",
+                        "--propose-samples": "2", "--threshold": "0.5", "--accept": "1", "--max-steps": "3",
+                        "--value-max-tokens": "9", "--replay-log": "nowhere.json"}),
+    "crosswords": (crosswords, {"--no-prune": None, "--breadth": "1", "--max-visits": "2", "--propose-samples": "1",
+                                "--prune-max-tokens": "9", "--replay-dir": "nowhere"}),
+    "text": (text, {"--breadth": "2", "--n-generate": "1", "--n-vote": "1", "--vote-max-tokens": "9",
+                    "--judge-samples": "1", "--judge-temperature": "0", "--judge-max-tokens": "9",
+                    "--replay-log": "nowhere.json"}),
+}  # fmt: skip
+
+
+def _argv(options: dict[str, str | None]) -> list[str]:
+    return [word for flag, value in options.items() for word in (flag, value) if word is not None]
+
+
+@pytest.fixture
+def shared_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    for path in ("tot/crosswords/mini0505.json", "tot/text/data_100_random_text.txt"):
+        if not (SHARED_DATA / path).is_file():
+            pytest.skip(f"{path} is not in the shared data")
+    monkeypatch.setenv("REASONING_SHARED_DATA", str(SHARED_DATA))
+
+
+@pytest.mark.parametrize("name", UNREAD)
+def test_options_io_does_not_read_neither_refuse_nor_are_recorded(
+    models: Models, shared_data: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # The reported case: `game24 run --method io` then the same with --breadth 2 was refused ("--breadth 5 there,
+    # 2 now"), though IO never reads --breadth; its run.json recorded --n-value, --evaluator, --threshold, ...
+    command, unread = UNREAD[name]
+    out = tmp_path / "run"
+    code, err = run(capsys, *command(out))
+    assert code == 0, err
+    identity = json.loads((out / "run.json").read_text())["identity"]
+    assert not set(unread) & set(identity) and {"--method", "--temperature", "--max-tokens", "--seed"} <= set(identity)
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    code, err = run(capsys, *command(out, *_argv(unread)))
+    assert code == 0, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results  # resumed: nothing to do
+    assert json.loads((out / "run.json").read_text())["identity"] == identity
+    # What IO reads is still its identity.
+    code, err = run(capsys, *command(out, "--max-tokens", "100"))
+    assert code == 2 and "(--max-tokens " in err and "there, 100 now)" in err, err
+
+
+def test_game24_a_tree_search_ignores_what_it_does_not_read_and_refuses_what_it_does(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    base = ["game24", "run", "--method", "tot-bfs", "--puzzle", "4 5 6 10", "--out", str(out)]
+    assert run(capsys, *base)[0] == 0
+    identity = json.loads((out / "run.json").read_text())["identity"]
+    assert "--breadth" in identity and "--n-value" in identity and "--samples" not in identity
+    assert "--threshold" not in identity and "--max-steps" not in identity and "--plugin-file" not in identity
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    code, err = run(capsys, *base, "--samples", "3", "--threshold", "0.5", "--max-steps", "2", "--accept", "1")
+    assert code == 0, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+    code, err = run(capsys, *base, "--breadth", "2")
+    assert code == 2 and "(--breadth 5 there, 2 now)" in err, err
+
+
+def test_game24_an_old_run_json_that_recorded_unread_options_still_resumes(
+    models: Models, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A folder written when every option was identity and the config kept every option as given: its run.json holds
+    # --breadth and the rest, its config IO's with breadth 2 and lenient thoughts, its records that config's key.
+    from evals.game24.eval import RunInfo
+
+    out = tmp_path / "run"
+    assert run(capsys, *game24(out))[0] == 0
+    raw = json.loads((out / "run.json").read_text())
+    info = RunInfo.model_validate({k: v for k, v in raw.items() if k != "header"})
+    assert info.config is not None
+    old = dataclasses.replace(info.config, breadth=2, thoughts="lenient", answer="program", evaluator="solver")
+    then = {**info.identity, "--breadth": 2, "--n-value": 3, "--evaluator": "solver", "--threshold": 1.0,
+            "--max-steps": 20, "--thoughts": "auto", "--answer": "auto", "--replay-log": None}  # fmt: skip
+    written = RunInfo(identity=then, model=info.model, config=old).model_dump(mode="json")
+    (out / "run.json").write_text(json.dumps({**written, "header": raw["header"]}, indent=1) + "\n")
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    (out / "results.jsonl").write_text("".join(json.dumps({**r, "run": old.key()}) + "\n" for r in lines))
+    results, calls = (out / "results.jsonl").read_bytes(), models.calls()
+    # What IO reads must still agree ...
+    code, err = run(capsys, *game24(out, "--temperature", "0"))
+    assert code == 2 and "(--temperature 0.7 there, 0.0 now)" in err, err
+    # ... and then it resumes, whatever the options it does not read say: nothing solved again.
+    code, err = run(capsys, *game24(out, "--breadth", "7", "--evaluator", "llm"))
+    assert code == 0, err
+    assert models.calls() == calls and (out / "results.jsonl").read_bytes() == results
+    assert json.loads((out / "run.json").read_text())["config"]["breadth"] == 2  # the records' config, kept
