@@ -12,6 +12,7 @@ results file lacks them and still reads and resumes, since the summary, the stat
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import IO, Annotated, Any
 
@@ -272,7 +273,22 @@ def summarize(records: Sequence[Record]) -> dict[str, Any]:
         "prompt_tokens_per_puzzle": total["prompt_tokens"] / n,
         "completion_tokens_per_puzzle": total["completion_tokens"] / n,
         "dollars": total["dollars"],
+        **({"states_valued": valued} if (valued := states_valued(records)) else {}),
     }
+
+
+def states_valued(records: Sequence[Record]) -> dict[str, int]:
+    """How the searches' states were valued, counted over the records' trees (IO and CoT have none: empty):
+    "rule" (decided by the numbers left: one number, 24 or not), "plug-in" (a cascade's confident cheap evaluator),
+    "escalated" (a cascade's unsure states, sent to the model), "evaluator" (the run's evaluator, no cascade).
+    A duplicate state (valued as its first copy, not scored again) is not counted."""
+    names = {"rule": "rule", "cheap": "plug-in", "expensive": "escalated"}
+    counts: Counter[str] = Counter()
+    for record in records:
+        for node in (record.get("tree") or {}).get("nodes", ()):
+            if node.get("value") is not None and not node.get("duplicate") and node.get("depth", 0) > 0:
+                counts[names.get(node.get("evaluated_by"), "evaluator")] += 1
+    return {name: counts[name] for name in ("rule", "plug-in", "escalated", "evaluator") if counts[name]}
 
 
 def format_summary(summary: dict[str, Any]) -> str:

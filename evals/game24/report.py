@@ -51,7 +51,18 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("prompt tokens / puzzle", f"{summary['prompt_tokens_per_puzzle']:.0f}"),
         ("completion tokens / puzzle", f"{summary['completion_tokens_per_puzzle']:.0f}"),
         ("dollars", f"{summary['dollars']:.4f}"),
+        *_valued_row(summary.get("states_valued")),
     ]
+
+
+def _valued_row(valued: dict[str, int] | None) -> list[tuple[str, str]]:
+    # "states valued  96 = 30 by rule + 50 by the plug-in + 16 escalated to the model" (a search's; none for IO/CoT).
+    if not valued:
+        return []
+    words = {"rule": "by rule", "plug-in": "by the plug-in", "escalated": "escalated to the model",
+             "evaluator": "by the evaluator"}  # fmt: skip
+    parts = " + ".join(f"{n} {words.get(name, name)}" for name, n in valued.items())
+    return [("states valued", f"{sum(valued.values())} = {parts}")]
 
 
 def _tree_html(tree: dict[str, Any], correct_states: set[str]) -> str:

@@ -169,3 +169,30 @@ async def test_every_method_sends_the_runs_seed(tmp_path: Path, method: str) -> 
     async with Engine(ScriptedModel(noting, name="s"), cache=ResponseCache()) as engine:
         await run_eval(Game24Eval(config, PUZZLES[:1]), tmp_path, engine, model="s", identity={"--x": 1})
     assert seeds and set(seeds) == {7}, seeds
+
+
+def test_the_summary_says_how_states_were_valued() -> None:
+    """A plug-in run's summary splits the valued states: decided by rule, by the plug-in, escalated to the model
+    (so the saving in value calls can be read off the run itself); duplicates and the root are not counted; IO has
+    no such row."""
+    from evals.game24.eval import format_summary, summarize
+
+    def record(nodes: list[dict[str, object]], method: str = "tot-bfs") -> dict[str, object]:
+        return {"method": method, "model": "m", "success": 1.0, "any_correct": True, "first_correct": True,
+                "calls": 1, "prompt_tokens": 1, "completion_tokens": 1, "dollars": 0.0,
+                "tree": {"nodes": nodes, "edges": []}}  # fmt: skip
+
+    nodes = [{"id": 0, "depth": 0, "value": 1.0},
+             {"id": 1, "depth": 1, "value": 20.0, "evaluated_by": "cheap"},
+             {"id": 2, "depth": 1, "value": 1.0, "evaluated_by": "expensive"},
+             {"id": 3, "depth": 1, "value": 1.0, "evaluated_by": "expensive", "duplicate": True},
+             {"id": 4, "depth": 3, "value": 0.0, "evaluated_by": "rule"},
+             {"id": 5, "depth": 2, "value": None}]  # fmt: skip
+    summary = summarize([record(nodes), record(nodes[:3])])
+    assert summary["states_valued"] == {"rule": 1, "plug-in": 2, "escalated": 2}
+    assert "states valued               5 = 1 by rule + 2 by the plug-in + 2 escalated to the model" in format_summary(
+        summary
+    )
+    plain = summarize([record([{"id": 1, "depth": 1, "value": 3.0}]), record([], method="io")])
+    assert plain["states_valued"] == {"evaluator": 1}
+    assert "states_valued" not in summarize([record([], method="io")])
