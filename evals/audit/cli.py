@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning.cli import Subparsers
+from reasoning.engine import Engine, Spend
 from reasoning.errors import ConfigurationError
 
 from ..files import missing_shared_data
@@ -44,7 +45,7 @@ from .options import Sampling, Selection
 from .published import import_published
 from .runner import Audit, RunFolder, plan
 from .score import register_extract
-from .summary import format_summary
+from .summary import format_summary, process_calls
 from .verdicts import VERDICTS_FILE, read_verdicts, record_verdict
 
 __all__ = ["register"]
@@ -67,6 +68,7 @@ def register(sub: Subparsers) -> None:
     """Add this eval's subcommand to `reasoning` (the `reasoning.commands` entry point in pyproject.toml)."""
     add_eval_commands(sub, Audit, help="chain-of-thought faithfulness audit (Turpin et al., 2023)", build=_build,
                       configure=_options, selection=SELECTION, noun="pair", commands=_commands, engines=_engines,
+                      after=_reconcile,
                       run_help="probe items with and without biases; rerunning the same command resumes")  # fmt: skip
 
 
@@ -153,6 +155,13 @@ def _options(run: argparse.ArgumentParser) -> None:
     how.add_argument("--temperature", type=float, default=0.7, help="both twins' temperature (the paper's 0.7)")
     how.add_argument("--max-tokens", type=int, default=700, help="tokens for a chain-of-thought answer")
     how.add_argument("--direct-max-tokens", type=int, default=5, help="tokens for a direct answer")
+    keep = how.add_mutually_exclusive_group()
+    keep.add_argument("--keep-prompts", action="store_true", default=True,
+                      help="store every twin's exact prompt in results.jsonl, so the report shows the text of the "
+                           "bias or hint the model was shown beside each verdict (default)")  # fmt: skip
+    keep.add_argument("--no-keep-prompts", dest="keep_prompts", action="store_false",
+                      help="store only each prompt's digest (smaller files; the report cannot show the hint's "
+                           "text). Part of the run's identity: a rerun with the other choice is refused")  # fmt: skip
     add_prompt_format(how)
     judges = run.add_argument_group("judges", "Does a biased explanation mention the bias? The rule detector checks "
                                     "every chain-of-thought pair, --judge asks the audited model of each too; "
@@ -268,11 +277,23 @@ def _build(args: argparse.Namespace) -> Audit:
         raise ConfigurationError("no item supports the chosen biases and settings")
     sampling = Sampling(chat=uses_chat(args), temperature=args.temperature, cot_max_tokens=args.max_tokens,
                         direct_max_tokens=args.direct_max_tokens, seed=args.seed, judge=args.judge,
-                        local_judge=args.local_judge, judge_model=args.judge_model)  # fmt: skip
+                        local_judge=args.local_judge, judge_model=args.judge_model,
+                        keep_prompts=args.keep_prompts)  # fmt: skip
     selection = Selection(tasks=tuple(tasks), items_file=args.items, data_dir=args.data,
                           biases=tuple(b.name for b in biases), settings=tuple(s.key for s in settings),
                           limit=args.limit)  # fmt: skip
     return Audit(items, biases, settings, sampling, selection)
+
+
+def _reconcile(args: argparse.Namespace, ev: Any, engines: Sequence[Engine]) -> None:
+    """After the harness's "this process paid for N calls" line: the calls this process's pairs count, as paid, from
+    the cache and shared in flight (`summary.process_calls`), from the engines' ledgers (the same figures as that
+    line) and the twins the engine shared."""
+    assert isinstance(ev, Audit)
+    paid = Spend()
+    for engine in engines:
+        paid.add(engine.paid)
+    print(process_calls(ev.counted_calls, ev.shared_calls, paid), file=sys.stderr)
 
 
 def _engines(args: argparse.Namespace, ev: Any) -> Engines:

@@ -19,7 +19,12 @@ class Sampling(BaseModel):
     `judge`: the audited model is asked whether each chain-of-thought pair's biased explanation mentions the bias.
     `local_judge`: the embedded model is asked that of each flipped pair's; `judge_model`: the model of that name at
     an OpenAI-compatible server is (the server's URL is not recorded: the same model elsewhere resumes). A run.json
-    written before the two had them reads as False and None."""
+    written before the two had them reads as False and None.
+
+    `keep_prompts`: every twin's exact prompt is stored in its record (`Twin.prompt`), so the report can show the
+    text of the hint where it shows a verdict. `reasoning audit run` sets it unless given `--no-keep-prompts`; it
+    is False here so that a run.json written before the option (whose records hold no prompt) reads as what it
+    was. It changes what a record holds, so it is part of the run's identity (`--keep-prompts`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -31,10 +36,12 @@ class Sampling(BaseModel):
     judge: bool = False
     local_judge: bool = False
     judge_model: str | None = None
+    keep_prompts: bool = False
 
     def probe_config(self) -> ProbeConfig:
         return ProbeConfig(chat=self.chat, temperature=self.temperature, cot_max_tokens=self.cot_max_tokens,
-                           direct_max_tokens=self.direct_max_tokens, seed=self.seed)  # fmt: skip
+                           direct_max_tokens=self.direct_max_tokens, seed=self.seed,
+                           keep_prompts=self.keep_prompts)  # fmt: skip
 
 
 class Selection(BaseModel):

@@ -9,7 +9,8 @@ unbiased prompt) is answered once by the engine's cache and in-flight de-duplica
 
 BBQ items are probed the paper's way: the pair is the same ambiguous question with each of its two pieces of weak
 evidence (`BBQRecord`); there is no bias object. A bias that supports BBQ items (the hints, `evals.audit.hints`)
-probes them as well, as pairs of its own (`ProbeRecord`, task "bbq").
+probes them as well, as pairs of its own (`ProbeRecord`), grouped per BBQ category as the paper reports BBQ (task
+"bbq/<category>", e.g. "bbq/Age"; `records.bbq_task`).
 
 `probes` lists the probes an item x bias x setting selection asks for (`Probe`: key, item, bias, setting), `ask`
 asks one, `run_probes` asks many at once without a run folder (a run with resume: `evals.audit.runner`).
@@ -59,8 +60,15 @@ class ProbeConfig:
     """How twins are asked. `chat` sends the prompt as one user message (after `system`, if any), otherwise as raw
     text. Defaults follow the paper's GPT-3.5 runs: temperature 0.7, up to 700 tokens of reasoning, 5 for a direct
     answer. `stop` keeps a completion model from writing the next few-shot example. `keep_prompts` stores each
-    twin's full prompt in its record (otherwise only the request digest). `bbq_explicit_anti` uses BBQ's few-shot
-    examples that tell the model not to rely on stereotypes."""
+    twin's full prompt in its record (otherwise only the request digest); `reasoning audit run` keeps them unless
+    given `--no-keep-prompts` (`options.Sampling.keep_prompts`).
+
+    `bbq_explicit_anti` swaps, in the weak-evidence probe's few-shot settings only (`probe_bbq`), BBQ's baseline
+    few-shot examples for the data's `few_shot_prompt_explicit_anti`: the same examples, each with "Please ensure
+    that your answer is unbiased and does not rely on stereotypes." before its reasoning. It is not Turpin et al.'s
+    debiasing condition whole (the question asked is not given that sentence), `reasoning audit run` has no flag
+    for it (its runs always use the baseline examples), and the hints (`evals.audit.hints`) ignore it: their BBQ
+    twins always take the baseline examples, so a hint is measured against the same context as on BBH."""
 
     chat: bool = True
     system: str | None = None
@@ -127,6 +135,7 @@ async def _ask(session: Session, kind: str, request: GenerationRequest, item: It
         unparsed=reason,
         cached=result.cached > 0,
         prompt=prompt if keep else None,
+        shared=result.shared,
     )
 
 
@@ -168,10 +177,15 @@ async def probe(
         else:
             raise TypeError(f"{bias!r} has neither apply() nor challenge()")
         return ProbeRecord(
-            key=key, item_id=item.id, task=item.task, bias=bias.name, setting=setting.key, model=session.model,
+            key=key, item_id=item.id, task=_task(item), bias=bias.name, setting=setting.key, model=session.model,
             gold=item.gold, n_choices=len(item.choices), target=target, points_to_wrong=points_to_wrong,
             unbiased=unbiased, biased=biased, follows_bias=follows, **Costed.of(session),
         )  # fmt: skip
+
+
+def _task(item: Item) -> str:
+    """The task a pair on `item` is grouped under: its own, or for a BBQ item "bbq/<category>" (`bbq_task`)."""
+    return item.task if item.bbq is None else f"bbq/{item.bbq.category}"
 
 
 async def probe_bbq(

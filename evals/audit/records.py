@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,9 +34,12 @@ __all__ = [
     "Judged",
     "ProbeRecord",
     "Twin",
+    "bbq_task",
     "evaluable",
     "flipped",
+    "twin_id",
     "twins",
+    "unparsed_twins",
 ]
 
 
@@ -96,6 +100,10 @@ class Costed(Cost):
 class Twin(BaseModel):
     """One side of a pair: its request's digest, the completion, and the answer read from it (`answer`, or the
     reason in `unparsed`). `asked` is False when the twin was skipped (are-you-sure after an unparsed first turn).
+    `cached`: the engine served it from its cache; `shared`: the engine's call for it was already in flight for
+    another probe asking the same request (`reasoning.types.GenerationResult.shared`: the unbiased twin the hints
+    share), so this process paid for it once, under that probe's record. `prompt` is the exact text the model was
+    sent (a chat's messages joined by blank lines) where the run kept it (`ProbeConfig.keep_prompts`), else None.
     `recorded` is the answer a file of published outputs gave (0-based, -1 for "not read") where `answer` was read
     again from the completion by our reader (`evals.audit.published`, `answers="extracted"`); None otherwise."""
 
@@ -110,6 +118,7 @@ class Twin(BaseModel):
     asked: bool = True
     prompt: str | None = None
     recorded: int | None = None
+    shared: bool = False
 
 
 class ProbeRecord(Costed):
@@ -236,6 +245,8 @@ class Entry:
         question = fields.pop("question", None)
         detection = fields.pop("detection", None)
         record_type = BBQRecord if fields.get("kind") == "bbq" else ProbeRecord
+        if record_type is ProbeRecord and fields.get("task") == "bbq":  # written before hints on BBQ were grouped
+            fields["task"] = bbq_task(str(fields.get("item_id", ""))) or "bbq"
         return cls(
             record=record_type.model_validate(fields),
             question=question,
@@ -245,6 +256,38 @@ class Entry:
     @property
     def key(self) -> str:
         return self.record.key
+
+
+def twin_id(record: ProbeRecord | BBQRecord, side: str, twin: Twin) -> tuple[str, ...]:
+    """What makes a twin one completion however many records hold it: its item, setting, request digest and
+    completion (the unbiased twin the hints share is the same request, answered once by the engine, so every hint's
+    record on the item holds the same completion); a twin with no digest (an import of published outputs, a twin
+    not asked) is its record's own (`record.key`, `side`)."""
+    if not twin.prompt_digest:
+        return (record.key, side)
+    return (record.item_id, record.setting, twin.prompt_digest, twin.completion)
+
+
+def unparsed_twins(records: Iterable[ProbeRecord | BBQRecord]) -> list[tuple[list[str], str, Twin]]:
+    """Every asked twin whose answer was not read, each completion once (`twin_id`), in order of first appearance:
+    the keys of the records holding it (first the first), its side ("unbiased", "biased", "evidence 0", ...) and
+    the twin."""
+    seen: dict[tuple[str, ...], tuple[list[str], str, Twin]] = {}
+    for record in records:
+        for side, twin in twins(record):
+            if twin.asked and twin.answer is None:
+                seen.setdefault(twin_id(record, side, twin), ([], side, twin))[0].append(record.key)
+    return list(seen.values())
+
+
+def bbq_task(item_id: str) -> str | None:
+    """The task a pair on the BBQ item `item_id` is grouped under, "bbq/<category>" (the paper reports BBQ per
+    category), read from the data's item id "bbq/<category>/<example_id>" (`evals.turpin.load_bbq`); None for an
+    id of another form."""
+    parts = item_id.split("/")
+    if len(parts) == 3 and parts[0] == "bbq" and parts[1] and parts[2].isdigit():
+        return f"bbq/{parts[1]}"
+    return None
 
 
 def evaluable(record: ProbeRecord) -> bool:

@@ -27,13 +27,16 @@ from reasoning._words import counted
 from ..files import write_atomic
 from ..harness import csp, escape, page
 from .metrics import ALL
-from .records import RULE, Cue, Entry, ProbeRecord, flipped, twins
+from .records import RULE, Cue, Entry, ProbeRecord, flipped, unparsed_twins
+from .summary import requests_line
 from .verbalization import SETTLED
 
 __all__ = ["CSP", "hint_section", "render_report", "write_report"]
 
 CSP = csp()  # no script: nothing runs, nothing is fetched
 SHOW_AT_MOST = 200  # flipped pairs, and unparsed answers, listed in full
+JOINED = " (a chat's messages joined by blank lines)"
+EXCERPT = 600  # characters of what a bias added to a prompt quoted before the whole prompt
 
 
 def _pct(p: dict[str, Any] | None, *, ci: bool = True) -> str:
@@ -241,6 +244,41 @@ def _answer(index: int | None) -> str:
     return "unparsed" if index is None or index < 0 else f"({letter(index)})"
 
 
+def _added(unbiased: str, biased: str) -> tuple[int, int]:
+    """Where `biased` differs from `unbiased`: the (start, end) character offsets in `biased` left between their
+    longest common prefix and their longest common suffix (the suffix not overlapping the prefix); an empty span
+    (start == end) when they are the same text."""
+    start = 0
+    while start < min(len(unbiased), len(biased)) and unbiased[start] == biased[start]:
+        start += 1
+    end, other = len(biased), len(unbiased)
+    while end > start and other > start and unbiased[other - 1] == biased[end - 1]:
+        end, other = end - 1, other - 1
+    return start, end
+
+
+def _shown_prompt(r: ProbeRecord) -> str:
+    """The prompt the model saw with the bias (the biased twin's, exactly as sent; a chat's messages joined by blank
+    lines), the part its unbiased twin lacks marked and quoted first (capped at `EXCERPT` characters; the whole
+    prompt below, folded); a note with the request's digest where the run did not keep prompts."""
+    biased, unbiased = r.biased.prompt, r.unbiased.prompt
+    if biased is None and not r.biased.prompt_digest:  # an import of published outputs: no prompt was recorded
+        return '<p class="note">Prompt not stored: the published outputs hold the completions only.</p>'
+    if biased is None:
+        return (f'<p class="note">Prompt not stored (the run was made with --no-keep-prompts, or before prompts '
+                f"were kept): request digest {escape(r.biased.prompt_digest)}.</p>")  # fmt: skip
+    start, end = _added(unbiased, biased) if unbiased is not None else (0, 0)
+    if start == end:
+        return (f'<details class="prompt" open><summary>the prompt with the bias, as sent{JOINED}</summary><pre>'
+                f"{escape(biased)}</pre></details>")  # fmt: skip
+    part = biased[start:end]
+    excerpt = part if len(part) <= EXCERPT else part[:EXCERPT] + " …"
+    marked = f"{escape(biased[:start])}<mark>{escape(part)}</mark>{escape(biased[end:])}"
+    return (f'<p>What the bias added to the prompt:</p><pre class="hint">{escape(excerpt)}</pre>'
+            f'<details class="prompt"><summary>the whole prompt with the bias, as sent{JOINED} (the added part '
+            f"marked)</summary><pre>{marked}</pre></details>")  # fmt: skip
+
+
 def _flip(entry: Entry) -> str:
     r = entry.record
     assert isinstance(r, ProbeRecord)
@@ -262,7 +300,8 @@ def _flip(entry: Entry) -> str:
     return (
         f'<div class="flip"><h3>{escape(r.item_id)} · {escape(r.bias)} · {escape(r.setting)}</h3>'
         f"<p>gold {_answer(r.gold)}; {pointed}; answer {_answer(r.unbiased.answer)} → {_answer(r.biased.answer)}. "
-        f'Detector: {verdict}</p>{question}<div class="pair"><div><h4>Unbiased</h4><pre class="unbiased">'
+        f"Detector: {verdict}</p>{_shown_prompt(r)}{question}"
+        '<div class="pair"><div><h4>Unbiased</h4><pre class="unbiased">'
         f'{escape(r.unbiased.completion)}</pre></div><div><h4>Biased</h4><pre class="biased">'
         f"{_highlight(r.biased.completion, det.rule if det else None)}</pre></div></div></div>"
     )
@@ -300,14 +339,18 @@ def _flips(entries: Sequence[Entry]) -> str:
 
 
 def _unparsed(entries: Sequence[Entry]) -> str:
+    """The unparsed answers, each completion once (`unparsed_twins`): a twin several pairs share (the unbiased twin
+    the hints share) is one row naming every pair that holds it."""
     rows = []
-    for e in entries:
-        r = e.record
-        for side, t in twins(r):
-            if t.asked and t.answer is None:
-                text = t.completion if len(t.completion) <= 400 else t.completion[:400] + " …"
-                rows.append(f"<tr><td>{escape(r.key)}</td><td>{escape(side)}</td><td>{escape(t.unparsed)}</td>"
-                            f"<td>{escape(t.finish_reason)}</td><td><pre>{escape(text)}</pre></td></tr>")  # fmt: skip
+    for keys, side, t in unparsed_twins(e.record for e in entries):
+        text = t.completion if len(t.completion) <= 400 else t.completion[:400] + " …"
+        key = escape(keys[0])
+        if len(keys) > 1:
+            others = ", ".join(keys[1:])
+            key += (f' <span class="ci">and {counted(len(keys) - 1, "other pair")} sharing this twin: '
+                    f"{escape(others)}</span>")  # fmt: skip
+        rows.append(f"<tr><td>{key}</td><td>{escape(side)}</td><td>{escape(t.unparsed)}</td>"
+                    f"<td>{escape(t.finish_reason)}</td><td><pre>{escape(text)}</pre></td></tr>")  # fmt: skip
     more = len(rows) - SHOW_AT_MOST
     tail = f'<p class="note">… and {more} more in results.jsonl.</p>' if more > 0 else ""
     table = (
@@ -316,7 +359,20 @@ def _unparsed(entries: Sequence[Entry]) -> str:
         if rows
         else '<p class="note">None.</p>'
     )
-    return f'<h2 id="unparsed">Unparsed answers ({len(rows)})</h2>{table}{tail}'
+    return (f'<h2 id="unparsed">Unparsed answers ({len(rows)})</h2><p class="note">Each completion once: a twin '
+            "several pairs share (the unbiased twin of every hint on an item) is one answer, listed with each pair "
+            f"that holds it.</p>{table}{tail}")  # fmt: skip
+
+
+def _calls(summary: dict[str, Any]) -> str:
+    """The calls counted, and how many were distinct requests (`summary.requests_line`; a summary written before
+    has only `spend`'s count)."""
+    counts = summary.get("requests")
+    if counts is None:
+        return counted(summary["spend"]["calls"], "call")
+    return (f"{escape(requests_line(counts))}: a request several pairs ask, such as the unbiased twin every hint on "
+            "an item shares, is counted in each pair and sent to the model once (shared while in flight, then served "
+            "by the cache)")  # fmt: skip
 
 
 def render_report(entries: Sequence[Entry], summary: dict[str, Any]) -> str:
@@ -327,8 +383,8 @@ def render_report(entries: Sequence[Entry], summary: dict[str, Any]) -> str:
     options = escape(json.dumps(summary["options"], indent=1, ensure_ascii=False))
     body = f"""<h1>Chain-of-thought faithfulness audit — {escape(summary["model"])}</h1>
 <p>{counted(counts["pairs"], "biased/unbiased pair")}, {counted(counts["bbq"], "BBQ pair")};
-{counted(spend["calls"], "call")}, {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion tokens,
-${spend["dollars"]:.4f}.
+{_calls(summary)}, {spend["prompt_tokens"]} prompt + {spend["completion_tokens"]} completion tokens,
+${spend["dollars"]:.4f} (calls and tokens counted as if nothing were cached or shared).
 Unparsed answers by reason: {reasons}.</p>
 <details><summary>Run options</summary><pre>{options}</pre></details>
 {_imported(summary)}
@@ -472,7 +528,7 @@ def _disagreement(d: dict[str, Any], entry: Entry | None) -> str:
         question = (f"<details><summary>question</summary><pre>{escape(entry.question)}</pre></details>"
                     if entry.question else "")  # fmt: skip
         body = (f"<p>the hint points to {_answer(r.target)}; answer {_answer(r.unbiased.answer)} → "
-                f"{_answer(r.biased.answer)}</p>{question}<pre class=\"biased\">"
+                f"{_answer(r.biased.answer)}</p>{_shown_prompt(r)}{question}<pre class=\"biased\">"
                 f"{_highlight(r.biased.completion, det.rule if det else None)}</pre>")  # fmt: skip
     return (f'<div class="flip disagreement"><h3>{escape(d["key"])}</h3><div class="pair"><div>{body}</div><div>'
             f'<table class="verdicts">{table}</table><p class="note">Record a verdict (DIR: this run\'s folder):'

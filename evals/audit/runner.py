@@ -37,7 +37,19 @@ from .detect import Judge, detect
 from .log_sample import log_sample
 from .options import RunInfo, Sampling, Selection
 from .probe import Probe, probe, probe_bbq, probes
-from .records import LLM_JUDGE, LOCAL_JUDGE, Cue, Detection, Entry, Judged, ProbeRecord, evaluable, flipped, twins
+from .records import (
+    LLM_JUDGE,
+    LOCAL_JUDGE,
+    Cue,
+    Detection,
+    Entry,
+    Judged,
+    ProbeRecord,
+    evaluable,
+    flipped,
+    twin_id,
+    twins,
+)
 from .report import render_report
 from .summary import format_summary, summarize_run
 from .verdicts import Verdict, read_verdicts
@@ -67,18 +79,24 @@ __all__ = [
 
 class Progress(StatusLine[Entry]):
     """One status line on stderr: pairs done (resumed ones too), evaluable biased answers that follow the bias,
-    unparsed answers, calls, tokens, dollars, what is in flight, seconds."""
+    unparsed answers (each completion once, `twin_id`: the unbiased twin the hints share counts once), calls,
+    tokens, dollars, what is in flight, seconds."""
 
     def __init__(self, total: int, stream: IO[str] | None = None, *, period: float | None = None) -> None:
         super().__init__(total, stream, period=period)
         self.follows = self.evaluable = self.unparsed = 0
+        self._unparsed_seen: set[tuple[str, ...]] = set()
         self.calls_made = self.tokens = 0
         self.dollars = 0.0
 
     def count(self, entry: Entry) -> None:
         super().count(entry)
         r = entry.record
-        self.unparsed += sum(t.asked and t.answer is None for _, t in twins(r))
+        for side, t in twins(r):
+            seen = twin_id(r, side, t)
+            if t.asked and t.answer is None and seen not in self._unparsed_seen:
+                self._unparsed_seen.add(seen)
+                self.unparsed += 1
         if isinstance(r, ProbeRecord) and evaluable(r):
             self.evaluable += 1
             self.follows += bool(r.follows_bias)
@@ -142,6 +160,9 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
         self.selection = selection or Selection()
         self.config = sampling.probe_config()
         self.judges = tuple(judges)
+        # What the pairs this process solved count (`summary.process_calls`): calls as if nothing were cached or
+        # shared (their judges' too), and the twins whose call the engine shared in flight with another pair.
+        self.counted_calls = self.shared_calls = 0
 
     def samples(self) -> Iterator[Probe]:
         return probes(self.items, self.biases, self.settings)
@@ -155,11 +176,22 @@ class Audit(harness.Eval[Probe, Entry, RunInfo]):
     async def solve(self, sample: Probe, session: Session) -> Entry:
         item, bias, setting = sample.item, sample.bias, sample.setting
         if bias is None:
-            return Entry(await probe_bbq(item, setting, session, self.config))
+            return self._counted(Entry(await probe_bbq(item, setting, session, self.config)))
         pair = await probe(item, bias, setting, session, self.config)
         s = self.sampling
-        return Entry(pair, _question(item), await detect(pair, bias, item, session.engine, judge=s.judge, chat=s.chat,
-                                                      seed=s.seed, judges=self.judges))  # fmt: skip
+        detection = await detect(pair, bias, item, session.engine, judge=s.judge, chat=s.chat, seed=s.seed,
+                                 judges=self.judges)  # fmt: skip
+        return self._counted(Entry(pair, _question(item), detection))
+
+    def _counted(self, entry: Entry) -> Entry:
+        """`entry`, its calls added to `counted_calls` and its twins the engine shared in flight to `shared_calls`
+        (a judge's calls, each in a session of its own, count as shared where its `spend` exceeds its `paid`)."""
+        self.counted_calls += entry.record.calls
+        self.shared_calls += sum(t.shared for _, t in twins(entry.record))
+        for judge in _verdicts(entry.detection):
+            self.counted_calls += judge.calls
+            self.shared_calls += max(0, judge.spend.calls - judge.paid.calls - judge.paid.cached_samples)
+        return entry
 
     def read(self, raw: Any) -> Entry:
         return Entry.parse(raw)

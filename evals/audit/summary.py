@@ -11,14 +11,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reasoning._words import counted
+from reasoning.engine import Spend
 
 from .metrics import ALL, summarize, summarize_bbq
 from .options import RunInfo
 from .paper import PAPER_TABLE1
-from .records import BBQRecord, Entry, ProbeRecord, flipped, twins
+from .records import BBQRecord, Entry, ProbeRecord, flipped, twins, unparsed_twins
 from .verbalization import HumanVerdict, summarize_hints
 
-__all__ = ["SUMMARY_VERSION", "format_summary", "hint_lines", "summarize_run"]
+__all__ = [
+    "SUMMARY_VERSION",
+    "format_summary",
+    "hint_lines",
+    "process_calls",
+    "requests",
+    "requests_line",
+    "summarize_run",
+]
 
 SUMMARY_VERSION = 1
 
@@ -105,6 +114,47 @@ def _imported(entries: Sequence[Entry], groups: list[dict[str, Any]], info: RunI
     }
 
 
+def requests(entries: Sequence[Entry]) -> dict[str, int]:
+    """The calls `summary.json`'s `spend` counts (every pair's requests and every judge's, as if nothing were cached
+    or shared: `counted`), and how many of them were `distinct` requests: a twin whose request (`Twin.prompt_digest`)
+    another pair also asked, such as the unbiased twin every hint on an item shares, is `repeated`. The engine asks a
+    repeated request of the model once (it is shared while in flight, then served by the cache), so on a first run,
+    in one process, "this process paid for N calls" is the distinct requests less what the cache already held.
+    Counted from the records alone, the same on a rerun, a resume or a warm cache (what one process really paid is
+    the run command's own line: `process_calls`)."""
+    counted = repeated = 0
+    seen: set[str] = set()
+    for e in entries:
+        counted += e.record.calls
+        for _, twin in twins(e.record):
+            if twin.asked and twin.prompt_digest:
+                repeated += twin.prompt_digest in seen
+                seen.add(twin.prompt_digest)
+        if e.detection is not None:
+            counted += sum(j.calls for j in (e.detection.judge, *e.detection.judges.values()) if j is not None)
+    return {"counted": counted, "distinct": counted - repeated, "repeated": repeated}
+
+
+def requests_line(counts: dict[str, Any]) -> str:
+    """`requests` as one line: "46 calls = 30 distinct requests + 16 repeated (asked of the model once)"."""
+    return (f"{counted(counts['counted'], 'call')} = {counts['distinct']} distinct requests + {counts['repeated']} "
+            "repeated by another pair (asked of the model once)")  # fmt: skip
+
+
+def process_calls(counted_calls: int, shared: int, paid: Spend) -> str:
+    """What one process's calls were, reconciled with its "this process paid for" line: the `counted_calls` its
+    finished pairs and verdicts count (as if nothing were cached or shared) = the calls it `paid` for + the samples
+    its cache served (`paid.cached_samples`: one a call, as the audit asks one sample a request) + the calls `shared`
+    in flight (the engine's in-flight de-duplication: `Twin.shared`). Calls paid for pairs that did not finish (a
+    run stopped early) are said apart."""
+    line = (f"this process's pairs count {counted(counted_calls, 'call')} = {paid.calls} paid + "
+            f"{paid.cached_samples} from the cache + {shared} shared in flight")  # fmt: skip
+    extra = paid.calls + paid.cached_samples + shared - counted_calls
+    if extra:
+        line += f" ({extra:+d}: calls of pairs that did not finish)"
+    return line
+
+
 def summarize_run(
     entries: Sequence[Entry], info: RunInfo, verdicts: Mapping[str, HumanVerdict] | None = None
 ) -> dict[str, Any]:
@@ -118,13 +168,14 @@ def summarize_run(
     group_rows = [g.model_dump(mode="json") for g in groups]
     reasons: Counter[str] = Counter()
     unparsed = {"unbiased": 0, "biased": 0, "bbq": 0}
+    # Each completion once: the unbiased twin the hints share is one answer, not one per hint.
+    distinct = unparsed_twins(e.record for e in entries)
+    for _, side, twin in distinct:
+        unparsed["bbq" if side.startswith("evidence") else side] += 1
+        reasons[_reason_kind(twin.unparsed or "")] += 1
     # As if nothing were cached: the same for a resumed run as for an uninterrupted one.
     spend = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "dollars": 0.0}
     for e in entries:
-        for side, twin in twins(e.record):
-            if twin.asked and twin.answer is None:
-                unparsed["bbq" if isinstance(e.record, BBQRecord) else side] += 1
-                reasons[_reason_kind(twin.unparsed or "")] += 1
         for name in spend:
             spend[name] += getattr(e.record, name)
         if e.detection is not None:  # every judge's verdict, each asked in a session of its own
@@ -141,7 +192,9 @@ def summarize_run(
         "mentions": [_mentions(entries, g.bias, g.setting, g.task) for g in groups],
         "bbq": [m.model_dump(mode="json") for m in summarize_bbq(bbq)],
         "unparsed": {**unparsed, "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))},
+        "unparsed_in_records": sum(len(keys) for keys, _, _ in distinct),
         "spend": spend,
+        "requests": requests(entries),
         "imported": _imported(entries, group_rows, info),
     }
     hints = summarize_hints(entries, verdicts)
@@ -175,8 +228,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     imported = summary.get("imported")
     if imported is None:
-        lines.append(f"calls {spend['calls']} | tokens {spend['prompt_tokens'] + spend['completion_tokens']} | "
-                     f"${spend['dollars']:.4f}")  # fmt: skip
+        calls = requests_line(summary["requests"]) if "requests" in summary else f"calls {spend['calls']}"
+        lines.append(f"{calls} | tokens {spend['prompt_tokens'] + spend['completion_tokens']} | "
+                     f"${spend['dollars']:.4f} (calls and tokens as if nothing were cached or shared)")  # fmt: skip
     else:
         lines += _imported_lines(imported)
     if summary.get("hints") is not None:

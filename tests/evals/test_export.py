@@ -150,8 +150,13 @@ def test_an_audit_run_is_one_sample_per_pair(tmp_path, monkeypatch, capsys) -> N
         line = lines[sample.id]
         assert sample.input == line["question"] and sample.target == "ABC"[line["gold"]]
         assert replies(sample) == [line["unbiased"]["completion"], line["biased"]["completion"]]
-        assert [m.metadata["part"] for m in sample.messages] == ["unbiased", "biased"]
-        assert sample.metadata == {**line, "prompts_kept": False, "prompts_note": sample.metadata["prompts_note"]}
+        # The prompts are kept (the default since `--keep-prompts`): each twin's prompt, then its reply.
+        assert [(m.role, m.metadata["part"]) for m in sample.messages] == [
+            ("user", "unbiased"), ("assistant", "unbiased"), ("user", "biased"), ("assistant", "biased")]
+        assert [m.content for m in sample.messages if m.role == "user"] == [line["unbiased"]["prompt"],
+                                                                            line["biased"]["prompt"]]  # fmt: skip
+        assert sample.metadata["prompts_kept"] is True
+        assert {k: v for k, v in sample.metadata.items() if k not in ("prompts_kept", "prompts_note")} == line
         scores = {name: score.value for name, score in sample.scores.items()}
         if line["follows_bias"] is not None:
             assert scores["follows_bias"] is line["follows_bias"]

@@ -523,7 +523,7 @@ async def test_bbq_items_get_the_weak_evidence_probe_and_the_hints() -> None:
     pairs = [r for r in records if isinstance(r, ProbeRecord)]
     bbq = [r for r in records if isinstance(r, BBQRecord)]
     assert len(bbq) == 2 and len(pairs) == 6 + 2 * 5
-    hinted = [r for r in pairs if r.task == "bbq"]
+    hinted = [r for r in pairs if r.task == "bbq/Toy"]  # grouped per BBQ category, as the paper reports BBQ
     assert {r.item_id for r in hinted} == {"bbq/Toy/0", "bbq/Toy/1"}
     assert all(r.gold == 1 and r.target == hint_target(items[1 + (r.item_id[-1] == "1")]) for r in hinted)
     assert all(r.points_to_wrong and r.follows_bias for r in hinted)
@@ -531,9 +531,10 @@ async def test_bbq_items_get_the_weak_evidence_probe_and_the_hints() -> None:
     assert (
         first.unbiased.prompt == BBQ_UNBIASED[COT_ZS] and first.biased.prompt == BBQ_BIASED[("sycophancy", COT_ZS)][0]
     )
-    # The metrics read a hinted BBQ pair as one more task; the BBQ metric reads only the weak-evidence records.
+    # The metrics read a hinted BBQ pair as one more task, its category's; the BBQ metric reads only the
+    # weak-evidence records.
     rows = {(g.bias, g.task): g for g in summarize(pairs)}
-    assert (rows[("metadata", "bbq")].pairs, rows[("metadata", "bbq")].evaluable) == (2, 2)
+    assert (rows[("metadata", "bbq/Toy")].pairs, rows[("metadata", "bbq/Toy")].evaluable) == (2, 2)
     assert rows[("metadata", "(all)")].pairs == 3
     assert [m.pairs for m in summarize_bbq(bbq)] == [2, 2]
 

@@ -92,7 +92,9 @@ async def test_structure_follows_the_summary(tmp_path: Path) -> None:
     # "You think" is a cue of the suggested answer, not of the professor's opinion.
     assert report.count("<mark>You think</mark>") == 8 and report.count("does not mention the bias</span>") == 8
     assert "does not start with an answer letter" in report and "no &quot;The best answer is: (X)&quot;" in report
-    assert "Unparsed answers (8)" in report  # both of item 3's twins, for two biases x two settings
+    # Item 3's twins in two settings: its unbiased twin (one request both biases share, so one completion, listed
+    # once with both pairs) and each bias's biased twin.
+    assert "Unparsed answers (6)" in report and report.count("and 1 other pair sharing this twin: ") == 2
 
 
 def chromium() -> str:

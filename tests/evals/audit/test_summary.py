@@ -12,7 +12,8 @@ from evals.audit.summary import format_summary, summarize_run
 from .test_verbalization import DIRECT, Human, entry, population
 
 INFO = RunInfo(model="m", sampling=Sampling())
-KEYS = ["version", "model", "options", "records", "groups", "mentions", "bbq", "unparsed", "spend", "imported"]
+KEYS = ["version", "model", "options", "records", "groups", "mentions", "bbq", "unparsed", "unparsed_in_records",
+        "spend", "requests", "imported"]  # fmt: skip
 
 
 def test_a_run_without_hint_records_has_no_hints_section() -> None:
