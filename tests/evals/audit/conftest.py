@@ -4,6 +4,7 @@ synthetic items."""
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,3 +63,13 @@ def lend_model(monkeypatch: pytest.MonkeyPatch, model: LanguageModel) -> None:
         return Engine(model, EngineConfig(max_concurrency=args.concurrency), cache=args.cache, log=args.log)
 
     monkeypatch.setattr(reasoning.cli, "make_engine", make_engine)
+
+
+def write_hint_items(tmp_path: Path) -> Path:
+    """Eight items of three choices, "Question i: which one?", gold i % 3, the bias pointing to (i + 1) % 3, as
+    an items file (the hints tests' `items_file`)."""
+    path = tmp_path / "mine.jsonl"
+    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
+             "answer": i % 3, "random_ans_idx": (i + 1) % 3} for i in range(8)]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

@@ -14,7 +14,7 @@ from evals.audit.records import ProbeRecord, flipped
 from evals.audit.runner import ResultsFile
 from reasoning import GenerationRequest, ScriptedModel
 
-from .conftest import lend_model
+from .conftest import lend_model, write_hint_items
 from .test_runner import text_of
 
 NAMES = ("sycophancy", "consistency", "visual-pattern", "metadata", "grader-hacking", "unethical-information")
@@ -49,11 +49,7 @@ def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
 
 @pytest.fixture
 def items_file(tmp_path: Path) -> Path:
-    path = tmp_path / "mine.jsonl"
-    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
-             "answer": i % 3, "random_ans_idx": (i + 1) % 3} for i in range(8)]  # fmt: skip
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_hint_items(tmp_path)
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

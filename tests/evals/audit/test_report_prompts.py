@@ -17,7 +17,7 @@ from evals.harness import escape
 from prompts import hints as h
 from reasoning import ScriptedModel
 
-from .conftest import lend_model
+from .conftest import lend_model, write_hint_items
 from .test_cli_hints import cli, follows_hints
 from .test_verbalization import entry
 
@@ -32,12 +32,7 @@ def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
 
 @pytest.fixture
 def items_file(tmp_path: Path) -> Path:
-    """Eight items of three choices, "Question i: which one?", gold i % 3, the bias pointing to (i + 1) % 3."""
-    path = tmp_path / "mine.jsonl"
-    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
-             "answer": i % 3, "random_ans_idx": (i + 1) % 3} for i in range(8)]  # fmt: skip
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_hint_items(tmp_path)
 
 
 def flip_blocks(report: str) -> dict[str, str]:
