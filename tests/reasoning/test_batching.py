@@ -275,12 +275,19 @@ def game24_requests(count):
     return out[:count]
 
 
+@pytest.fixture(scope="module")
+def embedded_greedy(torch_model):
+    """16 game-24 prompts of the embedded model in fp32 and each one's greedy decode alone (32 tokens at most)."""
+    prompts = [torch_model.encode(r) for r in game24_requests(16)]
+    eos = torch_model.eos_token_ids
+    return prompts, [decode(torch_model.model, p, max_tokens=32, eos=eos).tokens for p in prompts]
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("cached", [False, True])
-def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model, cached):
+def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model, embedded_greedy, cached):
     """With `cached`, a propose and a value prompt are in a prefix cache first: the others' rests prefill together."""
-    requests = game24_requests(16)
-    prompts = [torch_model.encode(r) for r in requests]
+    prompts, alone = embedded_greedy
     eos = torch_model.eos_token_ids
     cache = PrefixCache(max_tokens=8192) if cached else None
     if cache is not None:
@@ -289,8 +296,7 @@ def test_embedded_model_fp32_batched_greedy_is_unbatched_greedy(torch_model, cac
     decode_batch(torch_model.model, sequences, prefix_cache=cache)
     if cache is not None:
         assert sum(s.computed for s in sequences) < sum(map(len, prompts)) // 4  # most came from the cache
-    for seq, prompt in zip(sequences, prompts, strict=True):
-        assert seq.result.tokens == decode(torch_model.model, prompt, max_tokens=32, eos=eos).tokens
+    assert [s.result.tokens for s in sequences] == alone
     assert max(max(s.batch_sizes) for s in sequences) == 16
 
 
