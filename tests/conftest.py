@@ -121,11 +121,17 @@ def llama_server(embedded_gguf_path: Path, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="session")
 def llama_model(embedded_gguf_path: Path):  # type: ignore[no-untyped-def]
-    """The embedded model in process on llama.cpp, shared by the session."""
+    """The embedded model in process on llama.cpp, shared by the session (by each worker, under pytest-xdist).
+
+    One generation thread: on this project's 2-core machines, with the toolkit's `OMP_WAIT_POLICY=PASSIVE`, greedy
+    decoding ran as fast on one as on two (25.4 against 24.2 tok/s; `benchmarks/llamacpp_threads.py`, 2026-12-02,
+    AMD EPYC), and one thread never waits on a core the other xdist worker holds. Prefill keeps llama-cpp-python's
+    default `n_threads_batch` (the CPU count), which ran an 805-token prompt in 6.1 s against 10.9 s on one.
+    """
     require("llama_cpp")
     from reasoning.backends.llamacpp import LlamaCppModel
 
-    return LlamaCppModel.embedded(n_threads=2)
+    return LlamaCppModel.embedded(n_threads=1)
 
 
 @pytest.fixture(scope="session")
