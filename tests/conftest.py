@@ -124,9 +124,9 @@ def llama_model(embedded_gguf_path: Path):  # type: ignore[no-untyped-def]
     """The embedded model in process on llama.cpp, shared by the session (by each worker, under pytest-xdist).
 
     One generation thread: on this project's 2-core machines, with the toolkit's `OMP_WAIT_POLICY=PASSIVE`, greedy
-    decoding ran as fast on one as on two (25.4 against 24.2 tok/s; `benchmarks/llamacpp_threads.py`, 2026-12-02,
-    AMD EPYC), and one thread never waits on a core the other xdist worker holds. Prefill keeps llama-cpp-python's
-    default `n_threads_batch` (the CPU count), which ran an 805-token prompt in 6.1 s against 10.9 s on one.
+    decoding ran faster on one than on two (19.9 against 16.5 tok/s; `benchmarks/llamacpp_threads.py`, BENCHMARKS.md,
+    2026-12-02), and one thread never waits on a core the other xdist worker holds. Prefill keeps llama-cpp-python's
+    default `n_threads_batch` (the CPU count): an 800-token prompt in 7.9 s against 13.1 s on one thread.
     """
     require("llama_cpp")
     from reasoning.backends.llamacpp import LlamaCppModel
