@@ -46,9 +46,10 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
-# Two pytest-xdist workers, stealing work from each other: the longest test (the audit hints grid, 28-42 min) runs
-# on one while the other takes the rest (65.5 min in one process, 53.5 in two without stealing, on 2 cores). More
-# workers load more model copies (each ~3 GB with torch); PYTEST_WORKERS=0 runs one process.
+# Two pytest-xdist workers, stealing work from each other: the longest test (the audit hints grid, 28 min alone,
+# 46 beside the other worker) starts early on one while the other takes the rest. On 2 cores, in place: 65.5 min in
+# one process, 53.5 in two without stealing, 47.6 with it (2026-12-02). More workers load more model copies (each
+# ~3 GB with torch); PYTEST_WORKERS=0 runs one process.
 # The vLLM tests run in their own venv (see install-vllm), after the rest, so the two never share the CPU.
 PYTEST_WORKERS ?= 2
 pytest:
