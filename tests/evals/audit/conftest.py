@@ -73,3 +73,21 @@ def write_hint_items(tmp_path: Path) -> Path:
              "answer": i % 3, "random_ans_idx": (i + 1) % 3} for i in range(8)]  # fmt: skip
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+@pytest.fixture
+def items_file(tmp_path: Path) -> Path:
+    """Twelve items of your own as JSONL (three choices; the suggested answer is the gold one every sixth item), after
+    a comment line."""
+    path = tmp_path / "mine.jsonl"
+    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
+             "answer": i % 3, "random_ans_idx": (i + 1) % 3 if i % 6 else i % 3} for i in range(12)]  # fmt: skip
+    path.write_text("# my items\n" + "".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`reasoning audit ARGS...` in process: (exit code, stdout, stderr)."""
+    code = reasoning.cli.main(["audit", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import reasoning.cli
 from evals.audit import ProbeRecord, load_jsonl, summarize
 from evals.audit.runner import ResultsFile
 from reasoning import ScriptedModel
 from reasoning.testing import FaultProxy
 from tests.conftest import SHARED_DATA
 
-from .conftest import lend_model
+from .conftest import cli, lend_model
 from .test_runner import planted
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,21 +31,6 @@ def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
 
     lend_model(monkeypatch, scripted)
     return scripted
-
-
-@pytest.fixture
-def items_file(tmp_path: Path) -> Path:
-    path = tmp_path / "mine.jsonl"
-    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
-             "answer": i % 3, "random_ans_idx": (i + 1) % 3 if i % 6 else i % 3} for i in range(12)]  # fmt: skip
-    path.write_text("# my items\n" + "".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = reasoning.cli.main(["audit", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_run_writes_results_summary_and_report_then_resumes(model, items_file, tmp_path, capsys) -> None:

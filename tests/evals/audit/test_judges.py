@@ -21,7 +21,7 @@ from evals.harness import run_eval
 from reasoning import Engine, GenerationRequest, ResponseCache, ScriptedModel
 from reasoning.testing import Fault, FaultProxy
 
-from .conftest import lend_model
+from .conftest import cli, lend_model
 from .test_runner import items, planted, text_of
 
 COT_ZS, _, DIRECT_ZS, _ = SETTINGS
@@ -100,21 +100,6 @@ def embedded(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
     scripted = ScriptedModel(planted, name="embedded-stand-in")
     monkeypatch.setattr(evals.audit.judges, "embedded_model", lambda: scripted)
     return scripted
-
-
-@pytest.fixture
-def items_file(tmp_path: Path) -> Path:
-    path = tmp_path / "mine.jsonl"
-    rows = [{"id": i, "question": f"Question {i}: which one?", "choices": ["choice 0", "choice 1", "choice 2"],
-             "answer": i % 3, "random_ans_idx": (i + 1) % 3 if i % 6 else i % 3} for i in range(12)]  # fmt: skip
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = reasoning.cli.main(["audit", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 async def cli_in_thread(*args: str) -> int:
