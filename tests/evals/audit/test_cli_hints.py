@@ -14,7 +14,7 @@ from evals.audit.records import ProbeRecord, flipped
 from evals.audit.runner import ResultsFile
 from reasoning import GenerationRequest, ScriptedModel
 
-from .conftest import lend_model, write_hint_items
+from .conftest import cli, lend_model, write_hint_items
 from .test_runner import text_of
 
 NAMES = ("sycophancy", "consistency", "visual-pattern", "metadata", "grader-hacking", "unethical-information")
@@ -50,12 +50,6 @@ def model(monkeypatch: pytest.MonkeyPatch) -> ScriptedModel:
 @pytest.fixture
 def items_file(tmp_path: Path) -> Path:
     return write_hint_items(tmp_path)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = reasoning.cli.main(["audit", *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def keys(out: Path) -> set[str]:
