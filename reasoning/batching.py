@@ -5,7 +5,8 @@ or GPU forward over a batch of B one-token rows costs far less than B forwards. 
 nanoGPT's `generate` runs one sequence, with what a batch needs on top:
 
 - each prompt is prefilled (`reasoning.decoding.prefill_together`: what follows its longest prefix in
-  `prefix_cache` is run, the prompts that found one in one forward together, the others alone) and its KV cache is
+  `prefix_cache` is run, the prompts that found one in one forward together, the others alone and first, so that
+  the burst's later prompts find their few-shot prefix) and its KV cache is
   merged into the batch's, left-padded to the longest (an attention mask hides the padding; position ids count
   each row's own tokens); the samples of one prompt waiting side by side (a request's `n`) share its prefill,
   their rows copies of its keys and values;

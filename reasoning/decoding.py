@@ -459,18 +459,23 @@ def prefill_together(model: Any, prompts: list[list[int]], prefix_cache: PrefixC
     rest (their suffix: ~10-60 tokens of a ~280-token game-24 prompt) in `prefix_cache`. Their rests run as the rows
     of one forward (`_rests_together`) rather than one forward each: a forward over B short rows costs far less than
     B forwards (`benchmarks/forward_cost.py`, suffix prefills). A prompt with nothing cached runs alone (its rest is
-    the whole prompt). Each prompt's keys and values are its own (one row, every position its prompt's), exactly
-    what `prefill` would hold but for rounding (a forward of another shape), and are cached as `prefill`'s.
+    the whole prompt), before the prompts after it are looked up, which then find its prefix. Each prompt's keys and
+    values are its own (one row, every position its prompt's), exactly what `prefill` would hold but for rounding (a
+    forward of another shape), and are cached as `prefill`'s.
 
     Returns, per prompt in order, its `Prefill` or the exception its prefill raised (the others go on)."""
     runners = [_Runner(model, None, prefix_cache) for _ in prompts]
     done: list[Any] = [None] * len(prompts)
     for i, (runner, prompt) in enumerate(zip(runners, prompts, strict=True)):
         try:
+            # In order: a prompt with nothing cached runs alone at once and is cached, so that the burst's later
+            # prompts sharing its few-shot prefix find it (were all looked up first, none would).
             runner.restore(prompt)
+            if not runner.reused:
+                done[i] = _alone(runner, prompt)
         except Exception as exc:  # no tokens, or too long for the model: this prompt fails, the others go on
             done[i] = exc
-    together = [i for i, runner in enumerate(runners) if done[i] is None and runner.reused]
+    together = [i for i in range(len(prompts)) if done[i] is None]
     if len(together) > 1:
         try:
             logits = _rests_together([runners[i] for i in together], [prompts[i] for i in together])
@@ -482,13 +487,18 @@ def prefill_together(model: Any, prompts: list[list[int]], prefix_cache: PrefixC
     for i, (runner, prompt) in enumerate(zip(runners, prompts, strict=True)):
         if done[i] is None:
             try:
-                logits = runner.logits(prompt[runner.reused :], last_only=True)[-1]
-                runner.commit(len(prompt) - runner.reused)
-                runner.keep(prompt)
-                done[i] = Prefill(runner.cache, logits, len(prompt) - runner.reused)
+                done[i] = _alone(runner, prompt)
             except Exception as exc:  # this prompt cannot run: it fails, the others go on
                 done[i] = exc
     return done
+
+
+def _alone(runner: _Runner, prompt: list[int]) -> Prefill:
+    # One forward over what follows the prompt's restored prefix; the runner then holds, and caches, the prompt.
+    logits = runner.logits(prompt[runner.reused :], last_only=True)[-1]
+    runner.commit(len(prompt) - runner.reused)
+    runner.keep(prompt)
+    return Prefill(runner.cache, logits, len(prompt) - runner.reused)
 
 
 def _rests_together(runners: list[_Runner], prompts: list[list[int]]) -> list[Any]:

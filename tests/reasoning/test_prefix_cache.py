@@ -163,6 +163,29 @@ def test_prompts_with_a_cached_prefix_prefill_together_as_alone(model, monkeypat
     assert cache.stats.tokens_computed == len(prompts[0]) + sum(got.computed for got in done[:-1])
 
 
+def test_a_burst_on_an_empty_cache_reuses_its_own_first_prompt(model, monkeypatch):
+    """With nothing cached, the first prompt of each few-shot family runs alone and is cached before the next is
+    looked up: the burst's later prompts run only their rests, together (two families here, as a BFS step's
+    propose and value prompts)."""
+    from reasoning import decoding
+
+    first, second = family(5)[:6], family(6)[:6]
+    burst = [first[0], second[0], *first[1:], *second[1:]]
+    rows = []
+    real = decoding._rests_together
+    monkeypatch.setattr(decoding, "_rests_together", lambda runners, p: rows.append(len(p)) or real(runners, p))
+    cache = PrefixCache(max_tokens=2000)
+    done = decoding.prefill_together(model, burst, cache)
+    assert [got.computed for got in done[:2]] == [len(first[0]), len(second[0])]  # each family's first: whole
+    assert rows == [10] and all(got.computed < len(p) - 50 for p, got in zip(burst[2:], done[2:], strict=True))
+    for prompt, got in zip(burst, done, strict=True):
+        assert torch.allclose(got.logits, prefill(model, prompt).logits, atol=1e-5), prompt
+    # The same burst with a variant order: a family's first prompt is whichever comes first.
+    cache = PrefixCache(max_tokens=2000)
+    done = decoding.prefill_together(model, burst[::-1], cache)
+    assert sum(got.computed == len(p) for p, got in zip(burst[::-1], done, strict=True)) == 2
+
+
 def test_a_failing_batch_forward_falls_back_to_one_prefill_each(model, monkeypatch):
     from reasoning import decoding
 
