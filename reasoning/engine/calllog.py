@@ -11,7 +11,8 @@ __all__ = ["CallLog"]
 
 
 class CallLog:
-    """Appends one JSON object per call: request hash, tag, latency, tokens, cache hits, attempts, error.
+    """Appends one JSON object per call: request hash, tag, latency, tokens, cache hits, attempts, error, and how each
+    sample was decoded where the backend says (`decoding`: `DecodingStats` fields, e.g. batch size, lookahead steps).
 
     It is given only the fields the engine chooses; requests' text, headers and API keys never reach it.
     """

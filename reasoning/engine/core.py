@@ -15,7 +15,7 @@ import tenacity
 from ..backends.base import LanguageModel
 from ..backends.pool import EndpointPool
 from ..errors import APITimeoutError, BackendError, MalformedResponseError
-from ..types import Completion, GenerationRequest, GenerationResult
+from ..types import Completion, DecodingStats, GenerationRequest, GenerationResult
 from .accounting import Budget, Ledger, Pricing, Spend, estimate_spend
 from .cache import ResponseCache, sample_key
 from .calllog import CallLog
@@ -245,6 +245,7 @@ class Engine:
             latency=time.perf_counter() - started,
             spend=self._spend(result),
             attempts=attempts,
+            decoding=[c.decoding for c in result.completions],
         )
         return result
 
@@ -336,7 +337,10 @@ class Engine:
         spend: Spend,
         attempts: int,
         error: BackendError | None = None,
+        decoding: list[DecodingStats | None] | None = None,
     ) -> None:
+        # One line of the call log; `decoding`: how each sample was decoded, where the backend reports it (the
+        # torch backend: mode, model calls, mean batch size, lookahead steps taken alone), else left out.
         if self.log is None:
             return
         record: dict[str, Any] = {
@@ -353,6 +357,8 @@ class Engine:
             "dollars": spend.dollars,
             "attempts": attempts,
         }
+        if decoding and any(stats is not None for stats in decoding):
+            record["decoding"] = [stats.model_dump() if stats is not None else None for stats in decoding]
         if error is not None:
             record["error"] = type(error).__name__
             record["status"] = getattr(error, "status", None)

@@ -71,6 +71,24 @@ async def test_concurrent_greedy_requests_answer_as_alone(batched, alone):
     assert max(sizes) > 2 and all(r.completions[0].decoding.mode == "greedy" for r in together)
 
 
+async def test_the_call_log_says_which_calls_were_batched(folder, tmp_path):
+    # Issue 18's "reported per call", on the real backend: each call's line in calls.jsonl gives its samples' mean
+    # batch size and lookahead steps; a request sent alone afterwards says it decoded alone.
+    import json
+
+    from reasoning import Engine
+
+    log = tmp_path / "calls.jsonl"
+    async with Engine(TorchModel(folder, dtype="float32", prefix_cache_tokens=0), log=log) as engine:
+        await asyncio.gather(*[engine.generate(r) for r in requests()[:6]])
+        await engine.generate(GenerationRequest(prompt="Alone: 4 4 6 8", temperature=0, max_tokens=4))
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    together, alone = lines[:6], lines[6]
+    assert max(line["decoding"][0]["batch_size"] for line in together) > 2
+    assert all(line["decoding"][0]["mode"] == "greedy" for line in lines)
+    assert alone["decoding"][0]["batch_size"] == 1.0 and alone["completion_tokens"] == 4
+
+
 async def test_samples_of_a_request_decode_together_with_their_seeds(batched, alone):
     request = GenerationRequest(prompt="Count: 1, 2,", temperature=0.8, top_p=0.9, max_tokens=12, n=4, seed=7)
     result = await batched.generate(request)

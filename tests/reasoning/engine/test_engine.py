@@ -275,6 +275,29 @@ async def test_call_log_is_jsonl_and_has_no_key(tmp_path):
     assert "secret prompt text" not in log.read_text()
 
 
+async def test_call_log_says_how_each_sample_was_decoded(tmp_path):
+    # Issue 18: batching or lookahead is reported per call. A backend that reports it: one entry a sample, in order,
+    # cached samples not logged again; a backend that does not: no field.
+    from reasoning.types import Completion, DecodingStats
+
+    def handler(request, index):
+        stats = DecodingStats(mode="greedy", model_calls=4 + index, tokens_per_call=1.5, seconds=0.1,
+                              batch_size=2.5 + index, speculative_calls=index)  # fmt: skip
+        return Completion(text=f"t{index}", finish_reason="stop", completion_tokens=6, decoding=stats)
+
+    log = tmp_path / "calls.jsonl"
+    request = GenerationRequest(prompt="p", temperature=0.7, n=2)
+    async with Engine(ScriptedModel(handler), cache=ResponseCache(), log=log) as engine:
+        await engine.generate(request)
+        await engine.generate(request)  # both from the cache
+    async with Engine(ScriptedModel(["plain"]), log=log) as engine:
+        await engine.generate(GenerationRequest(prompt="q"))
+    first, cached, plain = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [d["batch_size"] for d in first["decoding"]] == [2.5, 3.5]
+    assert [d["speculative_calls"] for d in first["decoding"]] == [0, 1] and first["decoding"][1]["model_calls"] == 5
+    assert "decoding" not in cached and "decoding" not in plain
+
+
 async def test_cancelled_caller_does_not_lose_the_result():
     model, count = counter_model(delay=0.05)
     cache = ResponseCache()
