@@ -69,3 +69,36 @@ async def test_prefix_reuse_is_counted_and_can_be_turned_off(llama_model):
         assert evaluated == sent and texts[3] == texts[0]
     finally:
         llama_model.reuse_prefix = True
+
+
+async def test_the_state_cache_restores_an_earlier_prompts_prefix():
+    # `prompt_cache_bytes` (llama-cpp-python's LlamaRAMCache): after a value prompt and a proposal, the next value
+    # prompt finds the first one's state in the cache and runs only its tail; without the cache it shares almost
+    # nothing with the context (the proposal) and runs nearly whole. A variant: a third value prompt after another
+    # proposal does the same. The text is not compared (a reused prefix changes the numerics; see the class).
+    from prompts.game24 import VALUE_STOP, propose_prompt, value_prompt
+    from reasoning.backends.llamacpp import LlamaCppModel
+
+    def value(numbers: str) -> GenerationRequest:
+        return GenerationRequest(prompt=value_prompt(numbers), temperature=0, max_tokens=4, stop=VALUE_STOP)
+
+    propose = [GenerationRequest(prompt=propose_prompt(s), temperature=0, max_tokens=4) for s in ["4 5 6 10", "1 2 3"]]
+
+    async def evaluated(model: LlamaCppModel) -> list[int]:
+        counts = []
+        for request in [value("4 5 6"), propose[0], value("10 13"), propose[1], value("1 1 4 6")]:
+            before = model.prompt_tokens_evaluated
+            result = await model.generate(request)
+            counts.append((model.prompt_tokens_evaluated - before, result.prompt_tokens))
+        return [counts[2][0], counts[4][0], counts[2][1], counts[4][1]]
+
+    cached = LlamaCppModel.embedded(n_threads=1, prompt_cache_bytes=64 << 20)
+    plain = LlamaCppModel.embedded(n_threads=1)
+    try:
+        with_cache, without = await evaluated(cached), await evaluated(plain)
+    finally:
+        await cached.aclose()
+        await plain.aclose()
+    sizes = with_cache[2:]
+    assert all(ran < 0.2 * size for ran, size in zip(with_cache[:2], sizes, strict=True)), (with_cache, sizes)
+    assert all(ran > 0.8 * size for ran, size in zip(without[:2], sizes, strict=True)), (without, sizes)
