@@ -55,3 +55,26 @@ def test_sampling_is_seeded_and_commits_token_by_token(model):
     eos = first.tokens[5]
     stopped = sample(model, prompt, max_tokens=20, eos=frozenset({eos}), temperature=1.0, seed=3, top_p=1.0)
     assert stopped.tokens == first.tokens[: first.tokens.index(eos)] and stopped.finish == "stop"
+
+
+@pytest.mark.parametrize(("temperature", "top_p"), [(1.0, 1.0), (0.7, 0.9)])
+def test_a_draw_follows_the_tempered_nucleus(temperature, top_p):
+    # The inverse-CDF draw: frequencies over 20,000 draws match the tempered distribution within the nucleus (a
+    # statistical bound ~6 standard deviations wide); tokens outside it, zero-probability ones first among them,
+    # are never drawn.
+    from reasoning.decoding import _draw
+
+    logits = torch.tensor([-1e9, 2.0, 1.0, 0.5, 0.0, -1e9, -1.0, 3.0])
+    probs = torch.softmax(logits / temperature, dim=-1)
+    order = torch.argsort(probs, descending=True)
+    inside = torch.cumsum(probs[order], dim=-1) - probs[order] < top_p
+    expected = torch.zeros_like(probs)
+    expected[order[inside]] = probs[order[inside]]
+    expected /= expected.sum()
+    generator = torch.Generator().manual_seed(11)
+    draws = 20_000
+    counts = torch.bincount(torch.tensor([_draw(logits, temperature, top_p, generator) for _ in range(draws)]),
+                            minlength=len(logits)).double()  # fmt: skip
+    assert counts[expected == 0].sum() == 0
+    sigma = (expected * (1 - expected) / draws).sqrt()
+    assert torch.all((counts / draws - expected).abs() <= 6 * sigma + 1e-12), (counts / draws, expected)
