@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from reasoning.decoding import _draw
+from reasoning.decoding import _draw, _nucleus
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe
@@ -34,12 +34,7 @@ from _machine import describe
 
 def multinomial(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
     """The draw as before: the same tempered nucleus, then `torch.multinomial` for one token."""
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = torch.sort(probs, descending=True)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
-        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-    return int(torch.multinomial(probs, 1, generator=generator).item())
+    return int(torch.multinomial(_nucleus(logits, temperature, top_p), 1, generator=generator).item())
 
 
 def time_draws(draw: Callable[..., int], logits: Any, args: argparse.Namespace) -> float:

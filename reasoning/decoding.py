@@ -559,10 +559,23 @@ def _pad(tensor: Any, total: int, dim: int = 2) -> Any:
 
 
 def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
-    # Softmax of the tempered logits, zeroed outside the smallest set of top tokens holding `top_p` of the mass;
-    # then one uniform draw from `generator` through the cumulative distribution (the first token whose cumulative
-    # mass exceeds it). `torch.multinomial` does the same in ~4 ms over a 152k vocabulary on a 2-core CPU, ~20x
-    # this, which was ~20% of a batched step of 16 sampled rows (BENCHMARKS.md, issue 18).
+    # The tempered nucleus (`_nucleus`), then one uniform draw from `generator` through the cumulative distribution
+    # (the first token whose cumulative mass exceeds it). `torch.multinomial` draws from the same distribution but
+    # took 5.4 ms over the 152k vocabulary on a 2-core CPU, against 0.8 ms (`benchmarks/draw_cost.py`): up to ~85
+    # ms of a batched step of 16 sampled rows (BENCHMARKS.md, issue 18).
+    import torch
+
+    probs = _nucleus(logits, temperature, top_p)
+    cdf = torch.cumsum(probs.double().cpu(), dim=-1)
+    u = torch.rand(1, generator=generator, dtype=torch.float64) * cdf[-1]
+    index = int(torch.searchsorted(cdf, u, right=True).item())
+    # Below the total mass, the token found has a positive probability; rounding at the very top: the last such.
+    return index if index < len(cdf) else int(probs.nonzero()[-1].item())
+
+
+def _nucleus(logits: Any, temperature: float, top_p: float) -> Any:
+    # Softmax of the tempered logits (vocab,), zeroed outside the smallest set of top tokens holding `top_p` of
+    # the mass.
     import torch
 
     probs = torch.softmax(logits.float() / temperature, dim=-1)
@@ -570,11 +583,7 @@ def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
         sorted_probs, order = torch.sort(probs, descending=True)
         keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
         probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
-    cdf = torch.cumsum(probs.double().cpu(), dim=-1)
-    u = torch.rand(1, generator=generator, dtype=torch.float64) * cdf[-1]
-    index = int(torch.searchsorted(cdf, u, right=True).item())
-    # Below the total mass, the token found has a positive probability; rounding at the very top: the last such.
-    return index if index < len(cdf) else int(probs.nonzero()[-1].item())
+    return probs
 
 
 @dataclass(frozen=True)
