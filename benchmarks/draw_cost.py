@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from reasoning.decoding import _draw, _nucleus
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe
+from _timing import time_call
 
 
 def multinomial(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
@@ -38,16 +37,9 @@ def multinomial(logits: Any, temperature: float, top_p: float, generator: Any) -
 
 
 def time_draws(draw: Callable[..., int], logits: Any, args: argparse.Namespace) -> float:
-    """Median ms a draw over `args.repeats` runs of `args.calls` draws, after one warm-up run."""
+    """Median ms a draw over `args.repeats` runs of `args.calls` draws, after one warm-up run (`_timing`)."""
     generator = torch.Generator().manual_seed(0)
-    runs = []
-    for run in range(args.repeats + 1):
-        started = time.perf_counter()
-        for _ in range(args.calls):
-            draw(logits, args.temperature, args.top_p, generator)
-        if run:
-            runs.append((time.perf_counter() - started) / args.calls * 1e3)
-    return float(statistics.median(runs))
+    return time_call(lambda x: draw(x, args.temperature, args.top_p, generator), logits, args.calls, args.repeats)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,6 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import describe
+from _timing import time_call
 
 Fn = Callable[[torch.Tensor], Any]
 TOLERANCE = {torch.float32: 1e-4}  # of the plain output's largest magnitude (at least 1); other dtypes: 0.05
@@ -98,19 +97,6 @@ def prepacked_mlp(weights: dict[str, torch.nn.Linear], dtype: torch.dtype) -> Fn
     """The MLP with gate, up and down prepacked (output (M, hidden)); None where any cannot be."""
     packed = {name: fn for name, module in weights.items() if (fn := prepacked(module, dtype)) is not None}
     return mlp(packed) if len(packed) == len(weights) else None
-
-
-def time_call(fn: Fn, x: torch.Tensor, calls: int, repeats: int) -> float:
-    """Median ms of one call of fn(x) over `repeats` runs of `calls` calls, after `calls` warm-up calls."""
-    times = []
-    with torch.inference_mode():
-        for i in range(repeats + 1):
-            start = time.perf_counter()
-            for _ in range(calls):
-                fn(x)
-            if i:
-                times.append((time.perf_counter() - start) / calls)
-    return statistics.median(times) * 1000
 
 
 def largest_difference(got: Fn, want: Fn, x: torch.Tensor) -> tuple[float, float]:
