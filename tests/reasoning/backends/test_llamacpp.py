@@ -71,7 +71,7 @@ async def test_prefix_reuse_is_counted_and_can_be_turned_off(llama_model):
         llama_model.reuse_prefix = True
 
 
-async def test_the_state_cache_restores_an_earlier_prompts_prefix():
+async def test_the_state_cache_restores_an_earlier_prompts_prefix(llama_model):
     # `prompt_cache_bytes` (llama-cpp-python's LlamaRAMCache): after a value prompt and a proposal, the next value
     # prompt finds the first one's state in the cache and runs only its tail; without the cache it shares almost
     # nothing with the context (the proposal) and runs nearly whole. A variant: a third value prompt after another
@@ -93,12 +93,10 @@ async def test_the_state_cache_restores_an_earlier_prompts_prefix():
         return [counts[2][0], counts[4][0], counts[2][1], counts[4][1]]
 
     cached = LlamaCppModel.embedded(n_threads=1, prompt_cache_bytes=64 << 20)
-    plain = LlamaCppModel.embedded(n_threads=1)
     try:
-        with_cache, without = await evaluated(cached), await evaluated(plain)
+        with_cache, without = await evaluated(cached), await evaluated(llama_model)  # the session's: no state cache
     finally:
         await cached.aclose()
-        await plain.aclose()
     sizes = with_cache[2:]
     assert all(ran < 0.2 * size for ran, size in zip(with_cache[:2], sizes, strict=True)), (with_cache, sizes)
     assert all(ran > 0.8 * size for ran, size in zip(without[:2], sizes, strict=True)), (without, sizes)
