@@ -559,18 +559,21 @@ def _pad(tensor: Any, total: int, dim: int = 2) -> Any:
 
 
 def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
-    # The tempered nucleus (`_nucleus`), then one uniform draw from `generator` through the cumulative distribution
-    # (the first token whose cumulative mass exceeds it). `torch.multinomial` draws from the same distribution but
-    # took 5.4 ms over the 152k vocabulary on a 2-core CPU, against 0.8 ms (`benchmarks/draw_cost.py`): up to ~85
-    # ms of a batched step of 16 sampled rows (BENCHMARKS.md, issue 18).
+    # The tempered nucleus (`_nucleus`), then an exponential race: the token with the largest p_i / E_i, E_i ~
+    # Exp(1) i.i.d. (as -log U, U uniform from `generator`), wins with probability p_i (the Gumbel-max trick;
+    # `torch.multinomial` draws one sample the same way). A race is robust to the last-bit differences between a
+    # prompt run whole, from the prefix cache or in a batch: only a near tie between two finalists can flip, where
+    # a draw through the cumulative distribution in vocabulary order moves its boundaries by the sum of every
+    # earlier token's rounding, enough to pick another tail token 1-2% of the time (tested). `torch.multinomial`
+    # took 3.5-5.4 ms over the 152k vocabulary on a 2-core CPU (its `exponential_` alone ~3.3 ms), this ~1 ms
+    # (`benchmarks/draw_cost.py`): up to ~70 ms of a batched step of 16 sampled rows (BENCHMARKS.md, issue 18).
     import torch
 
     probs = _nucleus(logits, temperature, top_p)
-    cdf = torch.cumsum(probs.double().cpu(), dim=-1)
-    u = torch.rand(1, generator=generator, dtype=torch.float64) * cdf[-1]
-    index = int(torch.searchsorted(cdf, u, right=True).item())
-    # Below the total mass, the token found has a positive probability; rounding at the very top: the last such.
-    return index if index < len(cdf) else int(probs.nonzero()[-1].item())
+    # U is kept above 0 (torch.rand may give 0, and E = inf would make a lone nucleus token lose to index 0).
+    uniform = torch.rand(probs.shape, generator=generator, dtype=probs.dtype).clamp_(min=torch.finfo(probs.dtype).tiny)
+    exponential = uniform.log_().neg_()
+    return int((probs / exponential).argmax().item())
 
 
 def _nucleus(logits: Any, temperature: float, top_p: float) -> Any:

@@ -1,5 +1,7 @@
 """The torch backend: our KV-cache decoding loop is checked token by token against Hugging Face `generate`."""
 
+import asyncio
+
 import pytest
 
 from reasoning import GenerationRequest
@@ -86,3 +88,19 @@ async def test_decoding_chosen_per_request(torch_model):
     # Sampled requests ignore the decoding mode (it only exists for greedy).
     sampled = await torch_model.generate(GenerationRequest(**{**base, "temperature": 0.7}, seed=1, decoding="jacobi"))
     assert sampled.completions[0].decoding.mode == "sample"  # type: ignore[union-attr]
+
+
+async def test_seeded_samples_do_not_depend_on_the_batch_or_the_cache(torch_model):
+    # The variant of the test above: four samples decoded beside another request (one batch, the prompt not yet
+    # cached), then each alone (a batch of one, the prompt from the prefix cache), are the same tokens. The last
+    # bits of their logits differ between the two; the draw must not turn on them (`reasoning.decoding._draw`).
+    request = GenerationRequest(prompt="Name a colour and a city:", temperature=1.0, max_tokens=12, n=4, seed=11)
+    other = GenerationRequest(prompt="Write a number:", temperature=1.0, max_tokens=12, n=2, seed=3)
+    together, _ = await asyncio.gather(torch_model.generate(request), torch_model.generate(other))
+    max_batch, torch_model.max_batch = torch_model.max_batch, 1
+    try:
+        alone = [await torch_model.generate(request.model_copy(update={"n": 1, "seed": 11 + k})) for k in range(4)]
+    finally:
+        torch_model.max_batch = max_batch
+    assert together.texts == [result.text for result in alone]
+    assert any(c.decoding is not None and c.decoding.batch_size > 1 for c in together.completions)
