@@ -15,8 +15,10 @@ torch = pytest.importorskip("torch")
 def test_both_draws_are_timed(tmp_path, capsys):
     bench = load("draw_cost")
     out = tmp_path / "draw.json"
-    result = bench.main(["--vocab", "97", "--calls", "3", "--repeats", "1", "--top-p", "0.9", "--json", str(out)])
+    result = bench.main(["--vocab", "97", "--calls", "3", "--repeats", "1", "--top-p", "0.9", "--flip-seeds", "20",
+                         "--json", str(out)])  # fmt: skip
     assert result["multinomial_ms"] > 0 and result["race_ms"] > 0
+    assert set(result["flips"]) == {"race", "cumulative"} and all(0 <= n <= 20 for n in result["flips"].values())
     assert json.loads(out.read_text())["vocab"] == 97 and "ms a draw" in capsys.readouterr().out
 
 

@@ -154,32 +154,17 @@ def test_bf16_outputs_part_from_greedy_only_at_near_ties(model, mode, capsys):
         print(f"\n  bf16 {model.config.model_type} {mode}: {len(found)}/{len(cases)} outputs differ  {margins}")
 
 
-def _cdf_draw(logits, temperature, top_p, generator):
-    # The draw this replaced (12d4887 to here): one uniform through the cumulative distribution in vocabulary order.
-    from reasoning.decoding import _nucleus
-
-    cdf = torch.cumsum(_nucleus(logits, temperature, top_p).double(), dim=-1)
-    u = torch.rand(1, generator=generator, dtype=torch.float64) * cdf[-1]
-    return min(int(torch.searchsorted(cdf, u, right=True).item()), len(cdf) - 1)
-
-
 @pytest.mark.parametrize("temperature", [1.0, 0.7])
 def test_a_draw_does_not_turn_on_the_last_bits_of_the_logits(temperature):
     # Logits of a 152k vocabulary that differ by 1e-6 relative (as a prompt run whole, from the prefix cache or in a
     # batch differ in fp32) give the same token under the same seed. The old draw through the cumulative
     # distribution is the control: it picked another tail token in 1-2% of draws (CI, stop 31).
     from reasoning.decoding import _draw
+    from tests.benchmarks.scripts import load
 
-    logits = torch.randn(151936, generator=torch.Generator().manual_seed(1)) * 3
-    nudged = logits * (1 + 1e-6 * torch.randn(151936, generator=torch.Generator().manual_seed(2)))
-    seeds = range(300)
-
-    def flips(draw):
-        return sum(draw(logits, temperature, 1.0, torch.Generator().manual_seed(s))
-                   != draw(nudged, temperature, 1.0, torch.Generator().manual_seed(s)) for s in seeds)  # fmt: skip
-
-    assert flips(_cdf_draw) >= 1  # the perturbation is large enough to matter
-    assert flips(_draw) == 0
+    bench = load("draw_cost")  # the measurement, and the old draw
+    assert bench.flips(bench.cumulative, 151936, temperature, 300) >= 1  # the nudge is large enough to matter
+    assert bench.flips(_draw, 151936, temperature, 300) == 0
 
 
 @pytest.mark.parametrize("top_p", [1.0, 0.8, 1e-6])
