@@ -100,7 +100,8 @@ class Sequence:
     by a `torch.Generator` seeded with `seed`. `on_commit(tokens)` gets the output tokens as they are made.
 
     Set `cancel` (a `threading.Event`, any object with `is_set()`) to make it leave before the next forward.
-    After `decode_batch`: `result` (tokens, finish, forwards), or `error` (what its callbacks raised), or neither
+    After `decode_batch`: `result` (tokens, finish, forwards), or `error` (what its callbacks raised, or the
+    ValueError of a draw from logits with nothing to draw from: NaN, inf, every token masked), or neither
     if it was cancelled; `batch_sizes` holds the batch size of every forward it took part in (prefill: 1), and
     `speculative` the number of those that were lookahead steps (`result.fell_back`: its lookahead lost too much
     time and stopped), `computed` the prompt tokens its prefill ran."""
@@ -236,7 +237,9 @@ def decode_batch(
             argmax = logits.argmax(dim=-1).tolist() if any(s.greedy for s in batch.rows) else []
             for i, (seq, row) in enumerate(zip(list(batch.rows), logits, strict=True)):
                 seq.batch_sizes.append(len(logits))
-                _add(seq, [argmax[i] if seq.greedy else _next(seq, row)])
+                token = argmax[i] if seq.greedy else _next(seq, row)
+                if token is not None:
+                    _add(seq, [token])
         if stats is not None:
             stats.steps += 1
             stats.step_rows += len(batch.rows)
@@ -277,7 +280,8 @@ def _join(batch: _Batch, group: list[Sequence], done: Any, pool: NGramPool | Non
     going = []
     for seq in group:
         seq.batch_sizes.append(1)
-        if _start(seq, _next(seq, done.logits)):
+        first = _next(seq, done.logits)
+        if first is not None and _start(seq, first):
             going.append(seq)
         else:
             _leave(seq, pool)
@@ -301,11 +305,16 @@ def _more(waiting: collections.deque[Sequence], joining: Callable[[], list[Seque
     return bool(waiting)
 
 
-def _next(seq: Sequence, logits: Any) -> int:
-    # The next token after `logits` (vocab,): greedy's argmax, or a draw from the sequence's own generator.
+def _next(seq: Sequence, logits: Any) -> int | None:
+    # The next token after `logits` (vocab,): greedy's argmax, or a draw from the sequence's own generator; None if
+    # there is nothing to draw from (NaN or infinite logits): this sequence alone fails.
     if seq.greedy:
         return int(logits.argmax().item())
-    return _draw(logits, seq.temperature, seq.top_p, seq._generator)
+    try:
+        return _draw(logits, seq.temperature, seq.top_p, seq._generator)
+    except ValueError as exc:
+        seq.error = exc
+        return None
 
 
 def _start(seq: Sequence, first: int) -> bool:

@@ -564,27 +564,37 @@ def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
     # `torch.multinomial` draws one sample the same way). A race is robust to the last-bit differences between a
     # prompt run whole, from the prefix cache or in a batch: only a near tie between two finalists can flip, where
     # a draw through the cumulative distribution in vocabulary order moves its boundaries by the sum of every
-    # earlier token's rounding, enough to pick another tail token 1-2% of the time (tested). `torch.multinomial`
-    # took 3.5-5.4 ms over the 152k vocabulary on a 2-core CPU (its `exponential_` alone ~3.3 ms), this ~1 ms
-    # (`benchmarks/draw_cost.py`): up to ~70 ms of a batched step of 16 sampled rows (BENCHMARKS.md, issue 18).
+    # earlier token's rounding, enough to pick another tail token 1-2% of the time (`benchmarks/draw_cost.py`,
+    # tested). U is float64: a float32 U lies on a 2^-24 grid, so E >= 6e-8 and a token under ~1e-7 of the rest's
+    # mass would win too rarely (tested); it is kept above 0 (E = inf would let a lone nucleus token lose to token
+    # 0). The race runs on the CPU, where `generator` is (logits from a GPU are copied, 1.2 MB a draw in float64).
+    # `torch.multinomial` took ~5 ms over the 152k vocabulary on a 2-core CPU (its `exponential_` alone ~3 ms),
+    # this 2.6-3.9 ms (BENCHMARKS.md, issue 18). Raises ValueError as `_nucleus`.
     import torch
 
-    probs = _nucleus(logits, temperature, top_p)
-    # U is kept above 0 (torch.rand may give 0, and E = inf would make a lone nucleus token lose to index 0).
-    uniform = torch.rand(probs.shape, generator=generator, dtype=probs.dtype).clamp_(min=torch.finfo(probs.dtype).tiny)
-    exponential = uniform.log_().neg_()
+    probs = _nucleus(logits, temperature, top_p).double().cpu()
+    uniform = torch.rand(probs.shape, generator=generator, dtype=torch.float64)
+    exponential = uniform.clamp_(min=torch.finfo(torch.float64).tiny).log_().neg_()
     return int((probs / exponential).argmax().item())
 
 
 def _nucleus(logits: Any, temperature: float, top_p: float) -> Any:
     # Softmax of the tempered logits (vocab,), zeroed outside the smallest set of top tokens holding `top_p` of
-    # the mass.
+    # the mass (the top token at least, whatever `top_p`). Raises ValueError for a temperature not above 0, or for
+    # logits whose largest is NaN, +inf or -inf (every token masked): there is nothing to draw from.
     import torch
 
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    scaled = logits.float()
+    top = scaled.max()  # NaN if any logit is NaN
+    if not temperature > 0 or not torch.isfinite(top):
+        raise ValueError(f"cannot draw a token at temperature {temperature} from logits whose largest is "
+                         f"{top.item()} (NaN, inf or every token masked)")  # fmt: skip
+    # Shifted by the largest before tempering: a tiny temperature then gives 0 there and -inf below, never inf - inf.
+    probs = torch.softmax((scaled - top) / max(temperature, torch.finfo(torch.float32).tiny), dim=-1)
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True)
         keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p
+        keep[0] = True
         probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
     return probs
 

@@ -87,6 +87,24 @@ def test_samples_of_one_prompt_share_one_prefill_and_draw_as_alone(model):
     assert "3 prompts" in str(stats)
 
 
+@pytest.mark.parametrize("when", ["first token", "later"])
+def test_a_sample_with_nothing_to_draw_from_fails_alone(model, when):
+    """A row whose draw has nothing to draw from (here a NaN temperature, as NaN logits would) gets the draw's
+    ValueError as its `error`, at its first token or in a later step; the rows beside it decode as alone."""
+    prompt, other = [5, 9, 2, 7, 11], [3, 1, 4]
+    bad = Sequence(other, 12, frozenset(), temperature=float("nan") if when == "first token" else 1.0, seed=9)
+    if when == "later":
+        bad.on_commit = lambda tokens: setattr(bad, "temperature", float("nan"))
+    good = [Sequence(prompt, 12, frozenset(), temperature=1.0, seed=k) for k in range(2)]
+    decode_batch(model, [*good, bad])
+    assert isinstance(bad.error, ValueError) and bad.result is None
+    assert "cannot draw a token" in str(bad.error)
+    for seq in good:
+        assert seq.error is None
+        assert seq.result.tokens == sample(model, prompt, max_tokens=12, eos=frozenset(), temperature=1.0,
+                                           seed=seq.seed).tokens  # fmt: skip
+
+
 def test_prompts_with_a_cached_prefix_prefill_together_and_decode_as_alone(model):
     """A burst of prompts sharing a few-shot prefix, as a search sends them: with a prefix cache, their rests
     prefill in one forward (`prefill_together`), and greedy and sampled rows still give what they give alone,

@@ -181,3 +181,47 @@ def test_a_draw_follows_the_tempered_nucleus(top_p):
     expected = expected / expected.sum()
     assert ((counts == 0) == (expected == 0)).all()
     assert (counts.double() / draws - expected.double()).abs().max() < 0.015, (counts, expected)
+
+
+def test_a_draw_reaches_tokens_far_below_float32_resolution():
+    # 150,000 tail tokens, each 1e-8 of the top token's probability (1.5e-3 of the mass together): 5,000 seeded
+    # draws should pick one ~7.5 times (5 here). With U in float32 (a 2^-24 grid, so E >= 6e-8) a tail token wins
+    # ~1.5% as often as it should: 0 in these draws.
+    from reasoning.decoding import _draw
+
+    logits = torch.full((150_001,), float(torch.log(torch.tensor(1e-8))))
+    logits[0] = 0.0
+    generator = torch.Generator().manual_seed(8)
+    tail = sum(_draw(logits, 1.0, 1.0, generator) != 0 for _ in range(5_000))
+    assert 2 <= tail <= 16, tail
+
+
+@pytest.mark.parametrize(
+    "logits",
+    [[0.0, 1.0, float("nan"), 0.5], [0.0, 1.0, float("inf"), 0.5], [float("-inf")] * 4],
+    ids=["nan", "inf", "all-masked"],
+)
+def test_a_draw_from_logits_with_nothing_to_draw_from_raises(logits):
+    from reasoning.decoding import _draw
+
+    for dtype in (torch.float32, torch.bfloat16):
+        with pytest.raises(ValueError, match="cannot draw a token"):
+            _draw(torch.tensor(logits, dtype=dtype), 0.7, 1.0, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("temperature", [1e-37, 1e-39, 5e-324])
+def test_a_tiny_temperature_draws_the_top_token(temperature):
+    # logits / temperature overflows to inf (and inf - inf to NaN) unless shifted by the largest first.
+    from reasoning.decoding import _draw
+
+    logits = torch.tensor([0.5, 2.0, -1.0, 1.5, 0.0, -3.0, 25.0, 24.0])
+    assert {_draw(logits, temperature, 1.0, torch.Generator().manual_seed(s)) for s in range(50)} == {6}
+
+
+@pytest.mark.parametrize("top_p", [0.0, -0.1, 1e-300])
+def test_a_nucleus_keeps_the_top_token_whatever_top_p(top_p):
+    # GenerationRequest refuses top_p <= 0; `sample` and `Sequence`, called directly, do not.
+    from reasoning.decoding import _draw
+
+    logits = torch.tensor([0.5, 2.0, -1.0, 1.5])
+    assert {_draw(logits, 0.7, top_p, torch.Generator().manual_seed(s)) for s in range(50)} == {1}
