@@ -51,9 +51,12 @@ typecheck:
 # one process, 53.5 in two without stealing, 47.6 with it (2026-12-02). More workers load more model copies (each
 # ~3 GB with torch); PYTEST_WORKERS=0 runs one process.
 # The vLLM tests run in their own venv (see install-vllm), after the rest, so the two never share the CPU.
+# torch's threads wait passively (OMP_WAIT_POLICY, as the backends set it for users; torch loads at collection,
+# before any backend could): spinning ones made a sampled replay 2.3x slower beside one busy thread (BENCHMARKS.md).
 PYTEST_WORKERS ?= 2
 pytest:
-	$(BIN)/python -m pytest -ra --durations=25 -m "not vllm" -n $(PYTEST_WORKERS) --dist worksteal
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(BIN)/python -m pytest -ra --durations=25 -m "not vllm" \
+		-n $(PYTEST_WORKERS) --dist worksteal
 
 pytest-vllm:
 	.venv-vllm/bin/python -m pytest -ra -m vllm tests/reasoning/backends/test_vllm.py

@@ -10,6 +10,7 @@ import asyncio
 import collections
 import contextlib
 import functools
+import os
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -53,6 +54,12 @@ class TorchModel(LanguageModel):
         ~2.6x faster there, and their output may differ from fp32 at near ties). `dtype_choice` says which and why.
     device:
         `"cpu"`, `"cuda"`, ...
+    threads:
+        torch's CPU threads (`torch.set_num_threads`; default: torch's, the core count). They wait passively
+        between parallel regions (`OMP_WAIT_POLICY=PASSIVE`, set before torch first loads unless the environment
+        sets it; it cannot apply if torch was imported before): beside one busy thread a sampled replay took 147.5
+        s passive against 339.2 s spinning, on a quiet machine 116.1 s against 105.0 s (BENCHMARKS.md, 2026-12-02).
+        Set `OMP_WAIT_POLICY=ACTIVE` before starting Python for the last ~10% on a machine of your own.
     decoding:
         The default for greedy requests (temperature 0) that name none (`GenerationRequest.decoding`): a
         `DecodingConfig` selects greedy or a parallel (Jacobi-family) mode; the output is the same, the number of
@@ -101,6 +108,11 @@ class TorchModel(LanguageModel):
         max_batch: int = 32,
         speculate: int = 4,
     ) -> None:
+        # torch's OpenMP threads spin between parallel regions by default; beside other work (the event loop, a
+        # second process, a loaded CI runner) a spinning thread holds a core that work needs: 2.3x slower on the
+        # sampled `--steps 2` replay beside one busy thread (BENCHMARKS.md). OpenMP reads the setting when torch
+        # loads, so it is set before that, as `LlamaCppModel` does, and a user's own OMP_WAIT_POLICY wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -179,7 +191,7 @@ class TorchModel(LanguageModel):
             seed = _seed(request, i)
             try:
                 completions.append(await self._worker.run(self._decode, prompt_ids, request, seed))
-            except RuntimeError as exc:
+            except (RuntimeError, ValueError) as exc:  # torch's; ValueError: logits with nothing to draw from
                 raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
         return GenerationResult(model=self.name, completions=tuple(completions), prompt_tokens=len(prompt_ids))
 
@@ -214,7 +226,7 @@ class TorchModel(LanguageModel):
                 async with contextlib.aclosing(stream) as deltas:
                     async for delta in deltas:
                         yield delta
-            except RuntimeError as exc:
+            except (RuntimeError, ValueError) as exc:  # torch's; ValueError: logits with nothing to draw from
                 raise BackendError(f"torch decoding failed: {exc}", model=self.name) from None
 
     def _prompt_ids(self, request: GenerationRequest) -> list[int]:
