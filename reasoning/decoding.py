@@ -572,7 +572,7 @@ def _draw(logits: Any, temperature: float, top_p: float, generator: Any) -> int:
     # this 2.6-3.9 ms (BENCHMARKS.md, issue 18). Raises ValueError as `_nucleus`.
     import torch
 
-    probs = _nucleus(logits, temperature, top_p).double().cpu()
+    probs = _nucleus(logits, temperature, top_p).cpu()  # float32; divided by a float64 E, the ratio is float64
     uniform = torch.rand(probs.shape, generator=generator, dtype=torch.float64)
     exponential = uniform.clamp_(min=torch.finfo(torch.float64).tiny).log_().neg_()
     return int((probs / exponential).argmax().item())
